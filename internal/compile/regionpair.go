@@ -1,0 +1,240 @@
+// Package compile turns blueprints into graphs of primitives. It is pure:
+// the same blueprint and tags always give the same graph.
+package compile
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// Global is the region of primitives whose service has no region (IAM, Route 53).
+const Global = "global"
+
+// Primitive types of the AWS driver set.
+const (
+	S3Bucket            = "aws_s3_bucket"
+	S3BucketReplication = "aws_s3_bucket_replication"
+	IAMRole             = "aws_iam_role"
+	IAMRolePolicy       = "aws_iam_role_policy"
+	DynamoDBTable       = "aws_dynamodb_table"
+	DynamoDBReplica     = "aws_dynamodb_table_replica"
+	Route53Zone         = "aws_route53_zone"
+	Route53HealthCheck  = "aws_route53_health_check"
+	Route53Record       = "aws_route53_record"
+)
+
+// untaggable primitive types: sub-resources of a tagged parent in AWS.
+var untaggable = map[string]string{
+	S3BucketReplication: "a bucket's replication configuration is part of the bucket, which is tagged",
+	IAMRolePolicy:       "an inline policy is part of its role, which is tagged",
+	DynamoDBReplica:     "a replica carries the tags of its table",
+	Route53Record:       "Route 53 record sets cannot carry tags; their zone and health check are tagged",
+}
+
+// Taggable reports whether a primitive type can carry tags.
+func Taggable(typ string) bool { _, no := untaggable[typ]; return !no }
+
+// Derived tag keys that meridian sets on every taggable primitive.
+const (
+	TagResource   = "meridian:resource"
+	TagRegionRole = "meridian:region-role"
+)
+
+// RegionPair compiles a validated region pair (with defaults applied) into its primitives.
+func RegionPair(rp blueprint.RegionPair, defaultTags map[string]string) (primitive.Graph, error) {
+	if ps := rp.Validate(); len(ps) > 0 {
+		return primitive.Graph{}, ps[0]
+	}
+	c := &graphBuilder{resource: "meridian_region_pair." + rp.Name, tags: mergeTags(defaultTags, rp.Tags)}
+	roles := map[string]string{rp.PrimaryRegion: "primary", rp.SecondaryRegion: "secondary"}
+
+	if os := rp.ObjectStore; os != nil {
+		for _, region := range []string{rp.PrimaryRegion, rp.SecondaryRegion} {
+			c.add(primitive.Primitive{
+				Name: S3Bucket + "." + roles[region], Type: S3Bucket, Region: region,
+				Properties: map[string]any{
+					"bucket":        os.BucketPrefix + "-" + region,
+					"versioning":    true,
+					"force_destroy": os.ForceDestroy,
+				},
+			}, roles[region])
+		}
+		role := IAMRole + ".replication"
+		c.add(primitive.Primitive{
+			Name: role, Type: IAMRole, Region: Global,
+			Properties: map[string]any{
+				"name": "meridian-" + rp.Name + "-replication",
+				"path": "/meridian/",
+				"assume_role_policy": policy(map[string]any{
+					"Effect":    "Allow",
+					"Principal": map[string]any{"Service": "s3.amazonaws.com"},
+					"Action":    "sts:AssumeRole",
+				}),
+			},
+		}, "")
+		buckets := []string{S3Bucket + ".primary", S3Bucket + ".secondary"}
+		c.add(primitive.Primitive{
+			Name: IAMRolePolicy + ".replication", Type: IAMRolePolicy, Region: Global,
+			Properties: map[string]any{
+				"role": primitive.Ref(role, "name"),
+				"name": "replication",
+				"policy": policy(
+					map[string]any{
+						"Effect":   "Allow",
+						"Action":   []any{"s3:GetReplicationConfiguration", "s3:ListBucket"},
+						"Resource": []any{primitive.Ref(buckets[0], "arn"), primitive.Ref(buckets[1], "arn")},
+					},
+					map[string]any{
+						"Effect":   "Allow",
+						"Action":   []any{"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"},
+						"Resource": []any{primitive.Ref(buckets[0], "arn") + "/*", primitive.Ref(buckets[1], "arn") + "/*"},
+					},
+					map[string]any{
+						"Effect":   "Allow",
+						"Action":   []any{"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"},
+						"Resource": []any{primitive.Ref(buckets[0], "arn") + "/*", primitive.Ref(buckets[1], "arn") + "/*"},
+					},
+				),
+			},
+		}, "")
+		// Sharded active-active writes in both regions, so objects flow both ways.
+		directions := [][2]string{{buckets[0], buckets[1]}}
+		if rp.Mode == blueprint.ActiveActiveSharded {
+			directions = append(directions, [2]string{buckets[1], buckets[0]})
+		}
+		for _, d := range directions {
+			from := c.get(d[0])
+			c.add(primitive.Primitive{
+				Name: S3BucketReplication + "." + roles[from.Region], Type: S3BucketReplication, Region: from.Region,
+				Properties: map[string]any{
+					"bucket":                 primitive.Ref(d[0], "bucket"),
+					"role_arn":               primitive.Ref(role, "arn"),
+					"destination_bucket_arn": primitive.Ref(d[1], "arn"),
+				},
+				DependsOn: []string{IAMRolePolicy + ".replication"},
+			}, roles[from.Region])
+		}
+	}
+
+	if kv := rp.KVTable; kv != nil {
+		table := DynamoDBTable + ".kv"
+		c.add(primitive.Primitive{
+			Name: table, Type: DynamoDBTable, Region: rp.PrimaryRegion,
+			Properties: map[string]any{
+				"table_name":       kv.Name,
+				"hash_key":         kv.HashKey,
+				"stream_view_type": "NEW_AND_OLD_IMAGES",
+			},
+		}, "primary")
+		c.add(primitive.Primitive{
+			Name: DynamoDBReplica + ".kv", Type: DynamoDBReplica, Region: rp.SecondaryRegion,
+			Properties: map[string]any{
+				"table_name":   primitive.Ref(table, "table_name"),
+				"table_region": rp.PrimaryRegion,
+			},
+		}, "secondary")
+	}
+
+	if d := rp.DNS; d != nil {
+		zoneID := d.ZoneID
+		if zoneID == "" {
+			zone := Route53Zone + ".dns"
+			c.add(primitive.Primitive{
+				Name: zone, Type: Route53Zone, Region: Global,
+				Properties: map[string]any{"name": d.ZoneName},
+			}, "")
+			zoneID = primitive.Ref(zone, "zone_id")
+		}
+		hc := d.HealthCheck
+		check := Route53HealthCheck + ".primary"
+		c.add(primitive.Primitive{
+			Name: check, Type: Route53HealthCheck, Region: Global,
+			Properties: map[string]any{
+				"type":              hc.Protocol,
+				"fqdn":              d.PrimaryEndpoint,
+				"port":              hc.Port,
+				"resource_path":     hc.Path,
+				"request_interval":  hc.Interval,
+				"failure_threshold": hc.FailureThreshold,
+			},
+		}, "primary")
+		for _, r := range []struct{ role, failover, endpoint string }{
+			{"primary", "PRIMARY", d.PrimaryEndpoint},
+			{"secondary", "SECONDARY", d.SecondaryEndpoint},
+		} {
+			props := map[string]any{
+				"zone_id":        zoneID,
+				"name":           d.FailoverFQDN(),
+				"type":           "CNAME",
+				"ttl":            d.TTL,
+				"set_identifier": r.role,
+				"failover":       r.failover,
+				"records":        []any{r.endpoint},
+			}
+			if r.role == "primary" {
+				props["health_check_id"] = primitive.Ref(check, "id")
+			}
+			c.add(primitive.Primitive{
+				Name: Route53Record + "." + r.role, Type: Route53Record, Region: Global,
+				Properties: props,
+			}, r.role)
+		}
+	}
+
+	g := c.graph()
+	if err := g.Check(); err != nil {
+		return primitive.Graph{}, fmt.Errorf("compile %s: %w", c.resource, err)
+	}
+	return g, nil
+}
+
+func policy(statements ...any) map[string]any {
+	return map[string]any{"Version": "2012-10-17", "Statement": statements}
+}
+
+type graphBuilder struct {
+	resource string
+	tags     map[string]string
+	prims    []primitive.Primitive
+}
+
+// add appends p, tagged with the merged tags and the derived tags.
+func (b *graphBuilder) add(p primitive.Primitive, regionRole string) {
+	p.Properties = primitive.Normalize(p.Properties)
+	if Taggable(p.Type) {
+		p.Tags = mergeTags(b.tags, map[string]string{TagResource: b.resource})
+		if regionRole != "" {
+			p.Tags[TagRegionRole] = regionRole
+		}
+	}
+	b.prims = append(b.prims, p)
+}
+
+func (b *graphBuilder) get(name string) primitive.Primitive {
+	for _, p := range b.prims {
+		if p.Name == name {
+			return p
+		}
+	}
+	panic("compile: no primitive " + name)
+}
+
+func (b *graphBuilder) graph() primitive.Graph {
+	prims := append([]primitive.Primitive(nil), b.prims...)
+	sort.Slice(prims, func(i, j int) bool { return prims[i].Name < prims[j].Name })
+	return primitive.Graph{Primitives: prims}
+}
+
+// mergeTags returns the union of layers; a later layer wins on the same key.
+func mergeTags(layers ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, l := range layers {
+		for k, v := range l {
+			out[k] = v
+		}
+	}
+	return out
+}

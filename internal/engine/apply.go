@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// Engine executes plans through drivers.
+type Engine struct {
+	Drivers Drivers
+	// Parallelism bounds the cloud calls in flight; 0 means DefaultParallelism.
+	Parallelism int
+	Retry       RetryPolicy
+	// Journal is called with the whole state after every change to it: just
+	// before a create call (the record is pending) and after every call.
+	// A journal that fails stops the run, because a change the engine cannot
+	// record is a change it could lose.
+	Journal func(State) error
+	// OnEvent, if set, hears about every step as it starts and ends.
+	OnEvent func(Event)
+}
+
+// DefaultParallelism is how many steps run at once unless told otherwise.
+const DefaultParallelism = 10
+
+// RetryPolicy is how transient errors are retried: up to Attempts calls in
+// all, waiting a random time up to Base*2^n (at most Max) between them.
+type RetryPolicy struct {
+	Attempts int
+	Base     time.Duration
+	Max      time.Duration
+}
+
+// DefaultRetry suits cloud APIs that throttle.
+var DefaultRetry = RetryPolicy{Attempts: 6, Base: 200 * time.Millisecond, Max: 10 * time.Second}
+
+// Event reports the progress of a step.
+type Event struct {
+	Step    Step
+	Status  string // "start", "retry", "done" or "failed"
+	Err     error
+	Elapsed time.Duration
+	// Warnings come from the driver.
+	Warnings []string
+}
+
+// Apply executes the plan's steps, in dependency order and at most
+// Parallelism at a time, and records each result in st. A failed step stops
+// the steps that depend on it; the others go on. Apply returns every failure.
+func (e *Engine) Apply(ctx context.Context, p Plan, st *State) error {
+	r := &run{e: e, st: st}
+	nodes := map[string][]string{}
+	steps := map[string]Step{}
+	for _, s := range p.Changes() {
+		steps[s.Name] = s
+	}
+	for name, s := range steps {
+		var deps []string
+		if s.Op == OpDelete {
+			// Delete after everything that depended on it is deleted.
+			for _, rec := range st.Records {
+				if t, ok := steps[rec.Name]; ok && t.Op == OpDelete && slices.Contains(rec.DependsOn, name) {
+					deps = append(deps, rec.Name)
+				}
+			}
+		} else {
+			for _, d := range s.desired.Dependencies() {
+				if _, ok := steps[d]; ok {
+					deps = append(deps, d)
+				}
+			}
+		}
+		nodes[name] = deps
+	}
+	return schedule(ctx, nodes, e.parallelism(), func(ctx context.Context, name string) error {
+		return r.step(ctx, steps[name])
+	})
+}
+
+// Destroy deletes every recorded primitive, dependents first.
+func (e *Engine) Destroy(ctx context.Context, st *State) error {
+	p, err := Diff(primitive.Graph{}, *st, e.Drivers)
+	if err != nil {
+		return err
+	}
+	return e.Apply(ctx, p, st)
+}
+
+func (e *Engine) parallelism() int {
+	if e.Parallelism > 0 {
+		return e.Parallelism
+	}
+	return DefaultParallelism
+}
+
+// run is one Apply: it guards the state that steps record into.
+type run struct {
+	e  *Engine
+	mu sync.Mutex
+	st *State
+}
+
+func (r *run) record(change func(*State)) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	change(r.st)
+	if r.e.Journal != nil {
+		if err := r.e.Journal(r.st.Clone()); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *run) step(ctx context.Context, s Step) (err error) {
+	start := time.Now()
+	r.e.emit(Event{Step: s, Status: "start"})
+	var warnings []string
+	defer func() {
+		ev := Event{Step: s, Status: "done", Elapsed: time.Since(start), Warnings: warnings}
+		if err != nil {
+			ev.Status, ev.Err = "failed", err
+		}
+		r.e.emit(ev)
+	}()
+	d, ok := r.e.Drivers[s.Type]
+	if !ok {
+		return fmt.Errorf("%s: no driver for type %q", s.Name, s.Type)
+	}
+	r.mu.Lock()
+	rec, recorded := r.st.Get(s.Name)
+	r.mu.Unlock()
+
+	if s.Op == OpDelete || s.Op == OpReplace {
+		if recorded && rec.Pending == "" {
+			if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
+				return fmt.Errorf("delete %s: %w", s.Name, err)
+			}
+		}
+		if err := r.record(func(st *State) { st.Remove(s.Name) }); err != nil {
+			return err
+		}
+		if s.Op == OpDelete {
+			return nil
+		}
+		recorded = false
+	}
+
+	r.mu.Lock()
+	props, missing := primitive.Resolve(s.desired.Properties, r.st.outputs)
+	r.mu.Unlock()
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: unresolved references %v", s.Name, missing)
+	}
+	req := Request{Name: s.Name, Type: s.Type, Region: s.Region, Properties: props, Tags: s.desired.Tags}
+	var res Result
+	if s.Op == OpUpdate && recorded {
+		err = r.e.retry(ctx, s, func() (err error) { res, err = d.Update(ctx, rec, req); return err })
+		if err != nil {
+			return fmt.Errorf("update %s: %w", s.Name, err)
+		}
+		if res.ID == "" {
+			res.ID = rec.ID
+		}
+	} else {
+		// A create: journal the intent first, so that a crash during the call
+		// leaves a pending record and the next run resumes it with the same token.
+		req.Token, req.Resume = newToken(), false
+		if recorded && rec.Pending == OpCreate {
+			req.Token, req.Resume = rec.Token, true
+		}
+		pending := Record{Name: s.Name, Type: s.Type, Region: s.Region, Pending: OpCreate, Token: req.Token, DependsOn: s.desired.Dependencies()}
+		if err := r.record(func(st *State) { st.Put(pending) }); err != nil {
+			return err
+		}
+		err = r.e.retry(ctx, s, func() (err error) {
+			res, err = d.Create(ctx, req)
+			// Every try after the first may follow one that succeeded unseen.
+			req.Resume = true
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("create %s: %w", s.Name, err)
+		}
+	}
+	warnings = res.Warnings
+	done := Record{
+		Name: s.Name, Type: s.Type, Region: s.Region, ID: res.ID,
+		Inputs: props, Tags: s.desired.Tags, Outputs: res.Outputs,
+		DependsOn: s.desired.Dependencies(),
+	}
+	return r.record(func(st *State) { st.Put(done) })
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.OnEvent != nil {
+		e.OnEvent(ev)
+	}
+}
+
+// retry calls f until it succeeds, fails for good, or runs out of attempts.
+func (e *Engine) retry(ctx context.Context, s Step, f func() error) error {
+	p := e.Retry
+	if p.Attempts == 0 {
+		p = DefaultRetry
+	}
+	var err error
+	for attempt := 0; attempt < p.Attempts; attempt++ {
+		if attempt > 0 {
+			e.emit(Event{Step: s, Status: "retry", Err: err})
+			wait := min(p.Base<<attempt, p.Max)
+			select {
+			case <-time.After(rand.N(wait + 1)):
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			}
+		}
+		if err = f(); err == nil || !IsRetryable(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("gave up after %d attempts: %w", p.Attempts, err)
+}
+
+func newToken() string {
+	b := make([]byte, 12)
+	if _, err := cryptorand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

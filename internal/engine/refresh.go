@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// Drift is a difference between a record and what the cloud holds.
+type Drift struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Region string `json:"region"`
+	ID     string `json:"id"`
+	// Gone is set when the object no longer exists.
+	Gone bool `json:"gone,omitempty"`
+	// Changes are the properties (and "tags") that changed outside meridian.
+	Changes []string `json:"changes,omitempty"`
+}
+
+func (d Drift) String() string {
+	if d.Gone {
+		return fmt.Sprintf("%s (%s %s in %s) was deleted outside meridian", d.Name, d.Type, d.ID, d.Region)
+	}
+	return fmt.Sprintf("%s (%s %s in %s) was changed outside meridian: %s", d.Name, d.Type, d.ID, d.Region, strings.Join(d.Changes, ", "))
+}
+
+// Refresh reads every recorded primitive and brings st up to what the cloud
+// holds: records of deleted objects are removed and observed properties
+// replace recorded ones, so the next Diff plans to put them back. It returns
+// what drifted and the drivers' warnings.
+func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, error) {
+	var (
+		mu       sync.Mutex
+		drifts   []Drift
+		warnings []string
+	)
+	nodes := map[string][]string{}
+	for _, rec := range st.Records {
+		if rec.Pending == "" {
+			nodes[rec.Name] = nil
+		}
+	}
+	err := schedule(ctx, nodes, e.parallelism(), func(ctx context.Context, name string) error {
+		mu.Lock()
+		rec, _ := st.Get(name)
+		mu.Unlock()
+		d, ok := e.Drivers[rec.Type]
+		if !ok {
+			return fmt.Errorf("%s: no driver for type %q", rec.Name, rec.Type)
+		}
+		var obs Observation
+		err := e.retry(ctx, Step{Name: rec.Name, Type: rec.Type, Region: rec.Region}, func() (err error) {
+			obs, err = d.Read(ctx, rec)
+			return err
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		drift := Drift{Name: rec.Name, Type: rec.Type, Region: rec.Region, ID: rec.ID}
+		switch {
+		case errors.Is(err, ErrNotFound):
+			drift.Gone = true
+			drifts = append(drifts, drift)
+			st.Remove(rec.Name)
+			return nil
+		case err != nil:
+			return fmt.Errorf("read %s: %w", rec.Name, err)
+		}
+		warnings = append(warnings, obs.Warnings...)
+		inputs := map[string]any{}
+		for k, v := range rec.Inputs {
+			inputs[k] = v
+		}
+		for k, v := range primitive.Normalize(obs.Properties) {
+			if !reflect.DeepEqual(v, rec.Inputs[k]) {
+				drift.Changes = append(drift.Changes, k)
+			}
+			inputs[k] = v
+		}
+		rec.Inputs = inputs
+		if obs.Tags != nil {
+			if !reflect.DeepEqual(obs.Tags, nonNil(rec.Tags)) {
+				drift.Changes = append(drift.Changes, "tags")
+			}
+			rec.Tags = obs.Tags
+		}
+		for k, v := range obs.Outputs {
+			if rec.Outputs == nil {
+				rec.Outputs = map[string]string{}
+			}
+			rec.Outputs[k] = v
+		}
+		if len(drift.Changes) > 0 {
+			sort.Strings(drift.Changes)
+			drifts = append(drifts, drift)
+		}
+		st.Put(rec)
+		return nil
+	})
+	sort.Slice(drifts, func(i, j int) bool { return drifts[i].Name < drifts[j].Name })
+	sort.Strings(warnings)
+	if err == nil && e.Journal != nil {
+		err = e.Journal(st.Clone())
+	}
+	return drifts, warnings, err
+}

@@ -1,0 +1,89 @@
+// Package engine deploys graphs of primitives: it diffs them against the
+// recorded state, turns the difference into steps, and executes the steps
+// through drivers in dependency order. It knows nothing of what a primitive
+// means; that is the compiler's business and the drivers'.
+package engine
+
+import (
+	"encoding/json"
+	"sort"
+)
+
+// Record is what the engine knows of one primitive it created.
+type Record struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Region string `json:"region"`
+	// ID is the cloud's identifier; empty while a create is pending.
+	ID string `json:"id,omitempty"`
+	// Inputs are the resolved properties as last applied, or as last seen by refresh.
+	Inputs  map[string]any    `json:"inputs,omitempty"`
+	Tags    map[string]string `json:"tags,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// DependsOn is kept so that destroy can run in reverse order after the
+	// primitive has left the desired graph.
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Pending is OpCreate from just before the create call until its result
+	// is recorded: a record that is still pending after a crash may or may
+	// not exist in the cloud, and Token lets the driver find out.
+	Pending Op     `json:"pending,omitempty"`
+	Token   string `json:"token,omitempty"`
+}
+
+// State is the set of records, sorted by name.
+type State struct {
+	Records []Record `json:"records"`
+}
+
+// Get returns the record named name.
+func (s *State) Get(name string) (Record, bool) {
+	for _, r := range s.Records {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Record{}, false
+}
+
+// Put adds or replaces the record with r's name.
+func (s *State) Put(r Record) {
+	for i := range s.Records {
+		if s.Records[i].Name == r.Name {
+			s.Records[i] = r
+			return
+		}
+	}
+	s.Records = append(s.Records, r)
+	sort.Slice(s.Records, func(i, j int) bool { return s.Records[i].Name < s.Records[j].Name })
+}
+
+// Remove deletes the record named name, if any.
+func (s *State) Remove(name string) {
+	for i := range s.Records {
+		if s.Records[i].Name == name {
+			s.Records = append(s.Records[:i], s.Records[i+1:]...)
+			return
+		}
+	}
+}
+
+// Clone returns a deep copy.
+func (s State) Clone() State {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	var out State
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func (s *State) outputs(name string) (map[string]string, bool) {
+	r, ok := s.Get(name)
+	if !ok || r.Pending != "" {
+		return nil, false
+	}
+	return r.Outputs, true
+}
