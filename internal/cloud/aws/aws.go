@@ -1,0 +1,258 @@
+// Package aws holds the drivers for AWS primitives, one per primitive type,
+// built on aws-sdk-go-v2. Every endpoint can be overridden, so the same code
+// runs against AWS, LocalStack and moto.
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+)
+
+// Config says how to reach AWS.
+type Config struct {
+	// Endpoint is one URL for every service, as LocalStack and moto serve them.
+	Endpoint string
+	// Endpoints override Endpoint per service: "s3", "dynamodb", "iam", "route53", "sts".
+	Endpoints map[string]string
+	AccessKey string
+	SecretKey string
+	Profile   string
+	// S3UsePathStyle addresses buckets as endpoint/bucket rather than bucket.endpoint.
+	S3UsePathStyle            bool
+	SkipCredentialsValidation bool
+}
+
+// Services lists the names Endpoints accepts.
+var Services = []string{"dynamodb", "iam", "route53", "s3", "sts"}
+
+// globalRegion is where the global services (IAM, Route 53) are called.
+const globalRegion = "us-east-1"
+
+// Cloud holds the SDK configuration and a client per service and region.
+type Cloud struct {
+	conf Config
+	base aws.Config
+	mu   sync.Mutex
+	s3   map[string]*s3.Client
+	ddb  map[string]*dynamodb.Client
+	iam  *iam.Client
+	r53  *route53.Client
+}
+
+// New loads credentials and, unless told not to, checks them with STS.
+func New(ctx context.Context, conf Config) (*Cloud, error) {
+	for svc := range conf.Endpoints {
+		if !known(svc) {
+			return nil, fmt.Errorf("aws endpoints: unknown service %q; expected one of %s", svc, strings.Join(Services, ", "))
+		}
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(globalRegion),
+		// The engine retries with its own backoff; two layers of retries
+		// would multiply the attempts.
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	}
+	if conf.AccessKey != "" || conf.SecretKey != "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(conf.AccessKey, conf.SecretKey, "")))
+	}
+	if conf.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(conf.Profile))
+	}
+	base, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("aws configuration: %w", err)
+	}
+	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}}
+	if !conf.SkipCredentialsValidation {
+		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
+		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			return nil, fmt.Errorf("aws credentials are not valid (sts:GetCallerIdentity): %w", classify(err))
+		}
+	}
+	return c, nil
+}
+
+func known(svc string) bool {
+	for _, s := range Services {
+		if s == svc {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cloud) endpoint(svc string) *string {
+	if e := c.conf.Endpoints[svc]; e != "" {
+		return aws.String(e)
+	}
+	if c.conf.Endpoint != "" {
+		return aws.String(c.conf.Endpoint)
+	}
+	return nil
+}
+
+func regionOf(region string) string {
+	if region == compile.Global {
+		return globalRegion
+	}
+	return region
+}
+
+func (c *Cloud) S3(region string) *s3.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	region = regionOf(region)
+	if c.s3[region] == nil {
+		c.s3[region] = s3.NewFromConfig(c.base, func(o *s3.Options) {
+			o.Region = region
+			o.BaseEndpoint = c.endpoint("s3")
+			o.UsePathStyle = c.conf.S3UsePathStyle
+		})
+	}
+	return c.s3[region]
+}
+
+func (c *Cloud) DynamoDB(region string) *dynamodb.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	region = regionOf(region)
+	if c.ddb[region] == nil {
+		c.ddb[region] = dynamodb.NewFromConfig(c.base, func(o *dynamodb.Options) {
+			o.Region = region
+			o.BaseEndpoint = c.endpoint("dynamodb")
+		})
+	}
+	return c.ddb[region]
+}
+
+func (c *Cloud) IAM() *iam.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.iam == nil {
+		c.iam = iam.NewFromConfig(c.base, func(o *iam.Options) { o.BaseEndpoint = c.endpoint("iam") })
+	}
+	return c.iam
+}
+
+func (c *Cloud) Route53() *route53.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r53 == nil {
+		c.r53 = route53.NewFromConfig(c.base, func(o *route53.Options) { o.BaseEndpoint = c.endpoint("route53") })
+	}
+	return c.r53
+}
+
+// Drivers returns a driver for every AWS primitive type.
+func (c *Cloud) Drivers() engine.Drivers {
+	return engine.Drivers{
+		compile.S3Bucket:            bucketDriver{c},
+		compile.S3BucketReplication: replicationDriver{c},
+		compile.IAMRole:             roleDriver{c},
+		compile.IAMRolePolicy:       rolePolicyDriver{c},
+		compile.DynamoDBTable:       tableDriver{c},
+		compile.DynamoDBReplica:     replicaDriver{c},
+		compile.Route53Zone:         zoneDriver{c},
+		compile.Route53HealthCheck:  healthCheckDriver{c},
+		compile.Route53Record:       recordDriver{c},
+	}
+}
+
+var notFoundCodes = map[string]bool{
+	"NoSuchBucket": true, "NotFound": true, "NoSuchEntity": true, "ResourceNotFoundException": true,
+	"NoSuchHostedZone": true, "NoSuchHealthCheck": true, "ReplicationConfigurationNotFoundError": true,
+}
+
+var throttleCodes = map[string]bool{
+	"Throttling": true, "ThrottlingException": true, "ThrottledException": true, "RequestLimitExceeded": true,
+	"TooManyRequestsException": true, "ProvisionedThroughputExceededException": true, "SlowDown": true,
+	"PriorRequestNotComplete": true, "RequestThrottled": true, "LimitExceededException": true,
+}
+
+// ErrUnsupported is wrapped when the endpoint does not implement a call.
+var ErrUnsupported = errors.New("not supported by this endpoint")
+
+// classify turns SDK errors into the engine's vocabulary: not found,
+// retryable (throttling, 5xx), or not supported by the endpoint.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *smithy.DeserializationError
+	if errors.As(err, &de) {
+		// Emulators answer calls they lack with an HTML page.
+		return fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch {
+		case notFoundCodes[ae.ErrorCode()]:
+			return fmt.Errorf("%w: %v", engine.ErrNotFound, err)
+		case throttleCodes[ae.ErrorCode()]:
+			return engine.Retryable(err)
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		switch status := re.HTTPStatusCode(); {
+		case status == http.StatusNotFound && ae == nil:
+			return fmt.Errorf("%w: %v", ErrUnsupported, err)
+		case status == http.StatusTooManyRequests || status >= 500:
+			return engine.Retryable(err)
+		}
+	}
+	return err
+}
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// tagDiff returns the tags to set and the keys to remove to go from have to want.
+func tagDiff(have, want map[string]string) (set map[string]string, remove []string) {
+	set = map[string]string{}
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
+			set[k] = v
+		}
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok {
+			remove = append(remove, k)
+		}
+	}
+	sort.Strings(remove)
+	return set, remove
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

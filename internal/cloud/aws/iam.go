@@ -1,0 +1,211 @@
+package aws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+type roleProps struct {
+	Name             string         `json:"name"`
+	Path             string         `json:"path"`
+	AssumeRolePolicy map[string]any `json:"assume_role_policy"`
+}
+
+type roleDriver struct{ c *Cloud }
+
+func (roleDriver) ForceNew() []string { return []string{"name", "path"} }
+
+func (d roleDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p roleProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	doc, err := json.Marshal(p.AssumeRolePolicy)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	in := &iam.CreateRoleInput{
+		RoleName:                 aws.String(p.Name),
+		Path:                     aws.String(p.Path),
+		AssumeRolePolicyDocument: aws.String(string(doc)),
+		Description:              aws.String("Managed by meridian (" + req.Name + ")"),
+	}
+	for _, k := range sortedKeys(req.Tags) {
+		in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(req.Tags[k])})
+	}
+	out, err := d.c.IAM().CreateRole(ctx, in)
+	if err != nil {
+		if req.Resume && code(err) == "EntityAlreadyExists" {
+			return d.Update(ctx, engine.Record{ID: p.Name}, req)
+		}
+		return engine.Result{}, classify(err)
+	}
+	return engine.Result{ID: p.Name, Outputs: roleOutputs(out.Role)}, nil
+}
+
+func roleOutputs(r *iamtypes.Role) map[string]string {
+	return map[string]string{"name": aws.ToString(r.RoleName), "arn": aws.ToString(r.Arn)}
+}
+
+func (d roleDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	out, err := d.c.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(rec.ID)})
+	if err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	doc, err := policyDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return engine.Observation{}, fmt.Errorf("assume role policy of %s: %w", rec.ID, err)
+	}
+	tags, err := d.tags(ctx, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{
+		Properties: map[string]any{"name": rec.ID, "path": aws.ToString(out.Role.Path), "assume_role_policy": doc},
+		Tags:       tags,
+		Outputs:    roleOutputs(out.Role),
+	}, nil
+}
+
+func (d roleDriver) tags(ctx context.Context, role string) (map[string]string, error) {
+	tags := map[string]string{}
+	pages := iam.NewListRoleTagsPaginator(d.c.IAM(), &iam.ListRoleTagsInput{RoleName: aws.String(role)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for _, t := range page.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return tags, nil
+}
+
+// policyDocument parses a policy as IAM returns it: URL-encoded JSON.
+func policyDocument(s string) (map[string]any, error) {
+	if decoded, err := url.QueryUnescape(s); err == nil {
+		s = decoded
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+func (d roleDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p roleProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	doc, err := json.Marshal(p.AssumeRolePolicy)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	client := d.c.IAM()
+	if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(rec.ID), PolicyDocument: aws.String(string(doc))}); err != nil {
+		return engine.Result{}, classify(err)
+	}
+	have, err := d.tags(ctx, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	set, remove := tagDiff(have, req.Tags)
+	if len(remove) > 0 {
+		if _, err := client.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String(rec.ID), TagKeys: remove}); err != nil {
+			return engine.Result{}, classify(err)
+		}
+	}
+	if len(set) > 0 {
+		in := &iam.TagRoleInput{RoleName: aws.String(rec.ID)}
+		for _, k := range sortedKeys(set) {
+			in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(set[k])})
+		}
+		if _, err := client.TagRole(ctx, in); err != nil {
+			return engine.Result{}, classify(err)
+		}
+	}
+	out, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(rec.ID)})
+	if err != nil {
+		return engine.Result{}, classify(err)
+	}
+	return engine.Result{ID: rec.ID, Outputs: roleOutputs(out.Role)}, nil
+}
+
+func (d roleDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.IAM().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(rec.ID)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+type rolePolicyProps struct {
+	Role   string         `json:"role"`
+	Name   string         `json:"name"`
+	Policy map[string]any `json:"policy"`
+}
+
+type rolePolicyDriver struct{ c *Cloud }
+
+func (rolePolicyDriver) ForceNew() []string { return []string{"role", "name"} }
+
+func (d rolePolicyDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p rolePolicyProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	doc, err := json.Marshal(p.Policy)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if _, err := d.c.IAM().PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+		RoleName: aws.String(p.Role), PolicyName: aws.String(p.Name), PolicyDocument: aws.String(string(doc)),
+	}); err != nil {
+		return engine.Result{}, classify(err)
+	}
+	return engine.Result{ID: p.Role + ":" + p.Name}, nil
+}
+
+func (d rolePolicyDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	var p rolePolicyProps
+	if err := primitive.Decode(rec.Inputs, &p); err != nil {
+		return engine.Observation{}, err
+	}
+	out, err := d.c.IAM().GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(p.Role), PolicyName: aws.String(p.Name)})
+	if err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	doc, err := policyDocument(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		return engine.Observation{}, fmt.Errorf("policy %s: %w", rec.ID, err)
+	}
+	return engine.Observation{Properties: map[string]any{"role": p.Role, "name": p.Name, "policy": doc}}, nil
+}
+
+func (d rolePolicyDriver) Update(ctx context.Context, _ engine.Record, req engine.Request) (engine.Result, error) {
+	return d.Create(ctx, req)
+}
+
+func (d rolePolicyDriver) Delete(ctx context.Context, rec engine.Record) error {
+	var p rolePolicyProps
+	if err := primitive.Decode(rec.Inputs, &p); err != nil {
+		return err
+	}
+	_, err := d.c.IAM().DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(p.Role), PolicyName: aws.String(p.Name)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}

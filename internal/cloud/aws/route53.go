@@ -1,0 +1,396 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// r53Tags reads and sets tags of a zone or health check. Route 53 takes at
+// most 10 tag changes a call.
+type r53Tags struct {
+	c   *Cloud
+	typ r53types.TagResourceType
+}
+
+func (t r53Tags) get(ctx context.Context, id string) (map[string]string, error) {
+	out, err := t.c.Route53().ListTagsForResource(ctx, &route53.ListTagsForResourceInput{ResourceType: t.typ, ResourceId: aws.String(id)})
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", classify(err))
+	}
+	tags := map[string]string{}
+	if out.ResourceTagSet != nil {
+		for _, tag := range out.ResourceTagSet.Tags {
+			tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+	}
+	return tags, nil
+}
+
+func (t r53Tags) set(ctx context.Context, id string, have, want map[string]string) error {
+	set, remove := tagDiff(have, want)
+	keys := sortedKeys(set)
+	for len(keys) > 0 || len(remove) > 0 {
+		in := &route53.ChangeTagsForResourceInput{ResourceType: t.typ, ResourceId: aws.String(id)}
+		for n := 0; n < 10 && len(keys) > 0; n++ {
+			in.AddTags = append(in.AddTags, r53types.Tag{Key: aws.String(keys[0]), Value: aws.String(set[keys[0]])})
+			keys = keys[1:]
+		}
+		if n := min(10, len(remove)); n > 0 {
+			in.RemoveTagKeys, remove = remove[:n], remove[n:]
+		}
+		if _, err := t.c.Route53().ChangeTagsForResource(ctx, in); err != nil {
+			return fmt.Errorf("tags: %w", classify(err))
+		}
+	}
+	return nil
+}
+
+type zoneDriver struct{ c *Cloud }
+
+func (zoneDriver) ForceNew() []string { return []string{"name"} }
+
+func (d zoneDriver) tags() r53Tags { return r53Tags{d.c, r53types.TagResourceTypeHostedzone} }
+
+func (d zoneDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	name, _ := req.Properties["name"].(string)
+	client := d.c.Route53()
+	var zone *r53types.HostedZone
+	if req.Resume {
+		// The caller reference is the idempotency token: find the zone an
+		// interrupted create may have made.
+		out, err := client.ListHostedZonesByName(ctx, &route53.ListHostedZonesByNameInput{DNSName: aws.String(name)})
+		if err != nil {
+			return engine.Result{}, classify(err)
+		}
+		for _, z := range out.HostedZones {
+			if aws.ToString(z.CallerReference) == req.Token {
+				zone = &z
+			}
+		}
+	}
+	if zone == nil {
+		out, err := client.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
+			Name:             aws.String(name),
+			CallerReference:  aws.String(req.Token),
+			HostedZoneConfig: &r53types.HostedZoneConfig{Comment: aws.String("Managed by meridian (" + req.Name + ")")},
+		})
+		if err != nil {
+			return engine.Result{}, classify(err)
+		}
+		zone = out.HostedZone
+	}
+	id := zoneID(aws.ToString(zone.Id))
+	if err := d.tags().set(ctx, id, nil, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: id, Outputs: map[string]string{"zone_id": id, "name": name}}, nil
+}
+
+func zoneID(id string) string { return strings.TrimPrefix(id, "/hostedzone/") }
+
+func (d zoneDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	out, err := d.c.Route53().GetHostedZone(ctx, &route53.GetHostedZoneInput{Id: aws.String(rec.ID)})
+	if err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	tags, err := d.tags().get(ctx, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	name := strings.TrimSuffix(aws.ToString(out.HostedZone.Name), ".")
+	return engine.Observation{
+		Properties: map[string]any{"name": name},
+		Tags:       tags,
+		Outputs:    map[string]string{"zone_id": rec.ID, "name": name},
+	}, nil
+}
+
+func (d zoneDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	have, err := d.tags().get(ctx, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.tags().set(ctx, rec.ID, have, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: rec.ID, Outputs: rec.Outputs}, nil
+}
+
+func (d zoneDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.Route53().DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: aws.String(rec.ID)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+type healthCheckProps struct {
+	Type             string `json:"type"`
+	FQDN             string `json:"fqdn"`
+	Port             int32  `json:"port"`
+	ResourcePath     string `json:"resource_path"`
+	RequestInterval  int32  `json:"request_interval"`
+	FailureThreshold int32  `json:"failure_threshold"`
+}
+
+type healthCheckDriver struct{ c *Cloud }
+
+// Route 53 cannot change a health check's type or interval after creation.
+func (healthCheckDriver) ForceNew() []string { return []string{"type", "request_interval"} }
+
+func (d healthCheckDriver) tags() r53Tags { return r53Tags{d.c, r53types.TagResourceTypeHealthcheck} }
+
+func (d healthCheckDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p healthCheckProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	client := d.c.Route53()
+	id := ""
+	if req.Resume {
+		pages := route53.NewListHealthChecksPaginator(client, &route53.ListHealthChecksInput{})
+		for pages.HasMorePages() && id == "" {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return engine.Result{}, classify(err)
+			}
+			for _, hc := range page.HealthChecks {
+				if aws.ToString(hc.CallerReference) == req.Token {
+					id = aws.ToString(hc.Id)
+				}
+			}
+		}
+	}
+	if id == "" {
+		cfg := &r53types.HealthCheckConfig{
+			Type:                     r53types.HealthCheckType(p.Type),
+			FullyQualifiedDomainName: aws.String(p.FQDN),
+			Port:                     aws.Int32(p.Port),
+			RequestInterval:          aws.Int32(p.RequestInterval),
+			FailureThreshold:         aws.Int32(p.FailureThreshold),
+		}
+		if p.ResourcePath != "" {
+			cfg.ResourcePath = aws.String(p.ResourcePath)
+		}
+		out, err := client.CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String(req.Token), HealthCheckConfig: cfg})
+		if err != nil {
+			return engine.Result{}, classify(err)
+		}
+		id = aws.ToString(out.HealthCheck.Id)
+	}
+	if err := d.tags().set(ctx, id, nil, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: id, Outputs: map[string]string{"id": id}}, nil
+}
+
+func (d healthCheckDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	out, err := d.c.Route53().GetHealthCheck(ctx, &route53.GetHealthCheckInput{HealthCheckId: aws.String(rec.ID)})
+	if err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	cfg := out.HealthCheck.HealthCheckConfig
+	tags, err := d.tags().get(ctx, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{
+		Properties: map[string]any{
+			"type":              string(cfg.Type),
+			"fqdn":              aws.ToString(cfg.FullyQualifiedDomainName),
+			"port":              aws.ToInt32(cfg.Port),
+			"resource_path":     aws.ToString(cfg.ResourcePath),
+			"request_interval":  aws.ToInt32(cfg.RequestInterval),
+			"failure_threshold": aws.ToInt32(cfg.FailureThreshold),
+		},
+		Tags:    tags,
+		Outputs: map[string]string{"id": rec.ID},
+	}, nil
+}
+
+func (d healthCheckDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p healthCheckProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	in := &route53.UpdateHealthCheckInput{
+		HealthCheckId:            aws.String(rec.ID),
+		FullyQualifiedDomainName: aws.String(p.FQDN),
+		Port:                     aws.Int32(p.Port),
+		FailureThreshold:         aws.Int32(p.FailureThreshold),
+	}
+	if p.ResourcePath != "" {
+		in.ResourcePath = aws.String(p.ResourcePath)
+	}
+	if _, err := d.c.Route53().UpdateHealthCheck(ctx, in); err != nil {
+		return engine.Result{}, classify(err)
+	}
+	have, err := d.tags().get(ctx, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.tags().set(ctx, rec.ID, have, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: rec.ID, Outputs: map[string]string{"id": rec.ID}}, nil
+}
+
+func (d healthCheckDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.Route53().DeleteHealthCheck(ctx, &route53.DeleteHealthCheckInput{HealthCheckId: aws.String(rec.ID)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+type recordProps struct {
+	ZoneID        string   `json:"zone_id"`
+	Name          string   `json:"name"`
+	Type          string   `json:"type"`
+	TTL           int64    `json:"ttl"`
+	SetIdentifier string   `json:"set_identifier"`
+	Failover      string   `json:"failover"`
+	Records       []string `json:"records"`
+	HealthCheckID string   `json:"health_check_id,omitempty"`
+}
+
+func (p recordProps) recordSet() *r53types.ResourceRecordSet {
+	rs := &r53types.ResourceRecordSet{
+		Name:          aws.String(p.Name),
+		Type:          r53types.RRType(p.Type),
+		TTL:           aws.Int64(p.TTL),
+		SetIdentifier: aws.String(p.SetIdentifier),
+		Failover:      r53types.ResourceRecordSetFailover(p.Failover),
+	}
+	for _, r := range p.Records {
+		rs.ResourceRecords = append(rs.ResourceRecords, r53types.ResourceRecord{Value: aws.String(r)})
+	}
+	if p.HealthCheckID != "" {
+		rs.HealthCheckId = aws.String(p.HealthCheckID)
+	}
+	return rs
+}
+
+type recordDriver struct{ c *Cloud }
+
+func (recordDriver) ForceNew() []string { return []string{"zone_id", "name", "type", "set_identifier"} }
+
+func (d recordDriver) change(ctx context.Context, action r53types.ChangeAction, p recordProps) error {
+	_, err := d.c.Route53().ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(p.ZoneID),
+		ChangeBatch: &r53types.ChangeBatch{
+			Comment: aws.String("meridian"),
+			Changes: []r53types.Change{{Action: action, ResourceRecordSet: p.recordSet()}},
+		},
+	})
+	return classify(err)
+}
+
+func recordID(p recordProps) string {
+	return strings.Join([]string{p.ZoneID, p.Name, p.Type, p.SetIdentifier}, "_")
+}
+
+func (d recordDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p recordProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	// CREATE refuses to overwrite a record someone else made; a resumed
+	// create may overwrite its own.
+	action := r53types.ChangeActionCreate
+	if req.Resume {
+		action = r53types.ChangeActionUpsert
+	}
+	if err := d.change(ctx, action, p); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: recordID(p), Outputs: map[string]string{"fqdn": p.Name}}, nil
+}
+
+// find returns the record set named by p's zone, name, type and set identifier.
+func (d recordDriver) find(ctx context.Context, p recordProps) (*r53types.ResourceRecordSet, error) {
+	out, err := d.c.Route53().ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{
+		HostedZoneId:          aws.String(p.ZoneID),
+		StartRecordName:       aws.String(p.Name),
+		StartRecordType:       r53types.RRType(p.Type),
+		StartRecordIdentifier: aws.String(p.SetIdentifier),
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	for _, rs := range out.ResourceRecordSets {
+		if strings.TrimSuffix(aws.ToString(rs.Name), ".") == strings.TrimSuffix(p.Name, ".") &&
+			string(rs.Type) == p.Type && aws.ToString(rs.SetIdentifier) == p.SetIdentifier {
+			return &rs, nil
+		}
+	}
+	return nil, fmt.Errorf("record %s %s (%s): %w", p.Name, p.Type, p.SetIdentifier, engine.ErrNotFound)
+}
+
+func (d recordDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	var p recordProps
+	if err := primitive.Decode(rec.Inputs, &p); err != nil {
+		return engine.Observation{}, err
+	}
+	rs, err := d.find(ctx, p)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	var records []any
+	for _, r := range rs.ResourceRecords {
+		records = append(records, aws.ToString(r.Value))
+	}
+	props := map[string]any{
+		"zone_id":        p.ZoneID,
+		"name":           strings.TrimSuffix(aws.ToString(rs.Name), "."),
+		"type":           string(rs.Type),
+		"ttl":            aws.ToInt64(rs.TTL),
+		"set_identifier": aws.ToString(rs.SetIdentifier),
+		"failover":       string(rs.Failover),
+		"records":        records,
+	}
+	if rs.HealthCheckId != nil {
+		props["health_check_id"] = aws.ToString(rs.HealthCheckId)
+	}
+	return engine.Observation{Properties: props, Outputs: map[string]string{"fqdn": p.Name}}, nil
+}
+
+func (d recordDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p recordProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.change(ctx, r53types.ChangeActionUpsert, p); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: recordID(p), Outputs: map[string]string{"fqdn": p.Name}}, nil
+}
+
+func (d recordDriver) Delete(ctx context.Context, rec engine.Record) error {
+	var p recordProps
+	if err := primitive.Decode(rec.Inputs, &p); err != nil {
+		return err
+	}
+	// DELETE must name the record exactly as it is now, which may differ
+	// from what was recorded if it drifted.
+	rs, err := d.find(ctx, p)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	_, err = d.c.Route53().ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(p.ZoneID),
+		ChangeBatch:  &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionDelete, ResourceRecordSet: rs}}},
+	})
+	return classify(err)
+}

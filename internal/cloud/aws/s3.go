@@ -1,0 +1,241 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+type bucketProps struct {
+	Bucket       string `json:"bucket"`
+	Versioning   bool   `json:"versioning"`
+	ForceDestroy bool   `json:"force_destroy"`
+}
+
+type bucketDriver struct{ c *Cloud }
+
+func (bucketDriver) ForceNew() []string { return []string{"bucket"} }
+
+func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p bucketProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	client := d.c.S3(req.Region)
+	in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+	if regionOf(req.Region) != globalRegion {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(req.Region)}
+	}
+	if _, err := client.CreateBucket(ctx, in); err != nil {
+		// A resumed create may find the bucket it made before a crash.
+		if !(req.Resume && code(err) == "BucketAlreadyOwnedByYou") {
+			return engine.Result{}, classify(err)
+		}
+	}
+	if err := d.apply(ctx, client, p, nil, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: p.Bucket, Outputs: bucketOutputs(p.Bucket, req.Region)}, nil
+}
+
+func bucketOutputs(bucket, region string) map[string]string {
+	return map[string]string{"bucket": bucket, "arn": "arn:aws:s3:::" + bucket, "region": region}
+}
+
+// apply sets versioning and tags; have are the tags the bucket carries now.
+func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps, have, want map[string]string) error {
+	status := s3types.BucketVersioningStatusSuspended
+	if p.Versioning {
+		status = s3types.BucketVersioningStatusEnabled
+	}
+	if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(p.Bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: status},
+	}); err != nil {
+		return fmt.Errorf("versioning: %w", classify(err))
+	}
+	if set, remove := tagDiff(have, want); len(set) == 0 && len(remove) == 0 && have != nil {
+		return nil
+	}
+	var err error
+	if len(want) == 0 {
+		_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
+	} else {
+		tagging := &s3types.Tagging{}
+		for _, k := range sortedKeys(want) {
+			tagging.TagSet = append(tagging.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
+		}
+		_, err = client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(p.Bucket), Tagging: tagging})
+	}
+	if err != nil {
+		return fmt.Errorf("tags: %w", classify(err))
+	}
+	return nil
+}
+
+func (d bucketDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	client := d.c.S3(rec.Region)
+	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(rec.ID)}); err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	v, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(rec.ID)})
+	if err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	tags, err := bucketTags(ctx, client, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{
+		Properties: map[string]any{"bucket": rec.ID, "versioning": v.Status == s3types.BucketVersioningStatusEnabled},
+		Tags:       tags,
+		Outputs:    bucketOutputs(rec.ID, rec.Region),
+	}, nil
+}
+
+func bucketTags(ctx context.Context, client *s3.Client, bucket string) (map[string]string, error) {
+	out, err := client.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	if code(err) == "NoSuchTagSet" {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", classify(err))
+	}
+	tags := map[string]string{}
+	for _, t := range out.TagSet {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
+
+func (d bucketDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p bucketProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	client := d.c.S3(req.Region)
+	have, err := bucketTags(ctx, client, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.apply(ctx, client, p, have, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: rec.ID, Outputs: bucketOutputs(rec.ID, req.Region)}, nil
+}
+
+func (d bucketDriver) Delete(ctx context.Context, rec engine.Record) error {
+	var p bucketProps
+	if err := primitive.Decode(rec.Inputs, &p); err != nil {
+		return err
+	}
+	client := d.c.S3(rec.Region)
+	if p.ForceDestroy {
+		if err := emptyBucket(ctx, client, rec.ID); err != nil {
+			return err
+		}
+	}
+	_, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(rec.ID)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	if code(err) == "BucketNotEmpty" {
+		return fmt.Errorf("bucket %s still holds objects; set object_store.force_destroy = true to delete them with it: %w", rec.ID, err)
+	}
+	return err
+}
+
+// emptyBucket deletes every version and delete marker, a page at a time.
+func emptyBucket(ctx context.Context, client *s3.Client, bucket string) error {
+	pages := s3.NewListObjectVersionsPaginator(client, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("list object versions of %s: %w", bucket, err)
+		}
+		var ids []s3types.ObjectIdentifier
+		for _, v := range page.Versions {
+			ids = append(ids, s3types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
+		}
+		for _, m := range page.DeleteMarkers {
+			ids = append(ids, s3types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId})
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if _, err := client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket), Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+			return fmt.Errorf("empty %s: %w", bucket, classify(err))
+		}
+	}
+	return nil
+}
+
+type replicationProps struct {
+	Bucket               string `json:"bucket"`
+	RoleArn              string `json:"role_arn"`
+	DestinationBucketArn string `json:"destination_bucket_arn"`
+}
+
+type replicationDriver struct{ c *Cloud }
+
+func (replicationDriver) ForceNew() []string { return []string{"bucket"} }
+
+func (d replicationDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p replicationProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	_, err := d.c.S3(req.Region).PutBucketReplication(ctx, &s3.PutBucketReplicationInput{
+		Bucket: aws.String(p.Bucket),
+		ReplicationConfiguration: &s3types.ReplicationConfiguration{
+			Role: aws.String(p.RoleArn),
+			Rules: []s3types.ReplicationRule{{
+				ID:                      aws.String("meridian"),
+				Status:                  s3types.ReplicationRuleStatusEnabled,
+				Priority:                aws.Int32(1),
+				Filter:                  &s3types.ReplicationRuleFilter{Prefix: aws.String("")},
+				DeleteMarkerReplication: &s3types.DeleteMarkerReplication{Status: s3types.DeleteMarkerReplicationStatusEnabled},
+				Destination:             &s3types.Destination{Bucket: aws.String(p.DestinationBucketArn)},
+			}},
+		},
+	})
+	if err != nil {
+		return engine.Result{}, classify(err)
+	}
+	return engine.Result{ID: p.Bucket}, nil
+}
+
+func (d replicationDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	out, err := d.c.S3(rec.Region).GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String(rec.ID)})
+	if err != nil {
+		return engine.Observation{}, classify(err)
+	}
+	props := map[string]any{"bucket": rec.ID, "role_arn": aws.ToString(out.ReplicationConfiguration.Role)}
+	for _, r := range out.ReplicationConfiguration.Rules {
+		if aws.ToString(r.ID) == "meridian" && r.Destination != nil {
+			props["destination_bucket_arn"] = aws.ToString(r.Destination.Bucket)
+		}
+	}
+	return engine.Observation{Properties: props}, nil
+}
+
+func (d replicationDriver) Update(ctx context.Context, _ engine.Record, req engine.Request) (engine.Result, error) {
+	return d.Create(ctx, req)
+}
+
+func (d replicationDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.S3(rec.Region).DeleteBucketReplication(ctx, &s3.DeleteBucketReplicationInput{Bucket: aws.String(rec.ID)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,140 @@
+// Package provider is the Terraform face of meridian: it maps schemas to
+// blueprints, and the engine's results back to Terraform state. It holds no
+// rules of its own; those live in the blueprint.
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+)
+
+// New returns the provider factory for providerserver.Serve.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &meridianProvider{version: version} }
+}
+
+type meridianProvider struct{ version string }
+
+// providerData is what resources receive from Configure.
+type providerData struct {
+	cloud       *awscloud.Cloud
+	defaultTags map[string]string
+	parallelism int
+}
+
+func (d *providerData) engine() *engine.Engine {
+	return &engine.Engine{Drivers: d.cloud.Drivers(), Parallelism: d.parallelism}
+}
+
+type providerModel struct {
+	AWS         *awsModel `tfsdk:"aws"`
+	DefaultTags types.Map `tfsdk:"default_tags"`
+	Parallelism types.Int64 `tfsdk:"parallelism"`
+}
+
+type awsModel struct {
+	Endpoint                  types.String `tfsdk:"endpoint"`
+	Endpoints                 types.Map    `tfsdk:"endpoints"`
+	AccessKey                 types.String `tfsdk:"access_key"`
+	SecretKey                 types.String `tfsdk:"secret_key"`
+	Profile                   types.String `tfsdk:"profile"`
+	S3UsePathStyle            types.Bool   `tfsdk:"s3_use_path_style"`
+	SkipCredentialsValidation types.Bool   `tfsdk:"skip_credentials_validation"`
+}
+
+func (p *meridianProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "meridian"
+	resp.Version = p.version
+}
+
+func (p *meridianProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		Description: "meridian compiles multi-region architecture (region pairs, DR policies, capacity, cost tags) into cloud primitives and deploys them.",
+		Attributes: map[string]schema.Attribute{
+			"default_tags": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				Description: "Tags for every primitive of every resource. A resource's own tags win on the same key; changing them updates primitives in place.",
+			},
+			"parallelism": schema.Int64Attribute{
+				Optional:    true,
+				Description: fmt.Sprintf("How many cloud calls a resource makes at once. Default %d.", engine.DefaultParallelism),
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"aws": schema.SingleNestedBlock{
+				Description: "How to reach AWS. Leave endpoint empty for AWS itself; set it for LocalStack or moto.",
+				Attributes: map[string]schema.Attribute{
+					"endpoint": schema.StringAttribute{Optional: true, Description: "One URL for every AWS service, as LocalStack and moto serve them."},
+					"endpoints": schema.MapAttribute{
+						Optional: true, ElementType: types.StringType,
+						Description: "Per-service overrides of endpoint, keyed by service: dynamodb, iam, route53, s3, sts.",
+					},
+					"access_key": schema.StringAttribute{Optional: true, Description: "Access key; default: the AWS credential chain."},
+					"secret_key": schema.StringAttribute{Optional: true, Sensitive: true, Description: "Secret key; default: the AWS credential chain."},
+					"profile":    schema.StringAttribute{Optional: true, Description: "Shared config profile."},
+					"s3_use_path_style": schema.BoolAttribute{
+						Optional: true, Description: "Address buckets as endpoint/bucket (needed by most emulators).",
+					},
+					"skip_credentials_validation": schema.BoolAttribute{
+						Optional: true, Description: "Skip the sts:GetCallerIdentity check at start.",
+					},
+				},
+			},
+		},
+	}
+}
+
+func (p *meridianProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data := &providerData{parallelism: int(m.Parallelism.ValueInt64())}
+	if data.parallelism < 0 {
+		resp.Diagnostics.AddAttributeError(path.Root("parallelism"), "Invalid parallelism", "parallelism must be 1 or more.")
+		return
+	}
+	resp.Diagnostics.Append(m.DefaultTags.ElementsAs(ctx, &data.defaultTags, false)...)
+	conf := awscloud.Config{}
+	if a := m.AWS; a != nil {
+		conf = awscloud.Config{
+			Endpoint:                  a.Endpoint.ValueString(),
+			AccessKey:                 a.AccessKey.ValueString(),
+			SecretKey:                 a.SecretKey.ValueString(),
+			Profile:                   a.Profile.ValueString(),
+			S3UsePathStyle:            a.S3UsePathStyle.ValueBool(),
+			SkipCredentialsValidation: a.SkipCredentialsValidation.ValueBool(),
+		}
+		resp.Diagnostics.Append(a.Endpoints.ElementsAs(ctx, &conf.Endpoints, false)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cloud, err := awscloud.New(ctx, conf)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("aws"), "Cannot reach AWS", err.Error())
+		return
+	}
+	data.cloud = cloud
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *meridianProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{newRegionPair}
+}
+
+func (p *meridianProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}

@@ -1,0 +1,419 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = &regionPair{}
+	_ resource.ResourceWithValidateConfig = &regionPair{}
+	_ resource.ResourceWithModifyPlan     = &regionPair{}
+	_ resource.ResourceWithImportState    = &regionPair{}
+)
+
+func newRegionPair() resource.Resource { return &regionPair{} }
+
+// regionPair keeps the engine's records of its primitives in Terraform's
+// private state, so Terraform state stays the one source of truth.
+type regionPair struct{ data *providerData }
+
+const recordsKey = "records"
+
+func (r *regionPair) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_region_pair"
+}
+
+func (r *regionPair) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData != nil {
+		r.data = req.ProviderData.(*providerData)
+	}
+}
+
+func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		Description: "A service's data and traffic spread over a primary and a secondary region: versioned buckets with cross-region replication, a DynamoDB table with its replica, and health-checked DNS failover. Changes that AWS can make in place are made in place; primitives that must be replaced are named in a plan warning.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed: true, Description: "The pair's name.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required: true, PlanModifiers: replace,
+				Description: "Name of the pair: 2-40 lowercase letters, digits and hyphens. It names the table and the replication role. Changing it replaces the pair.",
+			},
+			"primary_region": schema.StringAttribute{
+				Required: true, PlanModifiers: replace,
+				Description: "AWS region that serves traffic and takes writes. Changing it replaces the pair.",
+			},
+			"secondary_region": schema.StringAttribute{
+				Required: true, PlanModifiers: replace,
+				Description: "AWS region that holds the replicas and takes traffic on failover. Changing it replaces the pair.",
+			},
+			"mode": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(string(blueprint.ActivePassive)),
+				Description: "`active_passive` (default) or `active_active_sharded`, which replicates objects both ways.",
+			},
+			"write_profile": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(string(blueprint.ReadHeavy)),
+				Description: "`read_heavy` (default) or `write_heavy`. Write-heavy sharded active-active needs `globally_consistent_store`.",
+			},
+			"globally_consistent_store": schema.BoolAttribute{
+				Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				Description: "Declares that writes go to a store with global consistency, which makes write-heavy active-active safe from split brain.",
+			},
+			"tags": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				Description: "Tags for every taggable primitive; they win over the provider's default_tags.",
+			},
+			"primitives": schema.ListAttribute{
+				Computed: true, ElementType: primitiveType,
+				Description: "The cloud objects the pair is made of: name, type, region, id and status (`ok`, `pending` or `unverified` when the endpoint accepted a call but does not show its result).",
+			},
+			"failover_fqdn": schema.StringAttribute{
+				Computed:    true,
+				Description: "The name clients resolve; it points to the primary endpoint while its health check passes and to the secondary otherwise.",
+			},
+		},
+		Blocks: map[string]schema.Block{
+			"object_store": schema.SingleNestedBlock{
+				Description: "A versioned S3 bucket `<bucket_prefix>-<region>` in each region, replicated from primary to secondary (both ways in active-active).",
+				Attributes: map[string]schema.Attribute{
+					"bucket_prefix": schema.StringAttribute{Optional: true, Description: "Bucket names are `<bucket_prefix>-<region>`. Changing it replaces the buckets. Required in the block."},
+					"force_destroy": schema.BoolAttribute{
+						Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+						Description: "Delete all objects and versions when the buckets are deleted. Without it, deleting a bucket that holds objects fails.",
+					},
+				},
+			},
+			"kv_table": schema.SingleNestedBlock{
+				Description: "A DynamoDB table (on-demand, streams on) in the primary region with a replica in the secondary.",
+				Attributes: map[string]schema.Attribute{
+					"name":     schema.StringAttribute{Optional: true, Description: "Table name; default: the pair's name. Changing it replaces the table."},
+					"hash_key": schema.StringAttribute{Optional: true, Description: "Partition key (a string attribute). Changing it replaces the table. Required in the block."},
+				},
+			},
+			"dns": schema.SingleNestedBlock{
+				Description: "Route 53 failover: a health check on the primary endpoint and PRIMARY/SECONDARY CNAME records.",
+				Attributes: map[string]schema.Attribute{
+					"zone_name":          schema.StringAttribute{Optional: true, Description: "Hosted zone; created unless zone_id is set. Required in the block."},
+					"zone_id":            schema.StringAttribute{Optional: true, Description: "An existing hosted zone to put the records in, instead of creating one."},
+					"record_name":        schema.StringAttribute{Optional: true, Description: "Label within the zone, e.g. `api`. Required in the block."},
+					"primary_endpoint":   schema.StringAttribute{Optional: true, Description: "Hostname that serves the primary region. Required in the block."},
+					"secondary_endpoint": schema.StringAttribute{Optional: true, Description: "Hostname that serves the secondary region. Required in the block."},
+					"ttl": schema.Int64Attribute{
+						Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultTTL),
+						Description: "TTL of the failover records in seconds. Default 60.",
+					},
+				},
+				Blocks: map[string]schema.Block{
+					"health_check": schema.SingleNestedBlock{
+						Description: "How Route 53 probes the primary endpoint.",
+						Attributes: map[string]schema.Attribute{
+							"protocol": schema.StringAttribute{
+								Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultProtocol),
+								Description: "HTTP, HTTPS (default) or TCP. Changing it replaces the health check.",
+							},
+							"port": schema.Int64Attribute{
+								Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultPort),
+								Description: "Port to probe. Default 443.",
+							},
+							"path": schema.StringAttribute{
+								Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultPath),
+								Description: "Path to request (HTTP and HTTPS). Default `/health`.",
+							},
+							"interval": schema.Int64Attribute{
+								Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultInterval),
+								Description: "Seconds between probes: 10 or 30 (default). Changing it replaces the health check.",
+							},
+							"failure_threshold": schema.Int64Attribute{
+								Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultFailureThreshold),
+								Description: "Consecutive failures before failover: 1 to 10. Default 3.",
+							},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+const resourceType = "meridian_region_pair"
+
+func address(name string) string { return resourceType + "." + name }
+
+func (r *regionPair) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m regionPairModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	rp, unknown, diags := m.blueprint(ctx)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(requiredInBlocks(m, unknown)...)
+	resp.Diagnostics.Append(problemDiagnostics(address(rp.Name), rp.Validate(), unknown)...)
+}
+
+// requiredInBlocks reports attributes a present block cannot do without.
+// They are optional in the schema only because an absent block is null.
+func requiredInBlocks(m regionPairModel, unknown map[string]bool) diag.Diagnostics {
+	var diags diag.Diagnostics
+	need := func(p string, v types.String) {
+		if v.IsNull() && !unknown[p] {
+			diags.AddAttributeError(attributePath(p), "Missing required argument", fmt.Sprintf("%s: %s is required when its block is present.", address(m.Name.ValueString()), p))
+		}
+	}
+	if m.ObjectStore != nil {
+		need("object_store.bucket_prefix", m.ObjectStore.BucketPrefix)
+	}
+	if m.KVTable != nil {
+		need("kv_table.hash_key", m.KVTable.HashKey)
+	}
+	if d := m.DNS; d != nil {
+		need("dns.zone_name", d.ZoneName)
+		need("dns.record_name", d.RecordName)
+		need("dns.primary_endpoint", d.PrimaryEndpoint)
+		need("dns.secondary_endpoint", d.SecondaryEndpoint)
+	}
+	return diags
+}
+
+// graph compiles the model; it returns a nil graph (and no error) when
+// values are not known yet.
+func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.Graph, diag.Diagnostics) {
+	rp, unknown, diags := m.blueprint(ctx)
+	if diags.HasError() || len(unknown) > 0 {
+		return nil, diags
+	}
+	if ps := rp.Validate(); len(ps) > 0 {
+		return nil, problemDiagnostics(address(rp.Name), ps, nil)
+	}
+	g, err := compile.RegionPair(rp, r.data.defaultTags)
+	if err != nil {
+		diags.AddError("Cannot compile "+address(rp.Name), err.Error())
+		return nil, diags
+	}
+	return &g, diags
+}
+
+// privateState is the part of Terraform's private state that resources read and write.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func loadRecords(ctx context.Context, p interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) (engine.State, diag.Diagnostics) {
+	var st engine.State
+	b, diags := p.GetKey(ctx, recordsKey)
+	if diags.HasError() || len(b) == 0 {
+		return st, diags
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		diags.AddError("Corrupt private state", "The records of this resource's primitives cannot be read: "+err.Error())
+	}
+	return st, diags
+}
+
+func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diagnostics {
+	b, err := json.Marshal(st)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Cannot record primitives", err.Error())
+		return diags
+	}
+	return p.SetKey(ctx, recordsKey, b)
+}
+
+func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return
+	}
+	var plan, state regionPairModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.ID = plan.Name
+	plan.FailoverFQDN = types.StringNull()
+	if plan.DNS != nil {
+		plan.FailoverFQDN = types.StringUnknown()
+		if !plan.DNS.RecordName.IsUnknown() && !plan.DNS.ZoneName.IsUnknown() {
+			plan.FailoverFQDN = types.StringValue(blueprint.DNS{RecordName: plan.DNS.RecordName.ValueString(), ZoneName: plan.DNS.ZoneName.ValueString()}.FailoverFQDN())
+		}
+	}
+	g, diags := r.graph(ctx, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan.Primitives = types.ListUnknown(primitiveType)
+	if g != nil && !req.State.Raw.IsNull() {
+		records, diags := loadRecords(ctx, req.Private)
+		resp.Diagnostics.Append(diags...)
+		p, err := engine.Diff(*g, records, r.data.cloud.Drivers())
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot plan "+address(plan.Name.ValueString()), err.Error())
+			return
+		}
+		changes := p.Changes()
+		if len(changes) == 0 {
+			plan.Primitives = state.Primitives
+		}
+		var lines []string
+		for _, s := range changes {
+			lines = append(lines, "  "+s.String())
+		}
+		if len(lines) > 0 {
+			// Terraform shows the pair as one update; this says what it does to the primitives.
+			resp.Diagnostics.AddAttributeWarning(path.Root("primitives"), "Planned primitive changes",
+				fmt.Sprintf("%s: %d of %d primitives change (a replace deletes the old object before creating the new one):\n%s",
+					address(plan.Name.ValueString()), len(changes), len(p.Steps), strings.Join(lines, "\n")))
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+func (r *regionPair) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan regionPairModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, plan, engine.State{}, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+func (r *regionPair) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan regionPairModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, plan, records, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+type stateSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// apply deploys the plan's graph over the recorded primitives. Whatever
+// happens, the records of what exists are saved, so nothing is orphaned.
+func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records engine.State, state stateSetter, private privateState, diags *diag.Diagnostics) {
+	name := address(plan.Name.ValueString())
+	g, d := r.graph(ctx, plan)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	if g == nil {
+		diags.AddError("Values not known at apply", name+": some arguments are still unknown; this is a bug in meridian or Terraform.")
+		return
+	}
+	e := r.data.engine()
+	var mu sync.Mutex
+	e.OnEvent = func(ev engine.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fields := map[string]any{"resource": name, "primitive": ev.Step.Name, "op": string(ev.Step.Op), "status": ev.Status}
+		if ev.Err != nil {
+			fields["error"] = ev.Err.Error()
+		}
+		tflog.Info(ctx, "meridian step", fields)
+		for _, w := range ev.Warnings {
+			diags.AddWarning("Primitive not confirmed by the endpoint", name+": "+w)
+		}
+	}
+	p, err := engine.Diff(*g, records, e.Drivers)
+	if err == nil {
+		err = e.Apply(ctx, p, &records)
+	}
+	if err != nil {
+		diags.AddError("Cannot apply "+name, err.Error())
+	}
+	plan.ID = plan.Name
+	plan.Primitives = primitivesValue(records)
+	diags.Append(saveRecords(ctx, private, records)...)
+	if err != nil && len(records.Records) == 0 {
+		return // nothing was created, so there is nothing to keep in state
+	}
+	diags.Append(state.Set(ctx, plan)...)
+}
+
+func (r *regionPair) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m regionPairModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := address(m.Name.ValueString())
+	if len(records.Records) == 0 {
+		resp.Diagnostics.AddError("No primitives recorded", name+": the private state holds no records of this pair's primitives, so meridian cannot tell what exists. Remove it from state and import it again.")
+		return
+	}
+	drifts, _, err := r.data.engine().Refresh(ctx, &records)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot refresh "+name, err.Error())
+		return
+	}
+	for _, d := range drifts {
+		resp.Diagnostics.AddWarning("Drift", name+": "+d.String()+"; the next apply puts it back.")
+	}
+	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+	if len(records.Records) == 0 {
+		// Every primitive is gone: the pair no longer exists.
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	m.Primitives = primitivesValue(records)
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *regionPair) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m regionPairModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.data.engine().Destroy(ctx, &records); err != nil {
+		resp.Diagnostics.AddError("Cannot destroy "+address(m.Name.ValueString()), err.Error())
+		// Keep what is left in state, so that nothing is orphaned.
+		m.Primitives = primitivesValue(records)
+		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+	}
+}
+
+func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.AddError("Import not supported yet", "meridian_region_pair import is not implemented yet.")
+}

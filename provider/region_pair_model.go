@@ -1,0 +1,184 @@
+package provider
+
+import (
+	"context"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+)
+
+type regionPairModel struct {
+	ID                      types.String      `tfsdk:"id"`
+	Name                    types.String      `tfsdk:"name"`
+	PrimaryRegion           types.String      `tfsdk:"primary_region"`
+	SecondaryRegion         types.String      `tfsdk:"secondary_region"`
+	Mode                    types.String      `tfsdk:"mode"`
+	WriteProfile            types.String      `tfsdk:"write_profile"`
+	GloballyConsistentStore types.Bool        `tfsdk:"globally_consistent_store"`
+	Tags                    types.Map         `tfsdk:"tags"`
+	ObjectStore             *objectStoreModel `tfsdk:"object_store"`
+	KVTable                 *kvTableModel     `tfsdk:"kv_table"`
+	DNS                     *dnsModel         `tfsdk:"dns"`
+	Primitives              types.List        `tfsdk:"primitives"`
+	FailoverFQDN            types.String      `tfsdk:"failover_fqdn"`
+}
+
+type objectStoreModel struct {
+	BucketPrefix types.String `tfsdk:"bucket_prefix"`
+	ForceDestroy types.Bool   `tfsdk:"force_destroy"`
+}
+
+type kvTableModel struct {
+	Name    types.String `tfsdk:"name"`
+	HashKey types.String `tfsdk:"hash_key"`
+}
+
+type dnsModel struct {
+	ZoneName          types.String      `tfsdk:"zone_name"`
+	ZoneID            types.String      `tfsdk:"zone_id"`
+	RecordName        types.String      `tfsdk:"record_name"`
+	PrimaryEndpoint   types.String      `tfsdk:"primary_endpoint"`
+	SecondaryEndpoint types.String      `tfsdk:"secondary_endpoint"`
+	TTL               types.Int64       `tfsdk:"ttl"`
+	HealthCheck       *healthCheckModel `tfsdk:"health_check"`
+}
+
+type healthCheckModel struct {
+	Protocol         types.String `tfsdk:"protocol"`
+	Port             types.Int64  `tfsdk:"port"`
+	Path             types.String `tfsdk:"path"`
+	Interval         types.Int64  `tfsdk:"interval"`
+	FailureThreshold types.Int64  `tfsdk:"failure_threshold"`
+}
+
+var primitiveType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"name": types.StringType, "type": types.StringType, "region": types.StringType,
+	"id": types.StringType, "status": types.StringType,
+}}
+
+// reader collects the values of a model and the paths of those not yet known.
+type reader struct {
+	unknown map[string]bool
+}
+
+func (r *reader) str(p string, v basetypes.StringValue) string {
+	if v.IsUnknown() {
+		r.unknown[p] = true
+	}
+	return v.ValueString()
+}
+
+func (r *reader) int(p string, v basetypes.Int64Value) int {
+	if v.IsUnknown() {
+		r.unknown[p] = true
+	}
+	return int(v.ValueInt64())
+}
+
+func (r *reader) bool(p string, v basetypes.BoolValue) bool {
+	if v.IsUnknown() {
+		r.unknown[p] = true
+	}
+	return v.ValueBool()
+}
+
+// blueprint converts the model, with defaults applied. The set it returns
+// holds the attributes whose values are not known yet ("dns.primary_endpoint").
+func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, map[string]bool, diag.Diagnostics) {
+	r := &reader{unknown: map[string]bool{}}
+	rp := blueprint.RegionPair{
+		Name:                    r.str("name", m.Name),
+		PrimaryRegion:           r.str("primary_region", m.PrimaryRegion),
+		SecondaryRegion:         r.str("secondary_region", m.SecondaryRegion),
+		Mode:                    blueprint.Mode(r.str("mode", m.Mode)),
+		WriteProfile:            blueprint.WriteProfile(r.str("write_profile", m.WriteProfile)),
+		GloballyConsistentStore: r.bool("globally_consistent_store", m.GloballyConsistentStore),
+	}
+	var diags diag.Diagnostics
+	if m.Tags.IsUnknown() {
+		r.unknown["tags"] = true
+	} else {
+		diags.Append(m.Tags.ElementsAs(ctx, &rp.Tags, false)...)
+	}
+	if os := m.ObjectStore; os != nil {
+		rp.ObjectStore = &blueprint.ObjectStore{
+			BucketPrefix: r.str("object_store.bucket_prefix", os.BucketPrefix),
+			ForceDestroy: r.bool("object_store.force_destroy", os.ForceDestroy),
+		}
+	}
+	if kv := m.KVTable; kv != nil {
+		rp.KVTable = &blueprint.KVTable{Name: r.str("kv_table.name", kv.Name), HashKey: r.str("kv_table.hash_key", kv.HashKey)}
+	}
+	if d := m.DNS; d != nil {
+		rp.DNS = &blueprint.DNS{
+			ZoneName:          r.str("dns.zone_name", d.ZoneName),
+			ZoneID:            r.str("dns.zone_id", d.ZoneID),
+			RecordName:        r.str("dns.record_name", d.RecordName),
+			PrimaryEndpoint:   r.str("dns.primary_endpoint", d.PrimaryEndpoint),
+			SecondaryEndpoint: r.str("dns.secondary_endpoint", d.SecondaryEndpoint),
+			TTL:               r.int("dns.ttl", d.TTL),
+		}
+		if hc := d.HealthCheck; hc != nil {
+			rp.DNS.HealthCheck = blueprint.HealthCheck{
+				Protocol:         r.str("dns.health_check.protocol", hc.Protocol),
+				Port:             r.int("dns.health_check.port", hc.Port),
+				Path:             r.str("dns.health_check.path", hc.Path),
+				Interval:         r.int("dns.health_check.interval", hc.Interval),
+				FailureThreshold: r.int("dns.health_check.failure_threshold", hc.FailureThreshold),
+			}
+		}
+	}
+	return rp.WithDefaults(), r.unknown, diags
+}
+
+// problemDiagnostics turns broken rules into diagnostics on their attributes,
+// leaving out rules that involve values not known yet: those are checked
+// again when they are known, at apply.
+func problemDiagnostics(resource string, problems []blueprint.Problem, unknown map[string]bool) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, p := range problems {
+		skip := false
+		for _, at := range p.Paths {
+			skip = skip || unknown[at]
+		}
+		if !skip {
+			diags.AddAttributeError(attributePath(p.Paths[0]), p.Summary, resource+": "+p.Detail)
+		}
+	}
+	return diags
+}
+
+func attributePath(dotted string) path.Path {
+	parts := strings.Split(dotted, ".")
+	p := path.Root(parts[0])
+	for _, part := range parts[1:] {
+		p = p.AtName(part)
+	}
+	return p
+}
+
+// primitivesValue lists the recorded primitives for users to read.
+func primitivesValue(st engine.State) types.List {
+	var elems []attr.Value
+	for _, r := range st.Records {
+		status := "ok"
+		switch {
+		case r.Pending != "":
+			status = "pending"
+		case r.Outputs["verified"] == "false":
+			status = "unverified"
+		}
+		elems = append(elems, types.ObjectValueMust(primitiveType.AttrTypes, map[string]attr.Value{
+			"name": types.StringValue(r.Name), "type": types.StringValue(r.Type), "region": types.StringValue(r.Region),
+			"id": types.StringValue(r.ID), "status": types.StringValue(status),
+		}))
+	}
+	return types.ListValueMust(primitiveType, elems)
+}
