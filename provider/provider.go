@@ -37,8 +37,8 @@ func (d *providerData) engine() *engine.Engine {
 }
 
 type providerModel struct {
-	AWS         *awsModel `tfsdk:"aws"`
-	DefaultTags types.Map `tfsdk:"default_tags"`
+	AWS         *awsModel   `tfsdk:"aws"`
+	DefaultTags types.Map   `tfsdk:"default_tags"`
 	Parallelism types.Int64 `tfsdk:"parallelism"`
 }
 
@@ -77,7 +77,7 @@ func (p *meridianProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"endpoint": schema.StringAttribute{Optional: true, Description: "One URL for every AWS service, as LocalStack and moto serve them."},
 					"endpoints": schema.MapAttribute{
 						Optional: true, ElementType: types.StringType,
-						Description: "Per-service overrides of endpoint, keyed by service: dynamodb, iam, route53, s3, sts.",
+						Description: "Per-service overrides of endpoint, keyed by service: dynamodb, iam, route53, s3, ssm, sts.",
 					},
 					"access_key": schema.StringAttribute{Optional: true, Description: "Access key; default: the AWS credential chain."},
 					"secret_key": schema.StringAttribute{Optional: true, Sensitive: true, Description: "Secret key; default: the AWS credential chain."},

@@ -172,7 +172,7 @@ func (r *regionPair) ValidateConfig(ctx context.Context, req resource.ValidateCo
 	rp, unknown, diags := m.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(requiredInBlocks(m, unknown)...)
-	resp.Diagnostics.Append(problemDiagnostics(address(rp.Name), rp.Validate(), unknown)...)
+	resp.Diagnostics.Append(problemDiagnostics(address(rp.Name), rp.WithDefaults().Validate(), unknown)...)
 }
 
 // requiredInBlocks reports attributes a present block cannot do without.
@@ -206,7 +206,7 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 	if diags.HasError() || len(unknown) > 0 {
 		return nil, diags
 	}
-	if ps := rp.Validate(); len(ps) > 0 {
+	if ps := rp.WithDefaults().Validate(); len(ps) > 0 {
 		return nil, problemDiagnostics(address(rp.Name), ps, nil)
 	}
 	g, err := compile.RegionPair(rp, r.data.defaultTags)
@@ -414,6 +414,44 @@ func (r *regionPair) Delete(ctx context.Context, req resource.DeleteRequest, res
 	}
 }
 
+// ImportState takes "<primary_region>/<name>" and reads the pair's manifest
+// there: the blueprint it was applied from and the ids of its primitives.
 func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.AddError("Import not supported yet", "meridian_region_pair import is not implemented yet.")
+	region, name, ok := strings.Cut(req.ID, "/")
+	if !ok || region == "" || name == "" {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: expected <primary_region>/<name>, e.g. us-east-1/checkout.", req.ID))
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider not configured", "meridian_region_pair import needs a configured provider.")
+		return
+	}
+	manifest, err := r.data.cloud.GetParameter(ctx, region, compile.ManifestName(name))
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import "+address(name), fmt.Sprintf("no meridian manifest %s in %s: %v", compile.ManifestName(name), region, err))
+		return
+	}
+	var m struct {
+		Blueprint blueprint.RegionPair `json:"blueprint"`
+		IDs       map[string]string    `json:"ids"`
+	}
+	if err := primitive.Decode(manifest, &m); err != nil {
+		resp.Diagnostics.AddError("Cannot import "+address(name), "the manifest is not a region pair's: "+err.Error())
+		return
+	}
+	g, err := compile.RegionPair(m.Blueprint, r.data.defaultTags)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
+		return
+	}
+	m.IDs[compile.Manifest] = compile.ManifestName(name)
+	records, err := r.data.engine().Adopt(ctx, g, m.IDs)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
+		return
+	}
+	model := modelOf(m.Blueprint)
+	model.Primitives = primitivesValue(records)
+	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
+	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
 }

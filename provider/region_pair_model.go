@@ -89,7 +89,7 @@ func (r *reader) bool(p string, v basetypes.BoolValue) bool {
 	return v.ValueBool()
 }
 
-// blueprint converts the model, with defaults applied. The set it returns
+// blueprint converts the model into the region pair as written. The set it returns
 // holds the attributes whose values are not known yet ("dns.primary_endpoint").
 func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, map[string]bool, diag.Diagnostics) {
 	r := &reader{unknown: map[string]bool{}}
@@ -135,7 +135,7 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 			}
 		}
 	}
-	return rp.WithDefaults(), r.unknown, diags
+	return rp, r.unknown, diags
 }
 
 // problemDiagnostics turns broken rules into diagnostics on their attributes,
@@ -181,4 +181,51 @@ func primitivesValue(st engine.State) types.List {
 		}))
 	}
 	return types.ListValueMust(primitiveType, elems)
+}
+
+// regionPairModel builds the model of a region pair as written, for import:
+// absent blocks stay null and the schema's defaults fill what was omitted.
+func modelOf(rp blueprint.RegionPair) regionPairModel {
+	optional := func(s string) types.String {
+		if s == "" {
+			return types.StringNull()
+		}
+		return types.StringValue(s)
+	}
+	m := regionPairModel{
+		ID: types.StringValue(rp.Name), Name: types.StringValue(rp.Name),
+		PrimaryRegion: types.StringValue(rp.PrimaryRegion), SecondaryRegion: types.StringValue(rp.SecondaryRegion),
+		Mode: types.StringValue(string(rp.WithDefaults().Mode)), WriteProfile: types.StringValue(string(rp.WithDefaults().WriteProfile)),
+		GloballyConsistentStore: types.BoolValue(rp.GloballyConsistentStore),
+		Tags:                    types.MapNull(types.StringType),
+		FailoverFQDN:            types.StringNull(),
+	}
+	if len(rp.Tags) > 0 {
+		m.Tags, _ = types.MapValueFrom(context.Background(), types.StringType, rp.Tags)
+	}
+	if os := rp.ObjectStore; os != nil {
+		m.ObjectStore = &objectStoreModel{BucketPrefix: types.StringValue(os.BucketPrefix), ForceDestroy: types.BoolValue(os.ForceDestroy)}
+	}
+	if kv := rp.KVTable; kv != nil {
+		m.KVTable = &kvTableModel{Name: optional(kv.Name), HashKey: types.StringValue(kv.HashKey)}
+	}
+	if dns := rp.DNS; dns != nil {
+		ttl := dns.TTL
+		if ttl == 0 {
+			ttl = blueprint.DefaultTTL
+		}
+		m.DNS = &dnsModel{
+			ZoneName: types.StringValue(dns.ZoneName), ZoneID: optional(dns.ZoneID), RecordName: types.StringValue(dns.RecordName),
+			PrimaryEndpoint: types.StringValue(dns.PrimaryEndpoint), SecondaryEndpoint: types.StringValue(dns.SecondaryEndpoint),
+			TTL: types.Int64Value(int64(ttl)),
+		}
+		if hc := dns.HealthCheck; hc != (blueprint.HealthCheck{}) {
+			m.DNS.HealthCheck = &healthCheckModel{
+				Protocol: types.StringValue(hc.Protocol), Port: types.Int64Value(int64(hc.Port)), Path: types.StringValue(hc.Path),
+				Interval: types.Int64Value(int64(hc.Interval)), FailureThreshold: types.Int64Value(int64(hc.FailureThreshold)),
+			}
+		}
+		m.FailoverFQDN = types.StringValue(dns.FailoverFQDN())
+	}
+	return m
 }

@@ -26,51 +26,51 @@ const (
 
 // RegionPair is a service's data and traffic spread over two regions.
 type RegionPair struct {
-	Name            string
-	PrimaryRegion   string
-	SecondaryRegion string
-	Mode            Mode
-	WriteProfile    WriteProfile
+	Name            string       `json:"name,omitempty"`
+	PrimaryRegion   string       `json:"primary_region,omitempty"`
+	SecondaryRegion string       `json:"secondary_region,omitempty"`
+	Mode            Mode         `json:"mode,omitempty"`
+	WriteProfile    WriteProfile `json:"write_profile,omitempty"`
 	// GloballyConsistentStore declares that writes go to a store with global
 	// consistency (Spanner, Aurora DSQL, ...), which makes sharded
 	// active-active safe for write-heavy services.
-	GloballyConsistentStore bool
-	ObjectStore             *ObjectStore
-	KVTable                 *KVTable
-	DNS                     *DNS
-	Tags                    map[string]string
+	GloballyConsistentStore bool              `json:"globally_consistent_store,omitempty"`
+	ObjectStore             *ObjectStore      `json:"object_store,omitempty"`
+	KVTable                 *KVTable          `json:"kv_table,omitempty"`
+	DNS                     *DNS              `json:"dns,omitempty"`
+	Tags                    map[string]string `json:"tags,omitempty"`
 }
 
 // ObjectStore is a versioned bucket in each region with replication between them.
 type ObjectStore struct {
-	BucketPrefix string
-	ForceDestroy bool
+	BucketPrefix string `json:"bucket_prefix,omitempty"`
+	ForceDestroy bool   `json:"force_destroy,omitempty"`
 }
 
 // KVTable is a DynamoDB table in the primary region with a replica in the secondary.
 type KVTable struct {
-	Name    string
-	HashKey string
+	Name    string `json:"name,omitempty"`
+	HashKey string `json:"hash_key,omitempty"`
 }
 
 // DNS is health-checked failover from the primary endpoint to the secondary.
 type DNS struct {
-	ZoneName          string
-	ZoneID            string
-	RecordName        string
-	PrimaryEndpoint   string
-	SecondaryEndpoint string
-	TTL               int
-	HealthCheck       HealthCheck
+	ZoneName          string      `json:"zone_name,omitempty"`
+	ZoneID            string      `json:"zone_id,omitempty"`
+	RecordName        string      `json:"record_name,omitempty"`
+	PrimaryEndpoint   string      `json:"primary_endpoint,omitempty"`
+	SecondaryEndpoint string      `json:"secondary_endpoint,omitempty"`
+	TTL               int         `json:"ttl,omitempty"`
+	HealthCheck       HealthCheck `json:"health_check,omitempty"`
 }
 
 // HealthCheck probes the primary endpoint.
 type HealthCheck struct {
-	Protocol         string
-	Port             int
-	Path             string
-	Interval         int
-	FailureThreshold int
+	Protocol         string `json:"protocol,omitempty"`
+	Port             int    `json:"port,omitempty"`
+	Path             string `json:"path,omitempty"`
+	Interval         int    `json:"interval,omitempty"`
+	FailureThreshold int    `json:"failure_threshold,omitempty"`
 }
 
 // Defaults for what a user may leave out.

@@ -24,7 +24,16 @@ const (
 	Route53Zone         = "aws_route53_zone"
 	Route53HealthCheck  = "aws_route53_health_check"
 	Route53Record       = "aws_route53_record"
+	SSMParameter        = "aws_ssm_parameter"
 )
+
+// Manifest is the primitive that records, in the cloud, the blueprint a
+// resource was applied from and the ids of its primitives, so that import
+// needs nothing but its name.
+const Manifest = SSMParameter + ".manifest"
+
+// ManifestName is where a region pair's manifest lives, in its primary region.
+func ManifestName(pair string) string { return "/meridian/region_pair/" + pair }
 
 // untaggable primitive types: sub-resources of a tagged parent in AWS.
 var untaggable = map[string]string{
@@ -43,8 +52,9 @@ const (
 	TagRegionRole = "meridian:region-role"
 )
 
-// RegionPair compiles a validated region pair (with defaults applied) into its primitives.
-func RegionPair(rp blueprint.RegionPair, defaultTags map[string]string) (primitive.Graph, error) {
+// RegionPair compiles a region pair, as the user wrote it, into its primitives.
+func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (primitive.Graph, error) {
+	rp := written.WithDefaults()
 	if ps := rp.Validate(); len(ps) > 0 {
 		return primitive.Graph{}, ps[0]
 	}
@@ -183,6 +193,18 @@ func RegionPair(rp blueprint.RegionPair, defaultTags map[string]string) (primiti
 			}, r.role)
 		}
 	}
+
+	ids := map[string]any{}
+	for _, p := range c.prims {
+		ids[p.Name] = primitive.Ref(p.Name, "id")
+	}
+	c.add(primitive.Primitive{
+		Name: Manifest, Type: SSMParameter, Region: rp.PrimaryRegion,
+		Properties: map[string]any{
+			"name":  ManifestName(rp.Name),
+			"value": map[string]any{"kind": "meridian_region_pair", "blueprint": written, "ids": ids},
+		},
+	}, "primary")
 
 	g := c.graph()
 	if err := g.Check(); err != nil {

@@ -195,7 +195,7 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 	warnings = res.Warnings
 	done := Record{
 		Name: s.Name, Type: s.Type, Region: s.Region, ID: res.ID,
-		Inputs: props, Tags: s.desired.Tags, Outputs: res.Outputs,
+		Inputs: props, Tags: s.desired.Tags, Outputs: withID(res.Outputs, res.ID),
 		DependsOn: s.desired.Dependencies(),
 	}
 	return r.record(func(st *State) { st.Put(done) })
@@ -237,4 +237,13 @@ func newToken() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// withID adds the object's id to its outputs, so that other primitives can refer to it as "${name.id}".
+func withID(outputs map[string]string, id string) map[string]string {
+	out := map[string]string{"id": id}
+	for k, v := range outputs {
+		out[k] = v
+	}
+	return out
 }

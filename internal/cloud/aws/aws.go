@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -31,7 +32,7 @@ import (
 type Config struct {
 	// Endpoint is one URL for every service, as LocalStack and moto serve them.
 	Endpoint string
-	// Endpoints override Endpoint per service: "s3", "dynamodb", "iam", "route53", "sts".
+	// Endpoints override Endpoint per service: "dynamodb", "iam", "route53", "s3", "ssm", "sts".
 	Endpoints map[string]string
 	AccessKey string
 	SecretKey string
@@ -42,7 +43,7 @@ type Config struct {
 }
 
 // Services lists the names Endpoints accepts.
-var Services = []string{"dynamodb", "iam", "route53", "s3", "sts"}
+var Services = []string{"dynamodb", "iam", "route53", "s3", "ssm", "sts"}
 
 // globalRegion is where the global services (IAM, Route 53) are called.
 const globalRegion = "us-east-1"
@@ -54,6 +55,7 @@ type Cloud struct {
 	mu   sync.Mutex
 	s3   map[string]*s3.Client
 	ddb  map[string]*dynamodb.Client
+	ssm  map[string]*ssm.Client
 	iam  *iam.Client
 	r53  *route53.Client
 }
@@ -81,7 +83,7 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}}
+	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}, ssm: map[string]*ssm.Client{}}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
 		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -144,6 +146,19 @@ func (c *Cloud) DynamoDB(region string) *dynamodb.Client {
 	return c.ddb[region]
 }
 
+func (c *Cloud) SSM(region string) *ssm.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	region = regionOf(region)
+	if c.ssm[region] == nil {
+		c.ssm[region] = ssm.NewFromConfig(c.base, func(o *ssm.Options) {
+			o.Region = region
+			o.BaseEndpoint = c.endpoint("ssm")
+		})
+	}
+	return c.ssm[region]
+}
+
 func (c *Cloud) IAM() *iam.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -174,6 +189,7 @@ func (c *Cloud) Drivers() engine.Drivers {
 		compile.Route53Zone:         zoneDriver{c},
 		compile.Route53HealthCheck:  healthCheckDriver{c},
 		compile.Route53Record:       recordDriver{c},
+		compile.SSMParameter:        parameterDriver{c},
 	}
 }
 

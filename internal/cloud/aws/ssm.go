@@ -1,0 +1,146 @@
+package aws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+type parameterProps struct {
+	Name  string         `json:"name"`
+	Value map[string]any `json:"value"`
+}
+
+// parameterDriver keeps a JSON document in an SSM parameter: meridian's
+// manifest of what a resource is made of, which import reads.
+type parameterDriver struct{ c *Cloud }
+
+func (parameterDriver) ForceNew() []string { return []string{"name"} }
+
+func (d parameterDriver) put(ctx context.Context, region string, p parameterProps, overwrite bool, tags map[string]string) error {
+	value, err := json.Marshal(p.Value)
+	if err != nil {
+		return err
+	}
+	in := &ssm.PutParameterInput{Name: aws.String(p.Name), Value: aws.String(string(value)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(overwrite)}
+	if !overwrite {
+		for _, k := range sortedKeys(tags) {
+			in.Tags = append(in.Tags, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+		}
+	}
+	_, err = d.c.SSM(region).PutParameter(ctx, in)
+	return classify(err)
+}
+
+func (d parameterDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p parameterProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.put(ctx, req.Region, p, req.Resume, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	if req.Resume {
+		if err := d.setTags(ctx, req.Region, p.Name, req.Tags); err != nil {
+			return engine.Result{}, err
+		}
+	}
+	return engine.Result{ID: p.Name}, nil
+}
+
+// GetParameter reads a parameter's JSON document; import uses it to find a resource's manifest.
+func (c *Cloud) GetParameter(ctx context.Context, region, name string) (map[string]any, error) {
+	out, err := c.SSM(region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if code(err) == "ParameterNotFound" {
+		return nil, fmt.Errorf("parameter %s in %s: %w", name, region, engine.ErrNotFound)
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	var value map[string]any
+	if err := json.Unmarshal([]byte(aws.ToString(out.Parameter.Value)), &value); err != nil {
+		return nil, fmt.Errorf("parameter %s in %s is not a meridian manifest: %w", name, region, err)
+	}
+	return value, nil
+}
+
+func (d parameterDriver) tags(ctx context.Context, region, name string) (map[string]string, error) {
+	out, err := d.c.SSM(region).ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", classify(err))
+	}
+	tags := map[string]string{}
+	for _, t := range out.TagList {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
+
+func (d parameterDriver) setTags(ctx context.Context, region, name string, want map[string]string) error {
+	have, err := d.tags(ctx, region, name)
+	if err != nil {
+		return err
+	}
+	client := d.c.SSM(region)
+	set, remove := tagDiff(have, want)
+	if len(remove) > 0 {
+		if _, err := client.RemoveTagsFromResource(ctx, &ssm.RemoveTagsFromResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(name), TagKeys: remove}); err != nil {
+			return classify(err)
+		}
+	}
+	if len(set) > 0 {
+		in := &ssm.AddTagsToResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(name)}
+		for _, k := range sortedKeys(set) {
+			in.Tags = append(in.Tags, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(set[k])})
+		}
+		if _, err := client.AddTagsToResource(ctx, in); err != nil {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+func (d parameterDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	value, err := d.c.GetParameter(ctx, rec.Region, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	tags, err := d.tags(ctx, rec.Region, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{Properties: map[string]any{"name": rec.ID, "value": value}, Tags: tags}, nil
+}
+
+func (d parameterDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p parameterProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.put(ctx, req.Region, p, true, nil); err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.setTags(ctx, req.Region, p.Name, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: p.Name}, nil
+}
+
+func (d parameterDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.SSM(rec.Region).DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(rec.ID)})
+	if code(err) == "ParameterNotFound" {
+		return nil
+	}
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}
