@@ -35,7 +35,7 @@ type Step struct {
 }
 
 func (s Step) String() string {
-	out := fmt.Sprintf("%s %s (%s, %s)", s.Op, s.Name, s.Type, s.Region)
+	out := fmt.Sprintf("%s %s in %s", s.Op, s.Name, s.Region)
 	switch {
 	case len(s.ReplaceBecause) > 0:
 		out += ": cannot change " + strings.Join(s.ReplaceBecause, ", ") + " in place"

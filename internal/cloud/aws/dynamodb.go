@@ -231,7 +231,7 @@ func (d replicaDriver) Read(ctx context.Context, rec engine.Record) (engine.Obse
 	if rec.Outputs["verified"] == "true" {
 		return engine.Observation{}, fmt.Errorf("replica of %s in %s: %w", p.TableName, rec.Region, engine.ErrNotFound)
 	}
-	return engine.Observation{Warnings: []string{unverifiedReplica(p.TableName, p.TableRegion, rec.Region)}}, nil
+	return engine.Observation{Outputs: map[string]string{"verified": "false"}, Warnings: []string{unverifiedReplica(p.TableName, p.TableRegion, rec.Region)}}, nil
 }
 
 func (d replicaDriver) Update(ctx context.Context, _ engine.Record, req engine.Request) (engine.Result, error) {

@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
+)
+
+var providerFactories = map[string]func() (tfprotov6.ProviderServer, error){
+	"meridian": providerserver.NewProtocol6WithError(New("test")()),
+}
+
+// One moto server serves every acceptance test of the package; each test
+// uses its own names, so they do not see each other's objects.
+var (
+	motoOnce sync.Once
+	moto     *testbed.Moto
+	motoErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if moto != nil {
+		_ = moto.Stop()
+	}
+	os.Exit(code)
+}
+
+// acceptance checks what an acceptance test needs: TF_ACC, a terraform
+// binary (never a download) and a moto server. It returns moto's endpoint.
+func acceptance(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		testbed.Unavailable(t, "acceptance tests need TF_ACC=1 (make test sets it)")
+	}
+	if p := os.Getenv("TF_ACC_TERRAFORM_PATH"); p == "" {
+		path := testbed.RequireTool(t, "terraform")
+		t.Setenv("TF_ACC_TERRAFORM_PATH", path)
+	} else if _, err := exec.LookPath(p); err != nil {
+		testbed.Unavailable(t, "TF_ACC_TERRAFORM_PATH=%s is not a program: %v", p, err)
+	}
+	testbed.RequireTool(t, "moto_server")
+	motoOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		moto, motoErr = testbed.StartMoto(ctx)
+	})
+	if motoErr != nil {
+		t.Fatalf("moto: %v", motoErr)
+	}
+	return moto.Endpoint()
+}
+
+func providerConfig(endpoint, defaultTags string) string {
+	return fmt.Sprintf(`
+provider "meridian" {
+  aws {
+    endpoint                    = %q
+    access_key                  = "test"
+    secret_key                  = "test"
+    s3_use_path_style           = true
+    skip_credentials_validation = true
+  }
+  default_tags = %s
+}
+`, endpoint, defaultTags)
+}
