@@ -1,0 +1,394 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// fakeCloud is an in-memory cloud shared by the fakeDrivers of one test.
+//
+// A fake is used on purpose: these tests check the engine's own logic
+// (diffing, ordering, parallelism, retries, journaling, refresh), so no cloud
+// and no real driver is involved. The drivers' own tests run against moto and
+// real clouds elsewhere.
+//
+// Every call is recorded with a logical clock (Start and End come from one
+// counter, so "a ended before b started" is exact) and wall-clock timestamps
+// for debugging; tests never assert on durations.
+type fakeCloud struct {
+	mu      sync.Mutex
+	clock   int
+	calls   []*call
+	objects map[string]*object // by ID
+	nextID  int
+
+	// failures holds, per "op name", the errors returned by the next calls;
+	// a nil entry lets the call through. always fails every call.
+	failures map[string][]error
+	always   map[string]error
+
+	inFlight, maxInFlight int
+	// delay is how long every call takes; small, so that calls overlap.
+	delay time.Duration
+	// onCall, if set, runs at the start of every call, outside the lock.
+	onCall func(c call)
+}
+
+type object struct {
+	ID, Name, Type, Region, Token string
+	Props                         map[string]any
+	Tags                          map[string]string
+	Outputs                       map[string]string
+}
+
+type call struct {
+	Op, Type, Name, ID string
+	Token              string
+	Resume             bool
+	Props              map[string]any
+	Tags               map[string]string
+	Start, End         int
+	StartedAt, EndedAt time.Time
+	Err                error
+}
+
+func newCloud() *fakeCloud {
+	return &fakeCloud{objects: map[string]*object{}, failures: map[string][]error{}, always: map[string]error{}}
+}
+
+// fail makes the next calls of op on name return errs, one per call.
+func (c *fakeCloud) fail(op, name string, errs ...error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failures[op+" "+name] = append(c.failures[op+" "+name], errs...)
+}
+
+// failAlways makes every call of op on name return err.
+func (c *fakeCloud) failAlways(op, name string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.always[op+" "+name] = err
+}
+
+// begin records the start of a call and returns the error injected for it.
+func (c *fakeCloud) begin(cl *call) error {
+	c.mu.Lock()
+	c.clock++
+	cl.Start, cl.StartedAt = c.clock, time.Now()
+	c.calls = append(c.calls, cl)
+	c.inFlight++
+	c.maxInFlight = max(c.maxInFlight, c.inFlight)
+	key := cl.Op + " " + cl.Name
+	var err error
+	if q := c.failures[key]; len(q) > 0 {
+		err, c.failures[key] = q[0], q[1:]
+	}
+	if e, ok := c.always[key]; ok {
+		err = e
+	}
+	hook, delay := c.onCall, c.delay
+	c.mu.Unlock()
+	if hook != nil {
+		hook(*cl)
+	}
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	return err
+}
+
+// end records the end of a call; the caller holds c.mu.
+func (c *fakeCloud) end(cl *call, err error) {
+	c.clock++
+	cl.End, cl.EndedAt, cl.Err = c.clock, time.Now(), err
+	c.inFlight--
+}
+
+// callsOf returns the calls of op (all ops if empty), in start order.
+func (c *fakeCloud) callsOf(op string) []call {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []call
+	for _, cl := range c.calls {
+		if op == "" || cl.Op == op {
+			out = append(out, *cl)
+		}
+	}
+	return out
+}
+
+// callNames returns "op name" for every call, in start order.
+func (c *fakeCloud) callNames() []string {
+	var out []string
+	for _, cl := range c.callsOf("") {
+		out = append(out, cl.Op+" "+cl.Name)
+	}
+	return out
+}
+
+func (c *fakeCloud) max() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxInFlight
+}
+
+func (c *fakeCloud) objectNamed(name string) (*object, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, o := range c.objects {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
+func (c *fakeCloud) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.objects)
+}
+
+// fakeDriver serves one primitive type from a fakeCloud.
+type fakeDriver struct {
+	c        *fakeCloud
+	typ      string
+	forceNew []string
+	// hidden are properties Read cannot observe.
+	hidden []string
+	// warn is a warning returned by every Read.
+	warn string
+}
+
+func (d *fakeDriver) ForceNew() []string { return d.forceNew }
+
+// outputs are an ARN and every string property, so that references such as
+// "${x.bucket}" or "${x.arn}" resolve.
+func outputsFor(id string, props map[string]any) map[string]string {
+	out := map[string]string{"arn": "arn:fake:" + id, "zone_id": "Z-" + id}
+	for k, v := range props {
+		if s, ok := v.(string); ok {
+			out[k] = s
+		}
+	}
+	return out
+}
+
+func (d *fakeDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	cl := &call{Op: "create", Type: d.typ, Name: req.Name, Token: req.Token, Resume: req.Resume, Props: req.Properties, Tags: req.Tags}
+	err := d.c.begin(cl)
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	defer func() { d.c.end(cl, err) }()
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if strings.Contains(fmt.Sprint(req.Properties), "${") {
+		err = fmt.Errorf("fake: %s received an unresolved reference: %v", req.Name, req.Properties)
+		return engine.Result{}, err
+	}
+	if req.Resume {
+		for _, o := range d.c.objects {
+			if o.Token == req.Token {
+				cl.ID = o.ID
+				return engine.Result{ID: o.ID, Outputs: maps.Clone(o.Outputs)}, nil
+			}
+		}
+	}
+	d.c.nextID++
+	id := fmt.Sprintf("%s-%d", d.typ, d.c.nextID)
+	o := &object{ID: id, Name: req.Name, Type: d.typ, Region: req.Region, Token: req.Token,
+		Props: primitive.Normalize(req.Properties), Tags: maps.Clone(req.Tags), Outputs: outputsFor(id, req.Properties)}
+	d.c.objects[id] = o
+	cl.ID = id
+	return engine.Result{ID: id, Outputs: maps.Clone(o.Outputs)}, nil
+}
+
+func (d *fakeDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	cl := &call{Op: "read", Type: d.typ, Name: rec.Name, ID: rec.ID}
+	err := d.c.begin(cl)
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	defer func() { d.c.end(cl, err) }()
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	o, ok := d.c.objects[rec.ID]
+	if !ok {
+		err = fmt.Errorf("fake: %s %s: %w", d.typ, rec.ID, engine.ErrNotFound)
+		return engine.Observation{}, err
+	}
+	props := primitive.Normalize(o.Props)
+	for _, h := range d.hidden {
+		delete(props, h)
+	}
+	tags := maps.Clone(o.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	obs := engine.Observation{Properties: props, Tags: tags, Outputs: maps.Clone(o.Outputs)}
+	if d.warn != "" {
+		obs.Warnings = []string{d.warn + " " + rec.Name}
+	}
+	return obs, nil
+}
+
+func (d *fakeDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	cl := &call{Op: "update", Type: d.typ, Name: req.Name, ID: rec.ID, Token: req.Token, Props: req.Properties, Tags: req.Tags}
+	err := d.c.begin(cl)
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	defer func() { d.c.end(cl, err) }()
+	if err != nil {
+		return engine.Result{}, err
+	}
+	o, ok := d.c.objects[rec.ID]
+	if !ok {
+		err = fmt.Errorf("fake: update %s %s: %w", d.typ, rec.ID, engine.ErrNotFound)
+		return engine.Result{}, err
+	}
+	o.Props, o.Tags = primitive.Normalize(req.Properties), maps.Clone(req.Tags)
+	o.Outputs = outputsFor(o.ID, req.Properties)
+	// An empty ID: the engine keeps the recorded one.
+	return engine.Result{Outputs: maps.Clone(o.Outputs)}, nil
+}
+
+func (d *fakeDriver) Delete(ctx context.Context, rec engine.Record) error {
+	cl := &call{Op: "delete", Type: d.typ, Name: rec.Name, ID: rec.ID}
+	err := d.c.begin(cl)
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	defer func() { d.c.end(cl, err) }()
+	if err != nil {
+		return err
+	}
+	delete(d.c.objects, rec.ID)
+	return nil
+}
+
+// Types served by the fake drivers of most tests.
+const (
+	tBucket = "bucket" // "name" cannot change in place
+	tPolicy = "policy" // everything changes in place
+	tLink   = "link"   // "source" cannot change in place
+)
+
+func drivers(c *fakeCloud) engine.Drivers {
+	return engine.Drivers{
+		tBucket: &fakeDriver{c: c, typ: tBucket, forceNew: []string{"name"}},
+		tPolicy: &fakeDriver{c: c, typ: tPolicy},
+		tLink:   &fakeDriver{c: c, typ: tLink, forceNew: []string{"source"}},
+	}
+}
+
+// quick retries: no test waits for real backoff.
+var quick = engine.RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}
+
+// journal keeps every state the engine journals.
+type journal struct {
+	mu     sync.Mutex
+	states []engine.State
+	err    error
+}
+
+func (j *journal) write(s engine.State) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.states = append(j.states, s)
+	return j.err
+}
+
+func (j *journal) all() []engine.State {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.states)
+}
+
+func (j *journal) last() (engine.State, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.states) == 0 {
+		return engine.State{}, false
+	}
+	return j.states[len(j.states)-1], true
+}
+
+// events keeps every event, in the order heard.
+type events struct {
+	mu  sync.Mutex
+	all []engine.Event
+}
+
+func (e *events) add(ev engine.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+func (e *events) of(name, status string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.all {
+		if ev.Step.Name == name && ev.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+func newEngine(c *fakeCloud, parallelism int) (*engine.Engine, *journal, *events) {
+	j, ev := &journal{}, &events{}
+	return &engine.Engine{Drivers: drivers(c), Parallelism: parallelism, Retry: quick, Journal: j.write, OnEvent: ev.add}, j, ev
+}
+
+// prim builds a primitive; deps become explicit dependencies.
+func prim(name, typ string, props map[string]any, deps ...string) primitive.Primitive {
+	return primitive.Primitive{Name: name, Type: typ, Region: "us-east-1", Properties: props, DependsOn: deps}
+}
+
+func graph(ps ...primitive.Primitive) primitive.Graph { return primitive.Graph{Primitives: ps} }
+
+// apply diffs g against st and applies the plan.
+func apply(t *testing.T, e *engine.Engine, g primitive.Graph, st *engine.State) (engine.Plan, error) {
+	t.Helper()
+	p, err := engine.Diff(g, *st, e.Drivers)
+	if err != nil {
+		t.Fatalf("Diff() error = %v", err)
+	}
+	return p, e.Apply(context.Background(), p, st)
+}
+
+func recordNames(st engine.State) []string {
+	out := []string{}
+	for _, r := range st.Records {
+		out = append(out, r.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// findCall returns the one call of op on name, and fails the test if there is not exactly one.
+func findCall(t *testing.T, c *fakeCloud, op, name string) call {
+	t.Helper()
+	var found []call
+	for _, cl := range c.callsOf(op) {
+		if cl.Name == name {
+			found = append(found, cl)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d %s calls for %s, want 1 (calls: %q)", len(found), op, name, c.callNames())
+	}
+	return found[0]
+}
