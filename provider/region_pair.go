@@ -61,7 +61,7 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			},
 			"name": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,
-				Description: "Name of the pair: 2-40 lowercase letters, digits and hyphens. It names the table and the replication role. Changing it replaces the pair.",
+				Description: "Name of the pair: 3-40 lowercase letters, digits and hyphens. It names the table and the replication role. Changing it replaces the pair.",
 			},
 			"primary_region": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,

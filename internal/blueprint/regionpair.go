@@ -73,6 +73,9 @@ type HealthCheck struct {
 	FailureThreshold int    `json:"failure_threshold,omitempty"`
 }
 
+// ReservedTagPrefix starts the keys of the tags meridian derives itself.
+const ReservedTagPrefix = "meridian:"
+
 // Defaults for what a user may leave out.
 const (
 	DefaultTTL              = 60
@@ -139,7 +142,7 @@ func (p Problem) Error() string {
 }
 
 var (
-	namePattern         = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
+	namePattern         = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$`)
 	bucketPrefixPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
 	tableNamePattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 	hostnamePattern     = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$`)
@@ -153,7 +156,7 @@ func (rp RegionPair) Validate() []Problem {
 		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
 	}
 	if !namePattern.MatchString(rp.Name) {
-		add("Invalid name", fmt.Sprintf("%q must be 2-40 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit: it names buckets, tables and roles.", rp.Name), "name")
+		add("Invalid name", fmt.Sprintf("%q must be 3-40 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit: it names buckets, tables and roles.", rp.Name), "name")
 	}
 	for _, r := range []struct{ path, region string }{{"primary_region", rp.PrimaryRegion}, {"secondary_region", rp.SecondaryRegion}} {
 		if !KnownRegion(r.region) {
@@ -177,6 +180,11 @@ func (rp RegionPair) Validate() []Problem {
 		add("Split brain: write-heavy active-active without a globally consistent store",
 			"Sharded active-active accepts writes in both regions; the pair's stores replicate asynchronously, so during a partition both sides accept conflicting writes. Use mode = \"active_passive\", or declare globally_consistent_store = true once writes go to a store with global consistency.",
 			"mode", "write_profile", "globally_consistent_store")
+	}
+	for k := range rp.Tags {
+		if strings.HasPrefix(k, ReservedTagPrefix) {
+			add("Reserved tag key", fmt.Sprintf("%q: keys starting with %q are set by meridian itself (resource and region role) and cannot be set by hand.", k, ReservedTagPrefix), "tags")
+		}
 	}
 	if rp.ObjectStore == nil && rp.KVTable == nil && rp.DNS == nil {
 		add("Empty region pair", "Declare at least one of object_store, kv_table or dns: a pair with none of them creates nothing.", "name")

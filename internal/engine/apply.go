@@ -141,7 +141,17 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 	r.mu.Unlock()
 
 	if s.Op == OpDelete || s.Op == OpReplace {
-		if recorded && rec.Pending == "" {
+		if recorded && rec.Pending == OpCreate {
+			// The create may have succeeded before a crash: finish it with
+			// its token, so that there is an id to delete and nothing leaks.
+			req := Request{Name: rec.Name, Type: rec.Type, Region: rec.Region, Properties: rec.Inputs, Tags: rec.Tags, Token: rec.Token, Resume: true}
+			var res Result
+			if err := r.e.retry(ctx, s, func() (err error) { res, err = d.Create(ctx, req); return err }); err != nil {
+				return fmt.Errorf("resume pending create of %s to delete it: %w", s.Name, err)
+			}
+			rec.ID, rec.Outputs, rec.Pending = res.ID, withID(res.Outputs, res.ID), ""
+		}
+		if recorded {
 			if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
 				return fmt.Errorf("delete %s: %w", s.Name, err)
 			}
@@ -178,7 +188,10 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 		if recorded && rec.Pending == OpCreate {
 			req.Token, req.Resume = rec.Token, true
 		}
-		pending := Record{Name: s.Name, Type: s.Type, Region: s.Region, Pending: OpCreate, Token: req.Token, DependsOn: s.desired.Dependencies()}
+		pending := Record{
+			Name: s.Name, Type: s.Type, Region: s.Region, Pending: OpCreate, Token: req.Token,
+			Inputs: props, Tags: s.desired.Tags, DependsOn: s.desired.Dependencies(),
+		}
 		if err := r.record(func(st *State) { st.Put(pending) }); err != nil {
 			return err
 		}

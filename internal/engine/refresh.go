@@ -105,8 +105,12 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 	})
 	sort.Slice(drifts, func(i, j int) bool { return drifts[i].Name < drifts[j].Name })
 	sort.Strings(warnings)
-	if err == nil && e.Journal != nil {
-		err = e.Journal(st.Clone())
+	// Journal what was learnt even when some reads failed: the records of
+	// objects found gone are gone whatever happened to the others.
+	if e.Journal != nil {
+		if jerr := e.Journal(st.Clone()); jerr != nil {
+			err = errors.Join(err, fmt.Errorf("journal: %w", jerr))
+		}
 	}
 	return drifts, warnings, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -117,7 +118,7 @@ func Resolve(props map[string]any, outputs Outputs) (map[string]any, []string) {
 	}
 	out, _ := resolve(Normalize(props)).(map[string]any)
 	sort.Strings(missing)
-	return out, missing
+	return out, slices.Compact(missing)
 }
 
 // Normalize returns props in the shape a JSON round trip gives them (numbers
