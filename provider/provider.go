@@ -32,8 +32,10 @@ type providerData struct {
 	parallelism int
 }
 
+func (d *providerData) drivers() engine.Drivers { return d.cloud.Drivers() }
+
 func (d *providerData) engine() *engine.Engine {
-	return &engine.Engine{Drivers: d.cloud.Drivers(), Parallelism: d.parallelism}
+	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism}
 }
 
 type providerModel struct {

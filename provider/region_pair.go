@@ -2,13 +2,10 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -17,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
@@ -37,8 +33,6 @@ func newRegionPair() resource.Resource { return &regionPair{} }
 // regionPair keeps the engine's records of its primitives in Terraform's
 // private state, so Terraform state stays the one source of truth.
 type regionPair struct{ data *providerData }
-
-const recordsKey = "records"
 
 func (r *regionPair) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_region_pair"
@@ -217,36 +211,6 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 	return &g, diags
 }
 
-// privateState is the part of Terraform's private state that resources read and write.
-type privateState interface {
-	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
-	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
-}
-
-func loadRecords(ctx context.Context, p interface {
-	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
-}) (engine.State, diag.Diagnostics) {
-	var st engine.State
-	b, diags := p.GetKey(ctx, recordsKey)
-	if diags.HasError() || len(b) == 0 {
-		return st, diags
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		diags.AddError("Corrupt private state", "The records of this resource's primitives cannot be read: "+err.Error())
-	}
-	return st, diags
-}
-
-func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diagnostics {
-	b, err := json.Marshal(st)
-	if err != nil {
-		var diags diag.Diagnostics
-		diags.AddError("Cannot record primitives", err.Error())
-		return diags
-	}
-	return p.SetKey(ctx, recordsKey, b)
-}
-
 func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return
@@ -273,27 +237,14 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	plan.Primitives = types.ListUnknown(primitiveType)
-	if g != nil && !req.State.Raw.IsNull() {
+	switch {
+	case g == nil:
+		resp.Diagnostics.AddWarning("Checked at apply", address(plan.Name.ValueString())+": some arguments are not known until apply; the region pair's rules and its cost tag policy are checked then, before any change is made.")
+	case !req.State.Raw.IsNull():
 		records, diags := loadRecords(ctx, req.Private)
 		resp.Diagnostics.Append(diags...)
-		p, err := engine.Diff(*g, records, r.data.cloud.Drivers())
-		if err != nil {
-			resp.Diagnostics.AddError("Cannot plan "+address(plan.Name.ValueString()), err.Error())
-			return
-		}
-		changes := p.Changes()
-		if len(changes) == 0 {
+		if !planChanges(r.data, address(plan.Name.ValueString()), *g, records, &resp.Diagnostics) {
 			plan.Primitives = state.Primitives
-		}
-		var lines []string
-		for _, s := range changes {
-			lines = append(lines, "  "+s.String())
-		}
-		if len(lines) > 0 {
-			// Terraform shows the pair as one update; this says what it does to the primitives.
-			resp.Diagnostics.AddAttributeWarning(path.Root("primitives"), "Planned primitive changes",
-				fmt.Sprintf("%s: %d of %d primitives change (a replace deletes the old object before creating the new one):\n%s",
-					address(plan.Name.ValueString()), len(changes), len(p.Steps), strings.Join(lines, "\n")))
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
@@ -323,8 +274,8 @@ type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
 
-// apply deploys the plan's graph over the recorded primitives. Whatever
-// happens, the records of what exists are saved, so nothing is orphaned.
+// apply deploys the plan's graph over the recorded primitives and saves the
+// records of what exists, whatever happened.
 func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records engine.State, state stateSetter, private privateState, diags *diag.Diagnostics) {
 	name := address(plan.Name.ValueString())
 	g, d := r.graph(ctx, plan)
@@ -336,31 +287,11 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 		diags.AddError("Values not known at apply", name+": some arguments are still unknown; this is a bug in meridian or Terraform.")
 		return
 	}
-	e := r.data.engine()
-	var mu sync.Mutex
-	e.OnEvent = func(ev engine.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		fields := map[string]any{"resource": name, "primitive": ev.Step.Name, "op": string(ev.Step.Op), "status": ev.Status}
-		if ev.Err != nil {
-			fields["error"] = ev.Err.Error()
-		}
-		tflog.Info(ctx, "meridian step", fields)
-		for _, w := range ev.Warnings {
-			diags.AddWarning("Primitive not confirmed by the endpoint", name+": "+w)
-		}
-	}
-	p, err := engine.Diff(*g, records, e.Drivers)
-	if err == nil {
-		err = e.Apply(ctx, p, &records)
-	}
-	if err != nil {
-		diags.AddError("Cannot apply "+name, err.Error())
-	}
+	records = deploy(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
 	plan.Primitives = primitivesValue(records)
 	diags.Append(saveRecords(ctx, private, records)...)
-	if err != nil && len(records.Records) == 0 {
+	if diags.HasError() && len(records.Records) == 0 {
 		return // nothing was created, so there is nothing to keep in state
 	}
 	diags.Append(state.Set(ctx, plan)...)
@@ -379,13 +310,9 @@ func (r *regionPair) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		resp.Diagnostics.AddError("No primitives recorded", name+": the private state holds no records of this pair's primitives, so meridian cannot tell what exists. Remove it from state and import it again.")
 		return
 	}
-	drifts, _, err := r.data.engine().Refresh(ctx, &records)
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot refresh "+name, err.Error())
+	records = refresh(ctx, r.data, name, records, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
-	}
-	for _, d := range drifts {
-		resp.Diagnostics.AddWarning("Drift", name+": "+d.String()+"; the next apply puts it back.")
 	}
 	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
 	if len(records.Records) == 0 {
@@ -405,8 +332,8 @@ func (r *regionPair) Delete(ctx context.Context, req resource.DeleteRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if err := r.data.engine().Destroy(ctx, &records); err != nil {
-		resp.Diagnostics.AddError("Cannot destroy "+address(m.Name.ValueString()), err.Error())
+	records = destroy(ctx, r.data, address(m.Name.ValueString()), records, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		// Keep what is left in state, so that nothing is orphaned.
 		m.Primitives = primitivesValue(records)
 		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
@@ -414,8 +341,6 @@ func (r *regionPair) Delete(ctx context.Context, req resource.DeleteRequest, res
 	}
 }
 
-// ImportState takes "<primary_region>/<name>" and reads the pair's manifest
-// there: the blueprint it was applied from and the ids of its primitives.
 func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	region, name, ok := strings.Cut(req.ID, "/")
 	if !ok || region == "" || name == "" {

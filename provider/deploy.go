@@ -1,0 +1,127 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// Every meridian resource is a graph of primitives deployed by the engine.
+// Its records live in Terraform's private state under recordsKey, so
+// Terraform state stays the one source of truth; the functions here are the
+// plumbing every resource shares.
+
+const recordsKey = "records"
+
+// privateState is the part of Terraform's private state that resources read and write.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+type privateReader interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+func loadRecords(ctx context.Context, p privateReader) (engine.State, diag.Diagnostics) {
+	var st engine.State
+	b, diags := p.GetKey(ctx, recordsKey)
+	if diags.HasError() || len(b) == 0 {
+		return st, diags
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		diags.AddError("Corrupt private state", "The records of this resource's primitives cannot be read: "+err.Error())
+	}
+	return st, diags
+}
+
+func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diagnostics {
+	b, err := json.Marshal(st)
+	if err != nil {
+		var diags diag.Diagnostics
+		diags.AddError("Cannot record primitives", err.Error())
+		return diags
+	}
+	return p.SetKey(ctx, recordsKey, b)
+}
+
+// planChanges diffs g against the records and, since Terraform shows the
+// resource as one update, adds a warning that says what happens to each
+// primitive. It reports whether anything changes.
+func planChanges(data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) bool {
+	p, err := engine.Diff(g, records, data.drivers())
+	if err != nil {
+		diags.AddError("Cannot plan "+name, err.Error())
+		return false
+	}
+	changes := p.Changes()
+	if len(changes) == 0 {
+		return false
+	}
+	var lines []string
+	for _, s := range changes {
+		lines = append(lines, "  "+s.String())
+	}
+	diags.AddAttributeWarning(path.Root("primitives"), "Planned primitive changes",
+		fmt.Sprintf("%s: %d of %d primitives change (a replace deletes the old object before creating the new one):\n%s",
+			name, len(changes), len(p.Steps), strings.Join(lines, "\n")))
+	return true
+}
+
+// deploy applies g over the records and returns the records of what exists
+// afterwards, whatever happened, so that the caller saves them and nothing
+// is orphaned.
+func deploy(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
+	e := data.engine()
+	var mu sync.Mutex
+	e.OnEvent = func(ev engine.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		fields := map[string]any{"resource": name, "primitive": ev.Step.Name, "op": string(ev.Step.Op), "status": ev.Status}
+		if ev.Err != nil {
+			fields["error"] = ev.Err.Error()
+		}
+		tflog.Info(ctx, "meridian step", fields)
+		for _, w := range ev.Warnings {
+			diags.AddWarning("Primitive not confirmed by the endpoint", name+": "+w)
+		}
+	}
+	p, err := engine.Diff(g, records, e.Drivers)
+	if err == nil {
+		err = e.Apply(ctx, p, &records)
+	}
+	if err != nil {
+		diags.AddError("Cannot apply "+name, err.Error())
+	}
+	return records
+}
+
+// refresh reads every recorded primitive, reports drift as warnings, and
+// returns the records as the cloud holds them.
+func refresh(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
+	drifts, _, err := data.engine().Refresh(ctx, &records)
+	if err != nil {
+		diags.AddError("Cannot refresh "+name, err.Error())
+	}
+	for _, d := range drifts {
+		diags.AddWarning("Drift", name+": "+d.String()+"; the next apply puts it back.")
+	}
+	return records
+}
+
+// destroy deletes every recorded primitive and returns the records of what is left.
+func destroy(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
+	if err := data.engine().Destroy(ctx, &records); err != nil {
+		diags.AddError("Cannot destroy "+name, err.Error())
+	}
+	return records
+}
