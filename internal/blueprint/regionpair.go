@@ -39,6 +39,8 @@ type RegionPair struct {
 	KVTable                 *KVTable          `json:"kv_table,omitempty"`
 	DNS                     *DNS              `json:"dns,omitempty"`
 	Tags                    map[string]string `json:"tags,omitempty"`
+	// CostTagPolicy, if set, is enforced on every primitive at compile time.
+	CostTagPolicy *TagPolicy `json:"cost_tag_policy,omitempty"`
 }
 
 // ObjectStore is a versioned bucket in each region with replication between them.
@@ -184,6 +186,13 @@ func (rp RegionPair) Validate() []Problem {
 	for k := range rp.Tags {
 		if strings.HasPrefix(k, ReservedTagPrefix) {
 			add("Reserved tag key", fmt.Sprintf("%q: keys starting with %q are set by meridian itself (resource and region role) and cannot be set by hand.", k, ReservedTagPrefix), "tags")
+		}
+	}
+	if rp.CostTagPolicy != nil {
+		for _, p := range rp.CostTagPolicy.WithDefaults().Validate() {
+			p.Detail = "policy " + p.Paths[0] + ": " + p.Detail
+			p.Paths = []string{"cost_tag_policy"}
+			ps = append(ps, p)
 		}
 	}
 	if rp.ObjectStore == nil && rp.KVTable == nil && rp.DNS == nil {

@@ -58,7 +58,12 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 	if ps := rp.Validate(); len(ps) > 0 {
 		return primitive.Graph{}, ps[0]
 	}
-	c := &graphBuilder{resource: "meridian_region_pair." + rp.Name, tags: mergeTags(defaultTags, rp.Tags)}
+	var policyTags map[string]string
+	if rp.CostTagPolicy != nil {
+		policyTags = rp.CostTagPolicy.DefaultTags
+	}
+	// Provider defaults < policy defaults < the resource's own tags < derived tags.
+	c := &graphBuilder{resource: "meridian_region_pair." + rp.Name, tags: mergeTags(defaultTags, policyTags, rp.Tags)}
 	roles := map[string]string{rp.PrimaryRegion: "primary", rp.SecondaryRegion: "secondary"}
 
 	if os := rp.ObjectStore; os != nil {
@@ -209,6 +214,11 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 	g := c.graph()
 	if err := g.Check(); err != nil {
 		return primitive.Graph{}, fmt.Errorf("compile %s: %w", c.resource, err)
+	}
+	if rp.CostTagPolicy != nil {
+		if vs := Enforce(*rp.CostTagPolicy, c.resource, g); len(vs) > 0 {
+			return primitive.Graph{}, vs
+		}
 	}
 	return g, nil
 }
