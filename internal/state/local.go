@@ -1,0 +1,204 @@
+package state
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// LocalStore keeps each stack in Dir as <stack>.json, locked by <stack>.lock.
+type LocalStore struct{ Dir string }
+
+func (s LocalStore) Stack(name string) (Backend, error) {
+	if err := CheckStackName(name); err != nil {
+		return nil, err
+	}
+	return &localBackend{dir: s.Dir, stack: name}, nil
+}
+
+func (s LocalStore) Stacks(context.Context) ([]string, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+type localBackend struct {
+	dir, stack string
+	mu         sync.Mutex
+	serial     int64
+}
+
+func (b *localBackend) path() string     { return filepath.Join(b.dir, b.stack+".json") }
+func (b *localBackend) lockPath() string { return filepath.Join(b.dir, b.stack+".lock") }
+func (b *localBackend) Where() string    { return b.path() }
+
+func (b *localBackend) Load(context.Context) (Document, error) {
+	raw, err := os.ReadFile(b.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return Document{Version: Version, Stack: b.stack}, nil
+	}
+	if err != nil {
+		return Document{}, err
+	}
+	d, err := decode(raw, b.path())
+	if err != nil {
+		return Document{}, err
+	}
+	b.mu.Lock()
+	b.serial = d.Serial
+	b.mu.Unlock()
+	return d, nil
+}
+
+// Save writes a temporary file next to the state, syncs it, renames it over
+// the state and syncs the directory: after a crash at any point the state
+// file is either the old document or the new one, never a torn mix, and a
+// rename that returned is durable.
+func (b *localBackend) Save(_ context.Context, d Document) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d.Stack = b.stack
+	d.Serial = b.serial + 1
+	raw, err := encode(d)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(b.dir, "."+b.stack+".json.tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	if _, err := tmp.Write(raw); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), b.path()); err != nil {
+		return fmt.Errorf("replace state: %w", err)
+	}
+	if err := syncDir(b.dir); err != nil {
+		return fmt.Errorf("sync state directory: %w", err)
+	}
+	b.serial = d.Serial
+	return nil
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// Lock creates the lock file with O_EXCL, which the file system makes
+// atomic: of two runs, exactly one creates it.
+func (b *localBackend) Lock(ctx context.Context, operation string) (Lock, error) {
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return Lock{}, err
+	}
+	l := newLock(operation)
+	raw, _ := json.MarshalIndent(l, "", "  ")
+	f, err := os.OpenFile(b.lockPath(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		held, ok, rerr := b.ReadLock(ctx)
+		if rerr != nil {
+			return Lock{}, fmt.Errorf("stack %q is locked (%s) and its lock cannot be read: %w", b.stack, b.lockPath(), rerr)
+		}
+		if !ok {
+			return Lock{}, fmt.Errorf("stack %q: lock %s vanished while taking it; try again", b.stack, b.lockPath())
+		}
+		return Lock{}, &LockedError{Stack: b.stack, Where: b.lockPath(), Lock: held}
+	}
+	if err != nil {
+		return Lock{}, err
+	}
+	_, werr := f.Write(raw)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(b.lockPath())
+		return Lock{}, fmt.Errorf("write lock: %w", err)
+	}
+	if err := syncDir(b.dir); err != nil {
+		return Lock{}, err
+	}
+	return l, nil
+}
+
+func (b *localBackend) ReadLock(context.Context) (Lock, bool, error) {
+	raw, err := os.ReadFile(b.lockPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return Lock{}, false, nil
+	}
+	if err != nil {
+		return Lock{}, false, err
+	}
+	var l Lock
+	if err := json.Unmarshal(raw, &l); err != nil {
+		// A lock torn by a crash while it was written still locks.
+		return Lock{Holder: "unknown (unreadable lock file)", Operation: "unknown"}, true, nil
+	}
+	return l, true, nil
+}
+
+func (b *localBackend) Unlock(ctx context.Context, l Lock) error {
+	held, ok, err := b.ReadLock(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("stack %q: lock %s was already gone", b.stack, l.ID)
+	}
+	if held.ID != l.ID {
+		return fmt.Errorf("stack %q: not unlocking, the lock is now held by %s", b.stack, held)
+	}
+	return os.Remove(b.lockPath())
+}
+
+func (b *localBackend) BreakLock(context.Context) error {
+	err := os.Remove(b.lockPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stack %q is not locked", b.stack)
+	}
+	return err
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
