@@ -134,9 +134,9 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (p *meridianProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newRegionPair}
+	return []func() resource.Resource{newRegionPair, newCostTagPolicy}
 }
 
 func (p *meridianProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{newTagCompliance}
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,7 +80,11 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			},
 			"tags": schema.MapAttribute{
 				Optional: true, ElementType: types.StringType,
-				Description: "Tags for every taggable primitive; they win over the provider's default_tags.",
+				Description: "Tags for every taggable primitive; they win over the provider's and the policy's default_tags. Keys starting with `meridian:` are reserved.",
+			},
+			"cost_tag_policy": schema.StringAttribute{
+				Optional:    true,
+				Description: "The `policy` attribute of a `meridian_cost_tag_policy`: every primitive is checked against it at plan time (or at apply, before any change, while values are unknown).",
 			},
 			"primitives": schema.ListAttribute{
 				Computed: true, ElementType: primitiveType,
@@ -204,7 +209,11 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 		return nil, problemDiagnostics(address(rp.Name), ps, nil)
 	}
 	g, err := compile.RegionPair(rp, r.data.defaultTags)
-	if err != nil {
+	var vs compile.Violations
+	switch {
+	case errors.As(err, &vs):
+		return nil, append(diags, violationDiagnostics(vs)...)
+	case err != nil:
 		diags.AddError("Cannot compile "+address(rp.Name), err.Error())
 		return nil, diags
 	}

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -11,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
@@ -23,6 +26,7 @@ type regionPairModel struct {
 	WriteProfile            types.String      `tfsdk:"write_profile"`
 	GloballyConsistentStore types.Bool        `tfsdk:"globally_consistent_store"`
 	Tags                    types.Map         `tfsdk:"tags"`
+	CostTagPolicy           types.String      `tfsdk:"cost_tag_policy"`
 	ObjectStore             *objectStoreModel `tfsdk:"object_store"`
 	KVTable                 *kvTableModel     `tfsdk:"kv_table"`
 	DNS                     *dnsModel         `tfsdk:"dns"`
@@ -107,6 +111,13 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 	} else {
 		diags.Append(m.Tags.ElementsAs(ctx, &rp.Tags, false)...)
 	}
+	if policy := r.str("cost_tag_policy", m.CostTagPolicy); policy != "" {
+		rp.CostTagPolicy = &blueprint.TagPolicy{}
+		if err := json.Unmarshal([]byte(policy), rp.CostTagPolicy); err != nil {
+			diags.AddAttributeError(path.Root("cost_tag_policy"), "Invalid cost tag policy",
+				"cost_tag_policy takes the policy attribute of a meridian_cost_tag_policy resource: "+err.Error())
+		}
+	}
 	if os := m.ObjectStore; os != nil {
 		rp.ObjectStore = &blueprint.ObjectStore{
 			BucketPrefix: r.str("object_store.bucket_prefix", os.BucketPrefix),
@@ -136,6 +147,20 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 		}
 	}
 	return rp, r.unknown, diags
+}
+
+// violationDiagnostics turns broken tag rules into diagnostics on the
+// attribute the user changes to mend them.
+func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, v := range vs {
+		at := path.Root("tags")
+		if v.Tag == "" {
+			at = path.Root("cost_tag_policy")
+		}
+		diags.AddAttributeError(at, v.Summary, fmt.Sprintf("%s: %s, on %s.", v.Resource, v.Detail, strings.Join(v.Primitives, ", ")))
+	}
+	return diags
 }
 
 // problemDiagnostics turns broken rules into diagnostics on their attributes,
@@ -198,7 +223,11 @@ func modelOf(rp blueprint.RegionPair) regionPairModel {
 		Mode: types.StringValue(string(rp.WithDefaults().Mode)), WriteProfile: types.StringValue(string(rp.WithDefaults().WriteProfile)),
 		GloballyConsistentStore: types.BoolValue(rp.GloballyConsistentStore),
 		Tags:                    types.MapNull(types.StringType),
+		CostTagPolicy:           types.StringNull(),
 		FailoverFQDN:            types.StringNull(),
+	}
+	if rp.CostTagPolicy != nil {
+		m.CostTagPolicy = types.StringValue(policyJSON(*rp.CostTagPolicy))
 	}
 	if len(rp.Tags) > 0 {
 		m.Tags, _ = types.MapValueFrom(context.Background(), types.StringType, rp.Tags)

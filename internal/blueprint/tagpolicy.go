@@ -20,6 +20,74 @@ type TagPolicy struct {
 	// Exemptions are primitive types that cannot carry tags, each with the
 	// reason written down.
 	Exemptions map[string]string `json:"exemptions,omitempty"`
+	// EnforceInCloud, if set, makes the policy an AWS Organizations tag
+	// policy attached to a target (root, organizational unit or account).
+	EnforceInCloud *Enforcement `json:"enforce_in_cloud,omitempty"`
+}
+
+// Enforcement is where the policy is attached in AWS Organizations.
+type Enforcement struct {
+	TargetID string `json:"target_id"`
+}
+
+// TagProblem is one rule that one set of tags breaks.
+type TagProblem struct {
+	Tag     string `json:"tag"`
+	Summary string `json:"summary"`
+	Detail  string `json:"detail"`
+}
+
+// Check returns every rule that tags break. Derived tags (meridian:*) are
+// exempt from the casing rule; nothing else is.
+func (p TagPolicy) Check(tags map[string]string) []TagProblem {
+	p = p.WithDefaults()
+	var out []TagProblem
+	add := func(tag, summary, detail string) {
+		out = append(out, TagProblem{Tag: tag, Summary: summary, Detail: detail})
+	}
+	canonical := map[string][]string{}
+	for _, k := range sortedKeys(tags) {
+		canonical[CanonicalKey(k)] = append(canonical[CanonicalKey(k)], k)
+	}
+	for _, req := range p.RequiredTags {
+		if _, ok := tags[req]; ok {
+			continue
+		}
+		if near := canonical[CanonicalKey(req)]; len(near) > 0 {
+			add(req, "Tag key conflict", fmt.Sprintf("required tag %q is spelt %q here; the policy does not merge spellings, rename the key", req, near[0]))
+			continue
+		}
+		add(req, "Missing required tag", fmt.Sprintf("required tag %q is not set (set it in tags, the policy's default_tags or the provider's default_tags)", req))
+	}
+	for _, k := range sortedKeys(tags) {
+		if !p.Allows(k, tags[k]) {
+			add(k, "Tag value not allowed", fmt.Sprintf("%s = %q is not allowed; %s", k, tags[k], p.AllowedValues[k].text()))
+		}
+		if !strings.HasPrefix(k, ReservedTagPrefix) && !p.CaseFits(k) {
+			add(k, "Tag key does not follow key_case", fmt.Sprintf("%q is not %s", k, p.KeyCase))
+		}
+	}
+	for _, c := range sortedKeys(canonical) {
+		if keys := canonical[c]; len(keys) > 1 {
+			add(keys[0], "Tag key conflict", fmt.Sprintf("keys %s are the same key spelt differently; they are reported, not merged: keep one", quoteAll(keys)))
+		}
+	}
+	return out
+}
+
+func (av AllowedValues) text() string {
+	if av.Pattern != "" {
+		return fmt.Sprintf("values must match %s", av.Pattern)
+	}
+	return "allowed: " + quoteAll(av.Values)
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // AllowedValues is either a list of values or a regular expression.
@@ -76,6 +144,9 @@ func (p TagPolicy) Validate() []Problem {
 				add("Invalid pattern", fmt.Sprintf("%q: %v.", k, err), "allowed_values")
 			}
 		}
+	}
+	if e := p.EnforceInCloud; e != nil && strings.TrimSpace(e.TargetID) == "" {
+		add("Missing enforcement target", "enforce_in_cloud needs target_id: the root, organizational unit or account the Organizations tag policy is attached to.", "enforce_in_cloud.target_id")
 	}
 	for _, t := range sortedKeys(p.Exemptions) {
 		if strings.TrimSpace(p.Exemptions[t]) == "" {

@@ -35,8 +35,8 @@ func (vs Violations) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Enforce checks every primitive of g against the policy. Derived tags
-// (meridian:*) are exempt from the casing rule; nothing else is.
+// Enforce checks the tags of every primitive of g against the policy, and
+// that every untaggable primitive type is exempted with a reason.
 func Enforce(p blueprint.TagPolicy, resource string, g primitive.Graph) Violations {
 	p = p.WithDefaults()
 	found := map[[2]string]*Violation{}
@@ -59,32 +59,8 @@ func Enforce(p blueprint.TagPolicy, resource string, g primitive.Graph) Violatio
 			}
 			continue
 		}
-		canonical := map[string][]string{}
-		for _, k := range sortedKeys(prim.Tags) {
-			canonical[blueprint.CanonicalKey(k)] = append(canonical[blueprint.CanonicalKey(k)], k)
-		}
-		for _, req := range p.RequiredTags {
-			if _, ok := prim.Tags[req]; ok {
-				continue
-			}
-			if near := canonical[blueprint.CanonicalKey(req)]; len(near) > 0 {
-				report(req, "Tag key conflict", fmt.Sprintf("required tag %q is spelt %q here; the policy does not merge spellings, rename the key", req, near[0]), prim)
-				continue
-			}
-			report(req, "Missing required tag", fmt.Sprintf("required tag %q is not set (set it in tags, the policy's default_tags or the provider's default_tags)", req), prim)
-		}
-		for _, k := range sortedKeys(prim.Tags) {
-			if !p.Allows(k, prim.Tags[k]) {
-				report(k, "Tag value not allowed", fmt.Sprintf("%s = %q is not allowed; %s", k, prim.Tags[k], allowedText(p.AllowedValues[k])), prim)
-			}
-			if !strings.HasPrefix(k, blueprint.ReservedTagPrefix) && !p.CaseFits(k) {
-				report(k, "Tag key does not follow key_case", fmt.Sprintf("%q is not %s", k, p.KeyCase), prim)
-			}
-		}
-		for _, c := range sortedKeys(canonical) {
-			if keys := canonical[c]; len(keys) > 1 {
-				report(keys[0], "Tag key conflict", fmt.Sprintf("keys %s are the same key spelt differently; they are reported, not merged: keep one", quoteAll(keys)), prim)
-			}
+		for _, tp := range p.Check(prim.Tags) {
+			report(tp.Tag, tp.Summary, tp.Detail, prim)
 		}
 	}
 	var out Violations
@@ -94,21 +70,6 @@ func Enforce(p blueprint.TagPolicy, resource string, g primitive.Graph) Violatio
 	return out
 }
 
-func allowedText(av blueprint.AllowedValues) string {
-	if av.Pattern != "" {
-		return fmt.Sprintf("values must match %s", av.Pattern)
-	}
-	return "allowed: " + quoteAll(av.Values)
-}
-
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return strings.Join(q, ", ")
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -116,4 +77,66 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Primitive types of AWS Organizations.
+const (
+	OrganizationsPolicy           = "aws_organizations_policy"
+	OrganizationsPolicyAttachment = "aws_organizations_policy_attachment"
+)
+
+func init() {
+	untaggable[OrganizationsPolicyAttachment] = "an attachment is part of its policy, which is tagged"
+}
+
+// TagPolicy compiles a cost tag policy. It has primitives only when the
+// policy is enforced in the cloud: an Organizations TAG_POLICY and its attachment.
+func TagPolicy(p blueprint.TagPolicy, defaultTags map[string]string) (primitive.Graph, error) {
+	p = p.WithDefaults()
+	if ps := p.Validate(); len(ps) > 0 {
+		return primitive.Graph{}, ps[0]
+	}
+	b := &graphBuilder{resource: "meridian_cost_tag_policy." + p.Name, tags: mergeTags(defaultTags, p.DefaultTags)}
+	if e := p.EnforceInCloud; e != nil {
+		policy := OrganizationsPolicy + ".tag"
+		b.add(primitive.Primitive{
+			Name: policy, Type: OrganizationsPolicy, Region: Global,
+			Properties: map[string]any{
+				"name":        "meridian-" + p.Name,
+				"type":        "TAG_POLICY",
+				"description": "Managed by meridian: cost tag policy " + p.Name,
+				"content":     OrganizationsContent(p),
+			},
+		}, "")
+		b.add(primitive.Primitive{
+			Name: OrganizationsPolicyAttachment + ".tag", Type: OrganizationsPolicyAttachment, Region: Global,
+			Properties: map[string]any{"policy_id": primitive.Ref(policy, "id"), "target_id": e.TargetID},
+		}, "")
+	}
+	g := b.graph()
+	return g, g.Check()
+}
+
+// OrganizationsContent is the policy in AWS Organizations' tag policy
+// language: each governed key with its exact casing, and its allowed values
+// where they are a list. Patterns have no equivalent there (only a trailing
+// wildcard), so they are enforced by meridian at plan time only.
+func OrganizationsContent(p blueprint.TagPolicy) map[string]any {
+	tags := map[string]any{}
+	keys := append([]string(nil), p.RequiredTags...)
+	for k := range p.AllowedValues {
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		rule := map[string]any{"tag_key": map[string]any{"@@assign": k}}
+		if av, ok := p.AllowedValues[k]; ok && len(av.Values) > 0 {
+			values := make([]any, len(av.Values))
+			for i, v := range av.Values {
+				values[i] = v
+			}
+			rule["tag_value"] = map[string]any{"@@assign": values}
+		}
+		tags[strings.ToLower(k)] = rule
+	}
+	return map[string]any{"tags": tags}
 }

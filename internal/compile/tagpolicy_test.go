@@ -40,13 +40,13 @@ func TestTagMergeOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"cost-centre":       "cc-0000",  // policy default beats provider default
-		"env":               "prod",     // resource tag beats both
-		"owner":             "finops",   // policy default beats provider default
-		"team":              "platform", // provider default, untouched
-		"service":           "payments",
-		TagResource:         "meridian_region_pair.payments",
-		TagRegionRole:       "primary",
+		"cost-centre": "cc-0000",  // policy default beats provider default
+		"env":         "prod",     // resource tag beats both
+		"owner":       "finops",   // policy default beats provider default
+		"team":        "platform", // provider default, untouched
+		"service":     "payments",
+		TagResource:   "meridian_region_pair.payments",
+		TagRegionRole: "primary",
 	}
 	if got := byName(g)["aws_dynamodb_table.kv"].Tags; !reflect.DeepEqual(got, want) {
 		t.Errorf("table tags = %v, want %v", got, want)

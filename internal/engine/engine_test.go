@@ -967,7 +967,7 @@ func TestRefresh(t *testing.T) {
 	for _, d := range drifts {
 		got = append(got, fmt.Sprintf("%s gone=%v %v", d.Name, d.Gone, d.Changes))
 	}
-	want := []string{"both gone=false [added size tags]", "gone gone=true []", "props gone=false [size]", "tags gone=false [tags]"}
+	want := []string{"both gone=false [added size tags (-k)]", "gone gone=true []", "props gone=false [size]", "tags gone=false [tags (+extra=x, k=v -> changed)]"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("drifts =\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}

@@ -86,7 +86,7 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		rec.Inputs = inputs
 		if obs.Tags != nil {
 			if !reflect.DeepEqual(obs.Tags, nonNil(rec.Tags)) {
-				drift.Changes = append(drift.Changes, "tags")
+				drift.Changes = append(drift.Changes, "tags ("+tagChanges(nonNil(rec.Tags), obs.Tags)+")")
 			}
 			rec.Tags = obs.Tags
 		}
@@ -113,4 +113,33 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		}
 	}
 	return drifts, warnings, err
+}
+
+// tagChanges says how tags went from was to now: "+owner=bob, -team, cost-centre=cc-1 -> cc-2".
+func tagChanges(was, now map[string]string) string {
+	var out []string
+	for _, k := range sortedKeys(now) {
+		old, ok := was[k]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("+%s=%s", k, now[k]))
+		case old != now[k]:
+			out = append(out, fmt.Sprintf("%s=%s -> %s", k, old, now[k]))
+		}
+	}
+	for _, k := range sortedKeys(was) {
+		if _, ok := now[k]; !ok {
+			out = append(out, "-"+k)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -32,7 +33,7 @@ import (
 type Config struct {
 	// Endpoint is one URL for every service, as LocalStack and moto serve them.
 	Endpoint string
-	// Endpoints override Endpoint per service: "dynamodb", "iam", "route53", "s3", "ssm", "sts".
+	// Endpoints override Endpoint per service, keyed by the names in Services.
 	Endpoints map[string]string
 	AccessKey string
 	SecretKey string
@@ -43,7 +44,7 @@ type Config struct {
 }
 
 // Services lists the names Endpoints accepts.
-var Services = []string{"dynamodb", "iam", "route53", "s3", "ssm", "sts"}
+var Services = []string{"dynamodb", "iam", "organizations", "resourcegroupstaggingapi", "route53", "s3", "ssm", "sts"}
 
 // globalRegion is where the global services (IAM, Route 53) are called.
 const globalRegion = "us-east-1"
@@ -58,6 +59,7 @@ type Cloud struct {
 	ssm  map[string]*ssm.Client
 	iam  *iam.Client
 	r53  *route53.Client
+	org  *organizations.Client
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -168,6 +170,15 @@ func (c *Cloud) IAM() *iam.Client {
 	return c.iam
 }
 
+func (c *Cloud) Organizations() *organizations.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.org == nil {
+		c.org = organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.BaseEndpoint = c.endpoint("organizations") })
+	}
+	return c.org
+}
+
 func (c *Cloud) Route53() *route53.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,6 +201,9 @@ func (c *Cloud) Drivers() engine.Drivers {
 		compile.Route53HealthCheck:  healthCheckDriver{c},
 		compile.Route53Record:       recordDriver{c},
 		compile.SSMParameter:        parameterDriver{c},
+
+		compile.OrganizationsPolicy:           orgPolicyDriver{c},
+		compile.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
 	}
 }
 
