@@ -16,7 +16,9 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -44,7 +46,7 @@ type Config struct {
 }
 
 // Services lists the names Endpoints accepts.
-var Services = []string{"dynamodb", "iam", "organizations", "resourcegroupstaggingapi", "route53", "s3", "ssm", "sts"}
+var Services = []string{"autoscaling", "dynamodb", "ec2", "iam", "organizations", "resourcegroupstaggingapi", "route53", "s3", "ssm", "sts"}
 
 // globalRegion is where the global services (IAM, Route 53) are called.
 const globalRegion = "us-east-1"
@@ -60,6 +62,8 @@ type Cloud struct {
 	iam  *iam.Client
 	r53  *route53.Client
 	org  *organizations.Client
+	ec2  map[string]*ec2.Client
+	asg  map[string]*autoscaling.Client
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -85,7 +89,7 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}, ssm: map[string]*ssm.Client{}}
+	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}, ssm: map[string]*ssm.Client{}, ec2: map[string]*ec2.Client{}, asg: map[string]*autoscaling.Client{}}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
 		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -148,6 +152,32 @@ func (c *Cloud) DynamoDB(region string) *dynamodb.Client {
 	return c.ddb[region]
 }
 
+func (c *Cloud) EC2(region string) *ec2.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	region = regionOf(region)
+	if c.ec2[region] == nil {
+		c.ec2[region] = ec2.NewFromConfig(c.base, func(o *ec2.Options) {
+			o.Region = region
+			o.BaseEndpoint = c.endpoint("ec2")
+		})
+	}
+	return c.ec2[region]
+}
+
+func (c *Cloud) AutoScaling(region string) *autoscaling.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	region = regionOf(region)
+	if c.asg[region] == nil {
+		c.asg[region] = autoscaling.NewFromConfig(c.base, func(o *autoscaling.Options) {
+			o.Region = region
+			o.BaseEndpoint = c.endpoint("autoscaling")
+		})
+	}
+	return c.asg[region]
+}
+
 func (c *Cloud) SSM(region string) *ssm.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -204,6 +234,10 @@ func (c *Cloud) Drivers() engine.Drivers {
 
 		compile.OrganizationsPolicy:           orgPolicyDriver{c},
 		compile.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
+
+		compile.EC2CapacityReservation: reservationDriver{c},
+		compile.LaunchTemplate:         launchTemplateDriver{c},
+		compile.AutoScalingGroup:       groupDriver{c},
 	}
 }
 

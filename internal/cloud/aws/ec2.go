@@ -1,0 +1,384 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+// ec2NotFound are the codes EC2 answers for an object that does not exist.
+var ec2NotFound = map[string]bool{
+	"InvalidCapacityReservationId.NotFound": true, "InvalidLaunchTemplateId.NotFound": true,
+	"InvalidLaunchTemplateName.NotFoundException": true,
+}
+
+func classifyEC2(err error) error {
+	if err != nil && ec2NotFound[code(err)] {
+		return fmt.Errorf("%w: %v", engine.ErrNotFound, err)
+	}
+	return classify(err)
+}
+
+func ec2Tags(m map[string]string) []ec2types.Tag {
+	var out []ec2types.Tag
+	for _, k := range sortedKeys(m) {
+		out = append(out, ec2types.Tag{Key: aws.String(k), Value: aws.String(m[k])})
+	}
+	return out
+}
+
+func ec2TagMap(tags []ec2types.Tag) map[string]string {
+	out := map[string]string{}
+	for _, t := range tags {
+		out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return out
+}
+
+// setEC2Tags brings the tags of an EC2 object from have to want.
+func setEC2Tags(ctx context.Context, client *ec2.Client, id string, have, want map[string]string) error {
+	set, remove := tagDiff(have, want)
+	if len(remove) > 0 {
+		var tags []ec2types.Tag
+		for _, k := range remove {
+			tags = append(tags, ec2types.Tag{Key: aws.String(k)})
+		}
+		if _, err := client.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: tags}); err != nil {
+			return classifyEC2(err)
+		}
+	}
+	if len(set) > 0 {
+		if _, err := client.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: ec2Tags(set)}); err != nil {
+			return classifyEC2(err)
+		}
+	}
+	return nil
+}
+
+// objectTags reads an EC2 object's tags with DescribeTags. DescribeLaunchTemplates
+// also lists tags, but moto answers there with the tags the template was
+// created with, whatever CreateTags and DeleteTags did since.
+func objectTags(ctx context.Context, client *ec2.Client, id string) (map[string]string, error) {
+	out := map[string]string{}
+	p := ec2.NewDescribeTagsPaginator(client, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{id}}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("tags of %s: %w", id, classifyEC2(err))
+		}
+		for _, t := range page.Tags {
+			out[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	return out, nil
+}
+
+// InstanceTypesOffered returns which of types EC2 offers in the availability
+// zone (DescribeInstanceTypeOfferings), so that a reservation for a type the
+// zone lacks is a plan-time error instead of an apply-time failure.
+func (c *Cloud) InstanceTypesOffered(ctx context.Context, region, zone string, types []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	p := ec2.NewDescribeInstanceTypeOfferingsPaginator(c.EC2(region), &ec2.DescribeInstanceTypeOfferingsInput{
+		LocationType: ec2types.LocationTypeAvailabilityZone,
+		Filters: []ec2types.Filter{
+			{Name: aws.String("location"), Values: []string{zone}},
+			{Name: aws.String("instance-type"), Values: types},
+		},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, classifyEC2(err)
+		}
+		for _, o := range page.InstanceTypeOfferings {
+			out[string(o.InstanceType)] = true
+		}
+	}
+	return out, nil
+}
+
+type reservationProps struct {
+	InstanceType          string `json:"instance_type"`
+	InstancePlatform      string `json:"instance_platform"`
+	AvailabilityZone      string `json:"availability_zone"`
+	Tenancy               string `json:"tenancy"`
+	InstanceCount         int32  `json:"instance_count"`
+	InstanceMatchCriteria string `json:"instance_match_criteria"`
+}
+
+// reservationDriver keeps an EC2 On-Demand Capacity Reservation. Its count
+// and match criteria change in place (ModifyCapacityReservation); what it
+// reserves (type, platform, zone, tenancy) cannot.
+type reservationDriver struct{ c *Cloud }
+
+func (reservationDriver) ForceNew() []string {
+	return []string{"instance_type", "instance_platform", "availability_zone", "tenancy"}
+}
+
+func (d reservationDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p reservationProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	in := &ec2.CreateCapacityReservationInput{
+		InstanceType:          aws.String(p.InstanceType),
+		InstancePlatform:      ec2types.CapacityReservationInstancePlatform(p.InstancePlatform),
+		AvailabilityZone:      aws.String(p.AvailabilityZone),
+		Tenancy:               ec2types.CapacityReservationTenancy(p.Tenancy),
+		InstanceCount:         aws.Int32(p.InstanceCount),
+		InstanceMatchCriteria: ec2types.InstanceMatchCriteria(p.InstanceMatchCriteria),
+		EndDateType:           ec2types.EndDateTypeUnlimited,
+		// The engine's token makes a create retried after a crash return
+		// the reservation the first attempt made, not a second one.
+		ClientToken: aws.String(req.Token),
+	}
+	if len(req.Tags) > 0 {
+		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeCapacityReservation, Tags: ec2Tags(req.Tags)}}
+	}
+	out, err := d.c.EC2(req.Region).CreateCapacityReservation(ctx, in)
+	if err != nil {
+		return engine.Result{}, classifyEC2(err)
+	}
+	cr := out.CapacityReservation
+	return engine.Result{ID: aws.ToString(cr.CapacityReservationId), Outputs: reservationOutputs(cr)}, nil
+}
+
+func reservationOutputs(cr *ec2types.CapacityReservation) map[string]string {
+	return map[string]string{"id": aws.ToString(cr.CapacityReservationId), "arn": aws.ToString(cr.CapacityReservationArn)}
+}
+
+func (d reservationDriver) describe(ctx context.Context, region, id string) (*ec2types.CapacityReservation, error) {
+	out, err := d.c.EC2(region).DescribeCapacityReservations(ctx, &ec2.DescribeCapacityReservationsInput{CapacityReservationIds: []string{id}})
+	if err != nil {
+		return nil, classifyEC2(err)
+	}
+	for i, cr := range out.CapacityReservations {
+		// A cancelled or expired reservation is still described for a while; it reserves nothing.
+		switch cr.State {
+		case ec2types.CapacityReservationStateCancelled, ec2types.CapacityReservationStateExpired, ec2types.CapacityReservationStateFailed:
+			return nil, fmt.Errorf("capacity reservation %s is %s: %w", id, cr.State, engine.ErrNotFound)
+		}
+		return &out.CapacityReservations[i], nil
+	}
+	return nil, fmt.Errorf("capacity reservation %s: %w", id, engine.ErrNotFound)
+}
+
+func (d reservationDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	cr, err := d.describe(ctx, rec.Region, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{
+		Properties: map[string]any{
+			"instance_type":           aws.ToString(cr.InstanceType),
+			"instance_platform":       string(cr.InstancePlatform),
+			"availability_zone":       aws.ToString(cr.AvailabilityZone),
+			"tenancy":                 string(cr.Tenancy),
+			"instance_count":          aws.ToInt32(cr.TotalInstanceCount),
+			"instance_match_criteria": string(cr.InstanceMatchCriteria),
+		},
+		Tags:    ec2TagMap(cr.Tags),
+		Outputs: reservationOutputs(cr),
+	}, nil
+}
+
+func (d reservationDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p reservationProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	cr, err := d.describe(ctx, req.Region, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	in := &ec2.ModifyCapacityReservationInput{CapacityReservationId: aws.String(rec.ID)}
+	changed := false
+	if aws.ToInt32(cr.TotalInstanceCount) != p.InstanceCount {
+		in.InstanceCount, changed = aws.Int32(p.InstanceCount), true
+	}
+	if string(cr.InstanceMatchCriteria) != p.InstanceMatchCriteria {
+		in.InstanceMatchCriteria, changed = ec2types.InstanceMatchCriteria(p.InstanceMatchCriteria), true
+	}
+	if changed {
+		if _, err := d.c.EC2(req.Region).ModifyCapacityReservation(ctx, in); err != nil {
+			return engine.Result{}, classifyEC2(err)
+		}
+	}
+	if err := setEC2Tags(ctx, d.c.EC2(req.Region), rec.ID, ec2TagMap(cr.Tags), req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: rec.ID, Outputs: reservationOutputs(cr)}, nil
+}
+
+func (d reservationDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.EC2(rec.Region).CancelCapacityReservation(ctx, &ec2.CancelCapacityReservationInput{CapacityReservationId: aws.String(rec.ID)})
+	if code(err) == "IncorrectCapacityReservationState" {
+		return nil // already cancelled or expired
+	}
+	if err = classifyEC2(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+type launchTemplateProps struct {
+	Name                  string `json:"name"`
+	ImageID               string `json:"image_id"`
+	InstanceType          string `json:"instance_type"`
+	CapacityReservationID string `json:"capacity_reservation_id"`
+}
+
+// launchTemplateDriver keeps a launch template whose instances run in one
+// capacity reservation and carry the primitive's tags, as do their volumes.
+// A change makes a new version and sets it as the default, so an Auto Scaling
+// group that uses $Default picks it up without being replaced.
+type launchTemplateDriver struct{ c *Cloud }
+
+func (launchTemplateDriver) ForceNew() []string { return []string{"name"} }
+
+func launchTemplateData(p launchTemplateProps, tags map[string]string) *ec2types.RequestLaunchTemplateData {
+	data := &ec2types.RequestLaunchTemplateData{
+		ImageId:      aws.String(p.ImageID),
+		InstanceType: ec2types.InstanceType(p.InstanceType),
+	}
+	if p.CapacityReservationID != "" {
+		data.CapacityReservationSpecification = &ec2types.LaunchTemplateCapacityReservationSpecificationRequest{
+			CapacityReservationTarget: &ec2types.CapacityReservationTarget{CapacityReservationId: aws.String(p.CapacityReservationID)},
+		}
+	}
+	if len(tags) > 0 {
+		for _, rt := range []ec2types.ResourceType{ec2types.ResourceTypeInstance, ec2types.ResourceTypeVolume} {
+			data.TagSpecifications = append(data.TagSpecifications, ec2types.LaunchTemplateTagSpecificationRequest{ResourceType: rt, Tags: ec2Tags(tags)})
+		}
+	}
+	return data
+}
+
+func (d launchTemplateDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	var p launchTemplateProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	in := &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String(p.Name),
+		LaunchTemplateData: launchTemplateData(p, req.Tags),
+		ClientToken:        aws.String(req.Token),
+	}
+	if len(req.Tags) > 0 {
+		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: ec2Tags(req.Tags)}}
+	}
+	out, err := d.c.EC2(req.Region).CreateLaunchTemplate(ctx, in)
+	if err != nil {
+		if req.Resume && code(err) == "InvalidLaunchTemplateName.AlreadyExistsException" {
+			lt, err := d.byName(ctx, req.Region, p.Name)
+			if err != nil {
+				return engine.Result{}, err
+			}
+			return d.Update(ctx, engine.Record{ID: aws.ToString(lt.LaunchTemplateId), Region: req.Region}, req)
+		}
+		return engine.Result{}, classifyEC2(err)
+	}
+	return engine.Result{ID: aws.ToString(out.LaunchTemplate.LaunchTemplateId), Outputs: launchTemplateOutputs(out.LaunchTemplate)}, nil
+}
+
+func launchTemplateOutputs(lt *ec2types.LaunchTemplate) map[string]string {
+	return map[string]string{
+		"id": aws.ToString(lt.LaunchTemplateId), "name": aws.ToString(lt.LaunchTemplateName),
+		"default_version": fmt.Sprint(aws.ToInt64(lt.DefaultVersionNumber)),
+	}
+}
+
+func (d launchTemplateDriver) byName(ctx context.Context, region, name string) (*ec2types.LaunchTemplate, error) {
+	out, err := d.c.EC2(region).DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{name}})
+	if err != nil {
+		return nil, classifyEC2(err)
+	}
+	if len(out.LaunchTemplates) == 0 {
+		return nil, fmt.Errorf("launch template %s: %w", name, engine.ErrNotFound)
+	}
+	return &out.LaunchTemplates[0], nil
+}
+
+func (d launchTemplateDriver) byID(ctx context.Context, region, id string) (*ec2types.LaunchTemplate, error) {
+	out, err := d.c.EC2(region).DescribeLaunchTemplates(ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateIds: []string{id}})
+	if err != nil {
+		return nil, classifyEC2(err)
+	}
+	if len(out.LaunchTemplates) == 0 {
+		return nil, fmt.Errorf("launch template %s: %w", id, engine.ErrNotFound)
+	}
+	return &out.LaunchTemplates[0], nil
+}
+
+func (d launchTemplateDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	lt, err := d.byID(ctx, rec.Region, rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	out, err := d.c.EC2(rec.Region).DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
+		LaunchTemplateId: aws.String(rec.ID), Versions: []string{"$Default"},
+	})
+	if err != nil {
+		return engine.Observation{}, classifyEC2(err)
+	}
+	props := map[string]any{"name": aws.ToString(lt.LaunchTemplateName)}
+	if len(out.LaunchTemplateVersions) > 0 {
+		data := out.LaunchTemplateVersions[0].LaunchTemplateData
+		props["image_id"] = aws.ToString(data.ImageId)
+		props["instance_type"] = string(data.InstanceType)
+		props["capacity_reservation_id"] = ""
+		if s := data.CapacityReservationSpecification; s != nil && s.CapacityReservationTarget != nil {
+			props["capacity_reservation_id"] = aws.ToString(s.CapacityReservationTarget.CapacityReservationId)
+		}
+	}
+	tags, err := objectTags(ctx, d.c.EC2(rec.Region), rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{Properties: props, Tags: tags, Outputs: launchTemplateOutputs(lt)}, nil
+}
+
+func (d launchTemplateDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
+	var p launchTemplateProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, err
+	}
+	client := d.c.EC2(req.Region)
+	v, err := client.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateId: aws.String(rec.ID), LaunchTemplateData: launchTemplateData(p, req.Tags),
+	})
+	if err != nil {
+		return engine.Result{}, classifyEC2(err)
+	}
+	version := fmt.Sprint(aws.ToInt64(v.LaunchTemplateVersion.VersionNumber))
+	if _, err := client.ModifyLaunchTemplate(ctx, &ec2.ModifyLaunchTemplateInput{LaunchTemplateId: aws.String(rec.ID), DefaultVersion: aws.String(version)}); err != nil {
+		return engine.Result{}, classifyEC2(err)
+	}
+	lt, err := d.byID(ctx, req.Region, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	have, err := objectTags(ctx, client, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if err := setEC2Tags(ctx, client, rec.ID, have, req.Tags); err != nil {
+		return engine.Result{}, err
+	}
+	return engine.Result{ID: rec.ID, Outputs: launchTemplateOutputs(lt)}, nil
+}
+
+func (d launchTemplateDriver) Delete(ctx context.Context, rec engine.Record) error {
+	_, err := d.c.EC2(rec.Region).DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(rec.ID)})
+	if err = classifyEC2(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return err
+}
