@@ -56,16 +56,18 @@ func (d *Driver) Create(ctx context.Context, req engine.Request) (engine.Result,
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if id, ok := d.byToken[req.Token]; ok && req.Resume {
-		return engine.Result{ID: id, Outputs: outputs(req)}, nil
+		return engine.Result{ID: id, Outputs: outputs(id, req)}, nil
 	}
 	id := fmt.Sprintf("mem-%d", d.next.Add(1))
 	d.objects[id] = req
 	d.byToken[req.Token] = id
-	return engine.Result{ID: id, Outputs: outputs(req)}, nil
+	return engine.Result{ID: id, Outputs: outputs(id, req)}, nil
 }
 
-func outputs(req engine.Request) map[string]string {
-	out := map[string]string{}
+// outputs are the string properties, and an arn and a zone_id made from the
+// id, so that graphs compiled for a cloud resolve their references.
+func outputs(id string, req engine.Request) map[string]string {
+	out := map[string]string{"arn": "arn:memory:::" + id, "zone_id": id}
 	for k, v := range req.Properties {
 		if s, ok := v.(string); ok {
 			out[k] = s
@@ -97,7 +99,7 @@ func (d *Driver) Update(ctx context.Context, rec engine.Record, req engine.Reque
 		return engine.Result{}, fmt.Errorf("%s: %w", rec.ID, engine.ErrNotFound)
 	}
 	d.objects[rec.ID] = req
-	return engine.Result{ID: rec.ID, Outputs: outputs(req)}, nil
+	return engine.Result{ID: rec.ID, Outputs: outputs(rec.ID, req)}, nil
 }
 
 func (d *Driver) Delete(ctx context.Context, rec engine.Record) error {

@@ -1,0 +1,494 @@
+// Package stack reads HCL stack files into blueprints. A stack file uses the
+// same blocks as the Terraform provider (provider "meridian" and resource
+// "meridian_region_pair"), so a configuration moves between terraform and
+// meridian unchanged; terraform-only blocks (terraform, variable, output)
+// are understood or ignored as terraform would use them.
+package stack
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/gocty"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+)
+
+// ResourceType is the only resource type a stack declares today.
+const ResourceType = "meridian_region_pair"
+
+// Stack is what a set of stack files declares.
+type Stack struct {
+	AWS         awscloud.Config
+	DefaultTags map[string]string
+	Parallelism int
+	RegionPairs []RegionPair
+	Outputs     []Output
+	// Files are the parsed sources, for printing diagnostics with snippets.
+	Files map[string]*hcl.File
+}
+
+// RegionPair is one resource block.
+type RegionPair struct {
+	// Label is the block's second label; Blueprint.Name is its name attribute.
+	Label     string
+	Blueprint blueprint.RegionPair
+	DeclRange hcl.Range
+}
+
+// Address is how terraform names the resource.
+func (rp RegionPair) Address() string { return ResourceType + "." + rp.Label }
+
+// Output is an output block, evaluated after a run.
+type Output struct {
+	Name  string
+	Value hcl.Expression
+}
+
+var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "terraform"},
+	{Type: "provider", LabelNames: []string{"name"}},
+	{Type: "resource", LabelNames: []string{"type", "name"}},
+	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "output", LabelNames: []string{"name"}},
+}}
+
+// LoadDir parses every *.tf and *.hcl file in dir, in name order.
+func LoadDir(dir string, vars map[string]string) (*Stack, hcl.Diagnostics) {
+	var names []string
+	for _, pattern := range []string{"*.tf", "*.hcl"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		names = append(names, m...)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No stack files", Detail: fmt.Sprintf("%s holds no *.tf or *.hcl files.", dir)}}
+	}
+	return LoadFiles(names, vars)
+}
+
+// LoadFiles parses the named files as one stack.
+func LoadFiles(names []string, vars map[string]string) (*Stack, hcl.Diagnostics) {
+	srcs := map[string][]byte{}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read stack file", Detail: err.Error()}}
+		}
+		srcs[n] = b
+	}
+	return Parse(srcs, vars)
+}
+
+// Parse reads stack sources keyed by file name. vars override variable
+// defaults. It never panics, whatever the input (see FuzzParse).
+func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnostics) {
+	st := &Stack{Files: map[string]*hcl.File{}}
+	var diags hcl.Diagnostics
+	var bodies []hcl.Body
+	names := make([]string, 0, len(srcs))
+	for n := range srcs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f, d := hclsyntax.ParseConfig(srcs[n], n, hcl.InitialPos)
+		diags = append(diags, d...)
+		if f != nil {
+			st.Files[n] = f
+			bodies = append(bodies, f.Body)
+		}
+	}
+	if diags.HasErrors() {
+		return st, diags
+	}
+	var blocks hcl.Blocks
+	for _, b := range bodies {
+		content, d := b.Content(fileSchema)
+		diags = append(diags, d...)
+		if content != nil {
+			blocks = append(blocks, content.Blocks...)
+		}
+	}
+	ctx, d := variables(blocks, vars)
+	diags = append(diags, d...)
+
+	seenPair := map[string]hcl.Range{}
+	seenName := map[string]string{}
+	var provider *hcl.Block
+	for _, b := range blocks {
+		switch b.Type {
+		case "provider":
+			if b.Labels[0] != "meridian" {
+				diags = append(diags, errAt(b.LabelRanges[0], "Unsupported provider", fmt.Sprintf("A meridian stack configures only provider \"meridian\", not %q.", b.Labels[0])))
+				continue
+			}
+			if provider != nil {
+				diags = append(diags, errAt(b.DefRange, "Duplicate provider block", fmt.Sprintf("provider \"meridian\" is already configured at %s.", provider.DefRange)))
+				continue
+			}
+			provider = b
+			diags = append(diags, st.decodeProvider(b.Body, ctx)...)
+		case "resource":
+			if b.Labels[0] != ResourceType {
+				diags = append(diags, errAt(b.LabelRanges[0], "Unsupported resource type", fmt.Sprintf("%q is not a meridian resource; a stack declares %s.", b.Labels[0], ResourceType)))
+				continue
+			}
+			rp := RegionPair{Label: b.Labels[1], DeclRange: b.DefRange}
+			if prev, dup := seenPair[rp.Label]; dup {
+				diags = append(diags, errAt(b.DefRange, "Duplicate resource", fmt.Sprintf("%s is already declared at %s.", rp.Address(), prev)))
+				continue
+			}
+			seenPair[rp.Label] = b.DefRange
+			bp, d := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			if other, dup := seenName[bp.Name]; dup {
+				diags = append(diags, errAt(b.DefRange, "Duplicate region pair name", fmt.Sprintf("%s: name %q is also used by %s; the name names buckets, tables and roles, so it must be unique.", rp.Address(), bp.Name, other)))
+				continue
+			}
+			seenName[bp.Name] = rp.Address()
+			rp.Blueprint = bp
+			st.RegionPairs = append(st.RegionPairs, rp)
+		case "output":
+			attrs, d := b.Body.JustAttributes()
+			diags = append(diags, d...)
+			if v, ok := attrs["value"]; ok {
+				st.Outputs = append(st.Outputs, Output{Name: b.Labels[0], Value: v.Expr})
+			} else if !d.HasErrors() {
+				diags = append(diags, errAt(b.DefRange, "Missing required argument", fmt.Sprintf("output %q needs a value.", b.Labels[0])))
+			}
+		}
+	}
+	sort.Slice(st.RegionPairs, func(i, j int) bool { return st.RegionPairs[i].Label < st.RegionPairs[j].Label })
+	return st, diags
+}
+
+// variables builds the evaluation context: var.<name> from defaults and
+// overrides. A variable without a default and without a value is an error.
+func variables(blocks hcl.Blocks, overrides map[string]string) (*hcl.EvalContext, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	vals := map[string]cty.Value{}
+	for _, b := range blocks {
+		if b.Type != "variable" {
+			continue
+		}
+		name := b.Labels[0]
+		content, _, d := b.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default"}}})
+		diags = append(diags, d...)
+		if v, ok := overrides[name]; ok {
+			vals[name] = cty.StringVal(v)
+			continue
+		}
+		if content == nil {
+			continue
+		}
+		attr, ok := content.Attributes["default"]
+		if !ok {
+			diags = append(diags, errAt(b.DefRange, "No value for required variable", fmt.Sprintf("variable %q has no default; set it with --var %s=VALUE.", name, name)))
+			continue
+		}
+		v, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			vals[name] = v
+		}
+	}
+	for name := range overrides {
+		if _, ok := vals[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable", Detail: fmt.Sprintf("--var %s: no variable %q is declared.", name, name)})
+		}
+	}
+	return &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vals)}}, diags
+}
+
+func errAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
+	rr := r
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &rr}
+}
+
+// FormatDiagnostics prints diagnostics as "file:line,col: summary: detail".
+func FormatDiagnostics(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		sev := "error"
+		if d.Severity == hcl.DiagWarning {
+			sev = "warning"
+		}
+		where := ""
+		if d.Subject != nil {
+			where = fmt.Sprintf("%s:%d,%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		fmt.Fprintf(&b, "%s%s: %s", where, sev, d.Summary)
+		if d.Detail != "" {
+			fmt.Fprintf(&b, ": %s", d.Detail)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// values decodes attributes into Go values, with diagnostics that name the
+// resource and the attribute path.
+type values struct {
+	resource string
+	ctx      *hcl.EvalContext
+	diags    hcl.Diagnostics
+	// ranges maps attribute paths ("dns.health_check.interval") to where they are written.
+	ranges map[string]hcl.Range
+}
+
+func (v *values) eval(path string, a *hcl.Attribute, want cty.Type) (cty.Value, bool) {
+	if a == nil {
+		return cty.NilVal, false
+	}
+	v.ranges[path] = a.Expr.Range()
+	val, d := a.Expr.Value(v.ctx)
+	if d.HasErrors() {
+		for _, x := range d {
+			if x.Detail != "" {
+				x.Detail = v.resource + ": " + path + ": " + x.Detail
+			}
+		}
+		v.diags = append(v.diags, d...)
+		return cty.NilVal, false
+	}
+	if val.IsNull() {
+		return cty.NilVal, false
+	}
+	if !val.IsWhollyKnown() {
+		v.diags = append(v.diags, errAt(a.Expr.Range(), "Unknown value", fmt.Sprintf("%s: %s must be known before the run.", v.resource, path)))
+		return cty.NilVal, false
+	}
+	out, err := convert.Convert(val, want)
+	if err != nil {
+		v.diags = append(v.diags, errAt(a.Expr.Range(), "Incorrect attribute value type", fmt.Sprintf("%s: %s: %s required, got %s: %v.", v.resource, path, want.FriendlyName(), val.Type().FriendlyName(), err)))
+		return cty.NilVal, false
+	}
+	return out, true
+}
+
+func (v *values) str(path string, a *hcl.Attribute) string {
+	val, ok := v.eval(path, a, cty.String)
+	if !ok {
+		return ""
+	}
+	return val.AsString()
+}
+
+func (v *values) int(path string, a *hcl.Attribute) int {
+	val, ok := v.eval(path, a, cty.Number)
+	if !ok {
+		return 0
+	}
+	var n int32
+	if err := gocty.FromCtyValue(val, &n); err != nil {
+		v.diags = append(v.diags, errAt(a.Expr.Range(), "Invalid number", fmt.Sprintf("%s: %s must be a whole number: %v.", v.resource, path, err)))
+	}
+	return int(n)
+}
+
+func (v *values) bool(path string, a *hcl.Attribute) bool {
+	val, ok := v.eval(path, a, cty.Bool)
+	return ok && val.True()
+}
+
+func (v *values) strMap(path string, a *hcl.Attribute) map[string]string {
+	val, ok := v.eval(path, a, cty.Map(cty.String))
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for k, e := range val.AsValueMap() {
+		if e.IsNull() {
+			v.diags = append(v.diags, errAt(a.Expr.Range(), "Null tag value", fmt.Sprintf("%s: %s[%q] is null.", v.resource, path, k)))
+			continue
+		}
+		out[k] = e.AsString()
+	}
+	return out
+}
+
+// single returns the one block of a type, reporting a second one.
+func (v *values) single(blocks hcl.Blocks, typ, path string) *hcl.Block {
+	var found *hcl.Block
+	for _, b := range blocks {
+		if b.Type != typ {
+			continue
+		}
+		if found != nil {
+			v.diags = append(v.diags, errAt(b.DefRange, "Duplicate "+typ+" block", fmt.Sprintf("%s: only one %s block is allowed; the first is at %s.", v.resource, path, found.DefRange)))
+			continue
+		}
+		found = b
+	}
+	return found
+}
+
+func (v *values) content(body hcl.Body, schema *hcl.BodySchema, path string) *hcl.BodyContent {
+	c, d := body.Content(schema)
+	for _, x := range d {
+		if x.Detail != "" {
+			x.Detail = strings.TrimSpace(v.resource + ": " + strings.TrimPrefix(path+": ", ": ") + x.Detail)
+		}
+	}
+	v.diags = append(v.diags, d...)
+	if c == nil {
+		c = &hcl.BodyContent{Attributes: hcl.Attributes{}}
+	}
+	return c
+}
+
+func attrs(names ...string) []hcl.AttributeSchema {
+	out := make([]hcl.AttributeSchema, len(names))
+	for i, n := range names {
+		out[i] = hcl.AttributeSchema{Name: n}
+	}
+	return out
+}
+
+var providerSchema = &hcl.BodySchema{
+	Attributes: attrs("default_tags", "parallelism"),
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "aws"}},
+}
+
+var awsSchema = &hcl.BodySchema{Attributes: attrs("endpoint", "endpoints", "access_key", "secret_key", "profile", "s3_use_path_style", "skip_credentials_validation")}
+
+func (st *Stack) decodeProvider(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnostics {
+	v := &values{resource: `provider "meridian"`, ctx: ctx, ranges: map[string]hcl.Range{}}
+	c := v.content(body, providerSchema, "")
+	st.DefaultTags = v.strMap("default_tags", c.Attributes["default_tags"])
+	if a := c.Attributes["parallelism"]; a != nil {
+		st.Parallelism = v.int("parallelism", a)
+		if st.Parallelism < 1 {
+			v.diags = append(v.diags, errAt(a.Expr.Range(), "Invalid parallelism", `provider "meridian": parallelism must be 1 or more.`))
+		}
+	}
+	if b := v.single(c.Blocks, "aws", "aws"); b != nil {
+		a := v.content(b.Body, awsSchema, "aws").Attributes
+		st.AWS = awscloud.Config{
+			Endpoint:                  v.str("aws.endpoint", a["endpoint"]),
+			Endpoints:                 v.strMap("aws.endpoints", a["endpoints"]),
+			AccessKey:                 v.str("aws.access_key", a["access_key"]),
+			SecretKey:                 v.str("aws.secret_key", a["secret_key"]),
+			Profile:                   v.str("aws.profile", a["profile"]),
+			S3UsePathStyle:            v.bool("aws.s3_use_path_style", a["s3_use_path_style"]),
+			SkipCredentialsValidation: v.bool("aws.skip_credentials_validation", a["skip_credentials_validation"]),
+		}
+	}
+	return v.diags
+}
+
+var (
+	regionPairSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "name", Required: true}, {Name: "primary_region", Required: true}, {Name: "secondary_region", Required: true},
+			{Name: "mode"}, {Name: "write_profile"}, {Name: "globally_consistent_store"}, {Name: "tags"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "object_store"}, {Type: "kv_table"}, {Type: "dns"}},
+	}
+	objectStoreSchema = &hcl.BodySchema{Attributes: attrs("bucket_prefix", "force_destroy")}
+	kvTableSchema     = &hcl.BodySchema{Attributes: attrs("name", "hash_key")}
+	dnsSchema         = &hcl.BodySchema{
+		Attributes: attrs("zone_name", "zone_id", "record_name", "primary_endpoint", "secondary_endpoint", "ttl"),
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "health_check"}},
+	}
+	healthCheckSchema = &hcl.BodySchema{Attributes: attrs("protocol", "port", "path", "interval", "failure_threshold")}
+)
+
+func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext) (blueprint.RegionPair, hcl.Diagnostics) {
+	v := &values{resource: address, ctx: ctx, ranges: map[string]hcl.Range{}}
+	c := v.content(body, regionPairSchema, "")
+	a := c.Attributes
+	rp := blueprint.RegionPair{
+		Name:                    v.str("name", a["name"]),
+		PrimaryRegion:           v.str("primary_region", a["primary_region"]),
+		SecondaryRegion:         v.str("secondary_region", a["secondary_region"]),
+		Mode:                    blueprint.Mode(v.str("mode", a["mode"])),
+		WriteProfile:            blueprint.WriteProfile(v.str("write_profile", a["write_profile"])),
+		GloballyConsistentStore: v.bool("globally_consistent_store", a["globally_consistent_store"]),
+		Tags:                    v.strMap("tags", a["tags"]),
+	}
+	need := func(block *hcl.Block, path string, attrs hcl.Attributes, name string) {
+		if attrs[name] == nil {
+			v.diags = append(v.diags, errAt(block.DefRange, "Missing required argument", fmt.Sprintf("%s: %s.%s is required when its block is present.", address, path, name)))
+		}
+	}
+	if b := v.single(c.Blocks, "object_store", "object_store"); b != nil {
+		a := v.content(b.Body, objectStoreSchema, "object_store").Attributes
+		v.ranges["object_store"] = b.DefRange
+		need(b, "object_store", a, "bucket_prefix")
+		rp.ObjectStore = &blueprint.ObjectStore{
+			BucketPrefix: v.str("object_store.bucket_prefix", a["bucket_prefix"]),
+			ForceDestroy: v.bool("object_store.force_destroy", a["force_destroy"]),
+		}
+	}
+	if b := v.single(c.Blocks, "kv_table", "kv_table"); b != nil {
+		a := v.content(b.Body, kvTableSchema, "kv_table").Attributes
+		v.ranges["kv_table"] = b.DefRange
+		need(b, "kv_table", a, "hash_key")
+		rp.KVTable = &blueprint.KVTable{Name: v.str("kv_table.name", a["name"]), HashKey: v.str("kv_table.hash_key", a["hash_key"])}
+	}
+	if b := v.single(c.Blocks, "dns", "dns"); b != nil {
+		dc := v.content(b.Body, dnsSchema, "dns")
+		a := dc.Attributes
+		v.ranges["dns"] = b.DefRange
+		for _, n := range []string{"zone_name", "record_name", "primary_endpoint", "secondary_endpoint"} {
+			need(b, "dns", a, n)
+		}
+		rp.DNS = &blueprint.DNS{
+			ZoneName:          v.str("dns.zone_name", a["zone_name"]),
+			ZoneID:            v.str("dns.zone_id", a["zone_id"]),
+			RecordName:        v.str("dns.record_name", a["record_name"]),
+			PrimaryEndpoint:   v.str("dns.primary_endpoint", a["primary_endpoint"]),
+			SecondaryEndpoint: v.str("dns.secondary_endpoint", a["secondary_endpoint"]),
+			TTL:               v.int("dns.ttl", a["ttl"]),
+		}
+		if hb := v.single(dc.Blocks, "health_check", "dns.health_check"); hb != nil {
+			a := v.content(hb.Body, healthCheckSchema, "dns.health_check").Attributes
+			v.ranges["dns.health_check"] = hb.DefRange
+			rp.DNS.HealthCheck = blueprint.HealthCheck{
+				Protocol:         v.str("dns.health_check.protocol", a["protocol"]),
+				Port:             v.int("dns.health_check.port", a["port"]),
+				Path:             v.str("dns.health_check.path", a["path"]),
+				Interval:         v.int("dns.health_check.interval", a["interval"]),
+				FailureThreshold: v.int("dns.health_check.failure_threshold", a["failure_threshold"]),
+			}
+		}
+	}
+	if v.diags.HasErrors() {
+		return rp, v.diags
+	}
+	// The blueprint's rules, located at the attribute they name: at the
+	// attribute if it is written, else at its block, else at the resource.
+	blockRange := declRange
+	for _, p := range rp.WithDefaults().Validate() {
+		r := blockRange
+		for path := p.Paths[0]; path != ""; path = parent(path) {
+			if at, ok := v.ranges[path]; ok {
+				r = at
+				break
+			}
+		}
+		v.diags = append(v.diags, errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", address, p.Paths[0], p.Detail)))
+	}
+	return rp, v.diags
+}
+
+func parent(path string) string {
+	i := strings.LastIndex(path, ".")
+	if i < 0 {
+		return ""
+	}
+	return path[:i]
+}

@@ -1,0 +1,416 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
+	"github.com/meridianhq/terraform-provider-meridian/internal/state"
+)
+
+// DefaultState is where stacks live unless Options.State says otherwise.
+const DefaultState = ".meridian/stacks"
+
+// Options configure a Workspace.
+type Options struct {
+	// Stack is the name of the stack, e.g. "dev".
+	Stack string
+	// State is where stacks live: a directory, "file://DIR" or
+	// "s3://BUCKET/PREFIX" (reached through AWS). Default DefaultState.
+	State string
+	// StateRegion is the region of the state bucket; default us-east-1.
+	StateRegion string
+	AWS         AWS
+	DefaultTags map[string]string
+	// Parallelism bounds the cloud calls in flight; 0 means the engine's default.
+	Parallelism int
+	OnEvent     func(Event)
+	// Drivers, if set, replace the AWS drivers (tests and benchmarks).
+	Drivers engine.Drivers
+}
+
+// Workspace runs operations on one stack.
+type Workspace struct {
+	opts    Options
+	cloud   *awscloud.Cloud
+	store   state.Store
+	backend state.Backend
+}
+
+// Open connects to AWS (unless Drivers are given and the state is local)
+// and to the stack's state.
+func Open(ctx context.Context, opts Options) (*Workspace, error) {
+	if opts.Stack == "" {
+		return nil, errors.New("no stack selected")
+	}
+	w := &Workspace{opts: opts}
+	where := opts.State
+	if where == "" {
+		where = DefaultState
+	}
+	s3state := strings.HasPrefix(where, "s3://")
+	if opts.Drivers == nil || s3state {
+		c, err := awscloud.New(ctx, opts.AWS)
+		if err != nil {
+			return nil, err
+		}
+		w.cloud = c
+	}
+	switch {
+	case s3state:
+		u, err := url.Parse(where)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("state %q: expected s3://BUCKET/PREFIX", where)
+		}
+		region := opts.StateRegion
+		if region == "" {
+			region = "us-east-1"
+		}
+		w.store = state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}
+	default:
+		w.store = state.LocalStore{Dir: filepath.Clean(strings.TrimPrefix(where, "file://"))}
+	}
+	b, err := w.store.Stack(opts.Stack)
+	if err != nil {
+		return nil, err
+	}
+	w.backend = b
+	return w, nil
+}
+
+// Store is where the workspace's stacks live.
+func (w *Workspace) Store() state.Store { return w.store }
+
+// Backend is the stack's state backend.
+func (w *Workspace) Backend() state.Backend { return w.backend }
+
+// State returns the stack's stored document.
+func (w *Workspace) State(ctx context.Context) (state.Document, error) { return w.backend.Load(ctx) }
+
+func (w *Workspace) engine() *engine.Engine {
+	drivers := w.opts.Drivers
+	if drivers == nil {
+		drivers = w.cloud.Drivers()
+	}
+	return &engine.Engine{Drivers: drivers, Parallelism: w.opts.Parallelism, OnEvent: w.opts.OnEvent}
+}
+
+// PropertyDiff is one property's change in a step.
+type PropertyDiff struct {
+	Key string `json:"key"`
+	Old any    `json:"old,omitempty"`
+	New any    `json:"new,omitempty"`
+	// Computed is set when the new value is only known after apply.
+	Computed bool `json:"computed,omitempty"`
+}
+
+// StepDetail is a step with the values it changes.
+type StepDetail struct {
+	Step
+	Diffs []PropertyDiff `json:"diffs,omitempty"`
+}
+
+// Preview is a plan and what it would change.
+type Preview struct {
+	Plan   engine.Plan
+	Steps  []StepDetail
+	Counts map[engine.Op]int
+}
+
+func (w *Workspace) plan(doc state.Document, pairs []RegionPair, targets []string, destroy bool) (Preview, primitive.Graph, error) {
+	var g primitive.Graph
+	if !destroy {
+		var err error
+		if g, err = stack.Compile(pairs, w.opts.DefaultTags); err != nil {
+			return Preview{}, g, err
+		}
+	}
+	e := w.engine()
+	p, err := engine.Diff(g, doc.State, e.Drivers)
+	if err != nil {
+		return Preview{}, g, err
+	}
+	if len(targets) > 0 {
+		p = selectTargets(p, g, doc.State, targets)
+	}
+	pv := Preview{Plan: p, Counts: p.Count()}
+	byName := map[string]primitive.Primitive{}
+	known := func(name string) (map[string]string, bool) {
+		r, ok := doc.State.Get(name)
+		if !ok || r.Pending != "" {
+			return nil, false
+		}
+		return r.Outputs, true
+	}
+	for _, prim := range g.Primitives {
+		// Show references by their values where the state knows them.
+		prim.Properties, _ = primitive.Resolve(prim.Properties, known)
+		byName[prim.Name] = prim
+	}
+	for _, s := range p.Changes() {
+		d := StepDetail{Step: s}
+		rec, _ := doc.State.Get(s.Name)
+		want, ok := byName[s.Name]
+		switch {
+		case s.Op == engine.OpDelete:
+		case s.Op == engine.OpCreate || !ok:
+			for _, k := range sortedKeys(want.Properties) {
+				d.Diffs = append(d.Diffs, propertyDiff(k, nil, want.Properties[k]))
+			}
+		default:
+			for _, k := range s.Changes {
+				if k == "tags" {
+					d.Diffs = append(d.Diffs, PropertyDiff{Key: k, Old: rec.Tags, New: want.Tags})
+					continue
+				}
+				d.Diffs = append(d.Diffs, propertyDiff(k, rec.Inputs[k], want.Properties[k]))
+			}
+		}
+		pv.Steps = append(pv.Steps, d)
+	}
+	return pv, g, nil
+}
+
+func propertyDiff(k string, old, new any) PropertyDiff {
+	d := PropertyDiff{Key: k, Old: old, New: new}
+	if s, ok := new.(string); ok && strings.Contains(s, "${") {
+		d.Computed = true
+	}
+	if m, ok := new.(map[string]any); ok && strings.Contains(fmt.Sprint(m), "${") {
+		d.Computed = true
+	}
+	return d
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// selectTargets keeps the steps of the targeted primitives ("pair" for all
+// of a region pair's, or "pair/primitive") and of what they depend on, so
+// that their references resolve.
+func selectTargets(p engine.Plan, g primitive.Graph, st engine.State, targets []string) engine.Plan {
+	matches := func(name string) bool {
+		for _, t := range targets {
+			if name == t || strings.HasPrefix(name, t+stack.Separator) {
+				return true
+			}
+		}
+		return false
+	}
+	deps := map[string][]string{}
+	for _, prim := range g.Primitives {
+		deps[prim.Name] = prim.Dependencies()
+	}
+	keep := map[string]bool{}
+	var add func(string)
+	add = func(n string) {
+		if keep[n] {
+			return
+		}
+		keep[n] = true
+		for _, d := range deps[n] {
+			add(d)
+		}
+	}
+	for _, prim := range g.Primitives {
+		if matches(prim.Name) {
+			add(prim.Name)
+		}
+	}
+	for _, r := range st.Records {
+		if matches(r.Name) {
+			keep[r.Name] = true
+		}
+	}
+	var out engine.Plan
+	for _, s := range p.Steps {
+		if keep[s.Name] {
+			out.Steps = append(out.Steps, s)
+		}
+	}
+	return out
+}
+
+// Preview shows what Up would do, without locking or changing anything.
+func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string) (Preview, error) {
+	pairs, err := Declare(prog)
+	if err != nil {
+		return Preview{}, err
+	}
+	doc, err := w.backend.Load(ctx)
+	if err != nil {
+		return Preview{}, err
+	}
+	pv, _, err := w.plan(doc, pairs, targets, false)
+	return pv, err
+}
+
+// PreviewDestroy shows what Destroy would do.
+func (w *Workspace) PreviewDestroy(ctx context.Context, targets ...string) (Preview, error) {
+	doc, err := w.backend.Load(ctx)
+	if err != nil {
+		return Preview{}, err
+	}
+	pv, _, err := w.plan(doc, nil, targets, true)
+	return pv, err
+}
+
+// Result is what a run did.
+type Result struct {
+	Preview
+	// Records is how many primitives the stack holds afterwards.
+	Records int
+}
+
+// Up deploys the program: it takes the stack's lock, plans, and applies,
+// saving the state before and after every cloud call. outputs, if set, are
+// computed from the declared pairs and stored with the state.
+func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionPair) map[string]string, targets ...string) (Result, error) {
+	pairs, err := Declare(prog)
+	if err != nil {
+		return Result{}, err
+	}
+	return w.run(ctx, "up", func(doc *state.Document) (Preview, error) {
+		pv, _, err := w.plan(*doc, pairs, targets, false)
+		if err == nil && outputs != nil && len(targets) == 0 {
+			doc.Outputs = outputs(pairs)
+		}
+		return pv, err
+	})
+}
+
+// Destroy deletes every primitive of the stack (or of the targets).
+func (w *Workspace) Destroy(ctx context.Context, targets ...string) (Result, error) {
+	return w.run(ctx, "destroy", func(doc *state.Document) (Preview, error) {
+		pv, _, err := w.plan(*doc, nil, targets, true)
+		if err == nil && len(targets) == 0 {
+			doc.Outputs = nil
+		}
+		return pv, err
+	})
+}
+
+// withLock runs f holding the stack's lock.
+func (w *Workspace) withLock(ctx context.Context, operation string, f func() error) (err error) {
+	l, err := w.backend.Lock(ctx, operation)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The unlock must happen even when ctx was cancelled (Ctrl-C).
+		if uerr := w.backend.Unlock(context.WithoutCancel(ctx), l); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
+		}
+	}()
+	return f()
+}
+
+func (w *Workspace) run(ctx context.Context, operation string, plan func(*state.Document) (Preview, error)) (Result, error) {
+	var res Result
+	err := w.withLock(ctx, operation, func() error {
+		doc, err := w.backend.Load(ctx)
+		if err != nil {
+			return err
+		}
+		outputsBefore := doc.Outputs
+		pv, err := plan(&doc)
+		if err != nil {
+			return err
+		}
+		res.Preview = pv
+		e := w.engine()
+		e.Journal = state.Journal(ctx, w.backend, &doc)
+		applyErr := e.Apply(ctx, pv.Plan, &doc.State)
+		if applyErr != nil {
+			// Outputs describe the last complete run.
+			doc.Outputs = outputsBefore
+		}
+		res.Records = len(doc.Records)
+		if err := w.backend.Save(context.WithoutCancel(ctx), doc); err != nil {
+			return errors.Join(applyErr, err)
+		}
+		return applyErr
+	})
+	return res, err
+}
+
+// Refresh reads every recorded primitive and records what the cloud holds.
+func (w *Workspace) Refresh(ctx context.Context) (drifts []Drift, warnings []string, err error) {
+	err = w.withLock(ctx, "refresh", func() error {
+		doc, err := w.backend.Load(ctx)
+		if err != nil {
+			return err
+		}
+		e := w.engine()
+		e.Journal = state.Journal(ctx, w.backend, &doc)
+		drifts, warnings, err = e.Refresh(ctx, &doc.State)
+		return err
+	})
+	return drifts, warnings, err
+}
+
+// Import adopts a region pair that meridian deployed elsewhere (by the
+// provider or another stack), from the manifest it keeps in its primary
+// region, and returns the pair as it was declared.
+func (w *Workspace) Import(ctx context.Context, primaryRegion, name string) (RegionPair, error) {
+	if w.cloud == nil {
+		return RegionPair{}, errors.New("import needs AWS")
+	}
+	var rp RegionPair
+	err := w.withLock(ctx, "import", func() error {
+		manifest, err := w.cloud.GetParameter(ctx, primaryRegion, compile.ManifestName(name))
+		if err != nil {
+			return fmt.Errorf("no meridian manifest %s in %s: %w", compile.ManifestName(name), primaryRegion, err)
+		}
+		var m struct {
+			Blueprint blueprint.RegionPair `json:"blueprint"`
+			IDs       map[string]string    `json:"ids"`
+		}
+		if err := primitive.Decode(manifest, &m); err != nil {
+			return fmt.Errorf("the manifest %s is not a region pair's: %w", compile.ManifestName(name), err)
+		}
+		rp = m.Blueprint
+		g, err := stack.Compile([]RegionPair{rp}, w.opts.DefaultTags)
+		if err != nil {
+			return err
+		}
+		ids := map[string]string{stack.PrimitiveName(rp.Name, compile.Manifest): compile.ManifestName(name)}
+		for k, v := range m.IDs {
+			ids[stack.PrimitiveName(rp.Name, k)] = v
+		}
+		doc, err := w.backend.Load(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range doc.Records {
+			if strings.HasPrefix(r.Name, rp.Name+stack.Separator) {
+				return fmt.Errorf("stack %q already holds region pair %q", w.opts.Stack, rp.Name)
+			}
+		}
+		adopted, err := w.engine().Adopt(ctx, g, ids)
+		if err != nil {
+			return err
+		}
+		for _, r := range adopted.Records {
+			doc.Put(r)
+		}
+		return w.backend.Save(ctx, doc)
+	})
+	return rp, err
+}
