@@ -90,6 +90,10 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				Computed: true, ElementType: primitiveType,
 				Description: "The cloud objects the pair is made of: name, type, region, id and status (`ok`, `pending` or `unverified` when the endpoint accepted a call but does not show its result).",
 			},
+			"spec": schema.StringAttribute{
+				Computed:    true,
+				Description: "The pair as written, as JSON, known at plan time: pass it to `meridian_dr_policy`'s `region_pair`.",
+			},
 			"failover_fqdn": schema.StringAttribute{
 				Computed:    true,
 				Description: "The name clients resolve; it points to the primary endpoint while its health check passes and to the secondary otherwise.",
@@ -239,6 +243,10 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		if !plan.DNS.RecordName.IsUnknown() && !plan.DNS.ZoneName.IsUnknown() {
 			plan.FailoverFQDN = types.StringValue(blueprint.DNS{RecordName: plan.DNS.RecordName.ValueString(), ZoneName: plan.DNS.ZoneName.ValueString()}.FailoverFQDN())
 		}
+	}
+	plan.Spec = types.StringUnknown()
+	if rp, unknown, _ := plan.blueprint(ctx); len(unknown) == 0 {
+		plan.Spec = types.StringValue(specJSON(rp))
 	}
 	g, diags := r.graph(ctx, plan)
 	resp.Diagnostics.Append(diags...)

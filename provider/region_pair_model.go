@@ -31,6 +31,7 @@ type regionPairModel struct {
 	KVTable                 *kvTableModel     `tfsdk:"kv_table"`
 	DNS                     *dnsModel         `tfsdk:"dns"`
 	Primitives              types.List        `tfsdk:"primitives"`
+	Spec                    types.String      `tfsdk:"spec"`
 	FailoverFQDN            types.String      `tfsdk:"failover_fqdn"`
 }
 
@@ -149,6 +150,15 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 	return rp, r.unknown, diags
 }
 
+// specJSON is the pair as written, as other resources receive it.
+func specJSON(rp blueprint.RegionPair) string {
+	b, err := json.Marshal(rp)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 // violationDiagnostics turns broken tag rules into diagnostics on the
 // attribute the user changes to mend them.
 func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
@@ -225,6 +235,7 @@ func modelOf(rp blueprint.RegionPair) regionPairModel {
 		Tags:                    types.MapNull(types.StringType),
 		CostTagPolicy:           types.StringNull(),
 		FailoverFQDN:            types.StringNull(),
+		Spec:                    types.StringValue(specJSON(rp)),
 	}
 	if rp.CostTagPolicy != nil {
 		m.CostTagPolicy = types.StringValue(policyJSON(*rp.CostTagPolicy))

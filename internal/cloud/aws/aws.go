@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -46,7 +47,7 @@ type Config struct {
 }
 
 // Services lists the names Endpoints accepts.
-var Services = []string{"autoscaling", "dynamodb", "ec2", "iam", "organizations", "resourcegroupstaggingapi", "route53", "s3", "ssm", "sts"}
+var Services = []string{"autoscaling", "backup", "dynamodb", "ec2", "iam", "organizations", "resourcegroupstaggingapi", "route53", "s3", "ssm", "sts"}
 
 // globalRegion is where the global services (IAM, Route 53) are called.
 const globalRegion = "us-east-1"
@@ -62,6 +63,7 @@ type Cloud struct {
 	iam  *iam.Client
 	r53  *route53.Client
 	org  *organizations.Client
+	bak  map[string]*backup.Client
 	ec2  map[string]*ec2.Client
 	asg  map[string]*autoscaling.Client
 }
@@ -89,7 +91,7 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}, ssm: map[string]*ssm.Client{}, ec2: map[string]*ec2.Client{}, asg: map[string]*autoscaling.Client{}}
+	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}, ssm: map[string]*ssm.Client{}, ec2: map[string]*ec2.Client{}, asg: map[string]*autoscaling.Client{}, bak: map[string]*backup.Client{}}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
 		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -200,6 +202,22 @@ func (c *Cloud) IAM() *iam.Client {
 	return c.iam
 }
 
+func (c *Cloud) Backup(region string) *backup.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	region = regionOf(region)
+	if c.bak[region] == nil {
+		c.bak[region] = backup.NewFromConfig(c.base, func(o *backup.Options) {
+			o.Region = region
+			o.BaseEndpoint = c.endpoint("backup")
+			if o.BaseEndpoint != nil {
+				o.APIOptions = append(o.APIOptions, EmulatorTagsPath)
+			}
+		})
+	}
+	return c.bak[region]
+}
+
 func (c *Cloud) Organizations() *organizations.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -234,6 +252,10 @@ func (c *Cloud) Drivers() engine.Drivers {
 
 		compile.OrganizationsPolicy:           orgPolicyDriver{c},
 		compile.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
+
+		compile.BackupVault:     vaultDriver{c},
+		compile.BackupPlan:      backupPlanDriver{c},
+		compile.BackupSelection: backupSelectionDriver{c},
 
 		compile.EC2CapacityReservation: reservationDriver{c},
 		compile.LaunchTemplate:         launchTemplateDriver{c},

@@ -1,0 +1,174 @@
+package blueprint
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DRPolicy states how much data a region pair may lose (RPO) and how long
+// it may be down (RTO), and how backups and drills keep those promises.
+type DRPolicy struct {
+	Name       string     `json:"name"`
+	RegionPair RegionPair `json:"region_pair"`
+	// RPO and RTO are written with a unit ("15m", "4h", "1d").
+	RPO    string `json:"rpo"`
+	RTO    string `json:"rto"`
+	Backup Backup `json:"backup"`
+	// RestoreOrder names primitives to restore first, in this order, ahead
+	// of the order the dependency graph gives.
+	RestoreOrder []string `json:"restore_order,omitempty"`
+	Drill        Drill    `json:"drill"`
+	// MeasuredRTO is the RTO the last drill measured, if any: a target
+	// shorter than a measured restore is a broken promise.
+	MeasuredRTO string            `json:"measured_rto,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+}
+
+// Backup is an AWS Backup plan with a copy to the secondary region.
+type Backup struct {
+	// Schedule is an AWS Backup expression: "rate(1 hour)" or "cron(0 */4 * * ? *)".
+	Schedule        string `json:"schedule"`
+	RetentionDays   int    `json:"retention_days"`
+	CrossRegionCopy bool   `json:"cross_region_copy"`
+	PrimaryVault    string `json:"primary_vault,omitempty"`
+	SecondaryVault  string `json:"secondary_vault,omitempty"`
+}
+
+// Drill says how often the policy should be proven and how far a drill
+// may miss the targets before it fails.
+type Drill struct {
+	Schedule string `json:"schedule,omitempty"`
+	// MaxDeviationPercent is how far over the target a measured RTO or RPO
+	// may be and still pass.
+	MaxDeviationPercent int `json:"max_deviation_percent"`
+}
+
+// Defaults for a DR policy.
+const (
+	DefaultRetentionDays = 35
+	DefaultSchedule      = "rate(1 hour)"
+)
+
+// WithDefaults fills in what a policy may leave out.
+func (p DRPolicy) WithDefaults() DRPolicy {
+	p.RegionPair = p.RegionPair.WithDefaults()
+	if p.Backup.Schedule == "" {
+		p.Backup.Schedule = DefaultSchedule
+	}
+	if p.Backup.RetentionDays == 0 {
+		p.Backup.RetentionDays = DefaultRetentionDays
+	}
+	if p.Backup.PrimaryVault == "" {
+		p.Backup.PrimaryVault = "meridian-" + p.RegionPair.Name + "-" + p.RegionPair.PrimaryRegion
+	}
+	if p.Backup.SecondaryVault == "" {
+		p.Backup.SecondaryVault = "meridian-" + p.RegionPair.Name + "-" + p.RegionPair.SecondaryRegion
+	}
+	return p
+}
+
+// ReplicationLag is how far behind continuous replication may run: S3
+// cross-region replication replicates most objects within 15 minutes (the
+// Replication Time Control SLA), a DynamoDB replica within seconds.
+const (
+	ObjectReplicationLag = 15 * time.Minute
+	TableReplicationLag  = time.Second
+)
+
+// ContinuousRPO is the data loss continuous replication alone allows for the
+// pair, or false when some store of the pair is not replicated.
+func (rp RegionPair) ContinuousRPO() (time.Duration, bool) {
+	var lag time.Duration
+	if rp.ObjectStore == nil && rp.KVTable == nil {
+		return 0, false
+	}
+	if rp.ObjectStore != nil {
+		lag = max(lag, ObjectReplicationLag)
+	}
+	if rp.KVTable != nil {
+		lag = max(lag, TableReplicationLag)
+	}
+	return lag, true
+}
+
+// Validate returns the rules the policy breaks that need no compiled graph.
+func (p DRPolicy) Validate() []Problem {
+	var ps []Problem
+	add := func(summary, detail string, paths ...string) {
+		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
+	}
+	rpo, rpoErr := ParseDuration(p.RPO)
+	rto, rtoErr := ParseDuration(p.RTO)
+	if rpoErr != nil {
+		add("Invalid RPO", "rpo, the data the pair may lose: "+rpoErr.Error(), "rpo")
+	}
+	if rtoErr != nil {
+		add("Invalid RTO", "rto, how long the pair may be down: "+rtoErr.Error(), "rto")
+	}
+	if rpoErr == nil && rtoErr == nil {
+		if rto < time.Minute {
+			add("Impossible RTO", fmt.Sprintf("rto %s: no restore of cloud resources completes in under a minute; state what a restore can really achieve.", rto), "rto")
+		}
+		if rpo > 0 && rto > 0 && rto*60 < rpo {
+			add("RPO and RTO look swapped", fmt.Sprintf("rpo %s is more than 60 times rto %s: RPO is the data you may lose, RTO how long you may be down; check that they are not swapped.", rpo, rto), "rpo", "rto")
+		}
+	}
+	rp := p.RegionPair
+	continuous, replicated := rp.ContinuousRPO()
+	if !replicated {
+		add("No secondary data path", fmt.Sprintf("region pair %q has neither object_store nor kv_table, so nothing replicates to %s and there is no data to restore there.", rp.Name, rp.SecondaryRegion), "region_pair")
+	}
+	interval, err := ScheduleInterval(p.Backup.Schedule)
+	if err != nil {
+		add("Invalid backup schedule", err.Error(), "backup.schedule")
+	} else if rpoErr == nil && interval > rpo {
+		switch {
+		case replicated && continuous <= rpo:
+			// Replication keeps the secondary within the RPO; backups guard
+			// against what replication copies too (deletes, corruption).
+		case replicated:
+			add("Backup schedule looser than the RPO", fmt.Sprintf("backups run every %s but rpo is %s, and continuous replication lags up to %s, so it does not cover the gap either. Back up at least every %s or loosen the RPO.", interval, rpo, continuous, rpo), "backup.schedule", "rpo")
+		default:
+			add("Backup schedule looser than the RPO", fmt.Sprintf("backups run every %s but rpo is %s, and nothing replicates continuously. Back up at least every %s.", interval, rpo, rpo), "backup.schedule", "rpo")
+		}
+	}
+	if p.Backup.RetentionDays < 1 {
+		add("Invalid retention", fmt.Sprintf("retention_days %d: backups must be kept at least a day.", p.Backup.RetentionDays), "backup.retention_days")
+	}
+	if p.Backup.CrossRegionCopy && p.Backup.PrimaryVault == p.Backup.SecondaryVault && rp.PrimaryRegion == rp.SecondaryRegion {
+		add("Copy to the same vault", "cross_region_copy copies into the same vault in the same region.", "backup.secondary_vault")
+	}
+	if p.Drill.MaxDeviationPercent < 0 {
+		add("Invalid drill deviation", "max_deviation_percent cannot be negative.", "drill.max_deviation_percent")
+	}
+	if p.MeasuredRTO != "" && rtoErr == nil {
+		if measured, err := ParseDuration(p.MeasuredRTO); err == nil && measured > rto {
+			add("RTO shorter than the measured restore", fmt.Sprintf("the last drill restored the pair in %s, longer than rto %s: change the design or the target.", measured, rto), "rto")
+		}
+	}
+	return ps
+}
+
+var durationPattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$`)
+
+// ParseDuration reads "90s", "15m", "4h" or "1d". A number without a unit is
+// an error: RPO in minutes and RTO in hours is exactly the confusion to avoid.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("required, with a unit, e.g. \"15m\" or \"4h\"")
+	}
+	m := durationPattern.FindStringSubmatch(s)
+	if m == nil {
+		if _, err := strconv.ParseFloat(s, 64); err == nil {
+			return 0, fmt.Errorf("%q has no unit; write it with one: s, m, h or d (e.g. \"%sm\" or \"%sh\")", s, s, s)
+		}
+		return 0, fmt.Errorf("%q is not a duration; write a number and a unit: s, m, h or d (e.g. \"15m\", \"4h\", \"1d\")", s)
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	return time.Duration(n * float64(unit)), nil
+}
