@@ -34,6 +34,7 @@ type Stack struct {
 	Outputs     []Output
 	// Files are the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
+	ctx   *hcl.EvalContext
 }
 
 // RegionPair is one resource block.
@@ -120,6 +121,7 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 	}
 	ctx, d := variables(blocks, vars)
 	diags = append(diags, d...)
+	st.ctx = ctx
 
 	seenPair := map[string]hcl.Range{}
 	seenName := map[string]string{}

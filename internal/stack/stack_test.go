@@ -152,3 +152,34 @@ func TestQuickstartExampleParses(t *testing.T) {
 		t.Fatalf("%d pairs", len(st.RegionPairs))
 	}
 }
+
+func TestOutputs(t *testing.T) {
+	st, diags := LoadDir("testdata", nil)
+	if diags.HasErrors() {
+		t.Fatal(FormatDiagnostics(diags))
+	}
+	out, diags := st.OutputValues()
+	if diags.HasErrors() {
+		t.Fatal(FormatDiagnostics(diags))
+	}
+	if out["fqdn"] != "api.checkout.example.com" {
+		t.Fatalf("outputs %v", out)
+	}
+}
+
+func TestFormatParsesBack(t *testing.T) {
+	st, diags := LoadDir("testdata", nil)
+	if diags.HasErrors() {
+		t.Fatal(FormatDiagnostics(diags))
+	}
+	for _, rp := range st.RegionPairs {
+		src := Format(rp.Blueprint)
+		back, diags := Parse(map[string][]byte{"f.tf": []byte(src)}, nil)
+		if diags.HasErrors() {
+			t.Fatalf("%s\n%s", src, FormatDiagnostics(diags))
+		}
+		if got, want := jsonOf(back.RegionPairs[0].Blueprint), jsonOf(rp.Blueprint); got != want {
+			t.Errorf("round trip:\n got %s\nwant %s", got, want)
+		}
+	}
+}

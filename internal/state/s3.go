@@ -81,7 +81,9 @@ func (b *s3Backend) lockKey() string  { return b.store.key(b.stack + ".lock") }
 func (b *s3Backend) Where() string    { return "s3://" + b.store.Bucket + "/" + b.stateKey() }
 
 func (b *s3Backend) get(ctx context.Context, key string) ([]byte, string, bool, error) {
-	out, err := b.store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(key)})
+	out, err := b.store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(key)},
+		// Emulators send no checksums; the SDK would log that on every read.
+		func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
 	if isCode(err, "NoSuchKey", "NotFound") {
 		return nil, "", false, nil
 	}

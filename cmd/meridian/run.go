@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
+	"github.com/meridianhq/terraform-provider-meridian/sdk"
+)
+
+// project is a stack directory and the stack selected in it.
+type project struct {
+	f     *flags
+	st    *stack.Stack
+	ws    *sdk.Workspace
+	name  string
+	out   io.Writer
+	start time.Time
+	mu    sync.Mutex
+}
+
+func (f *flags) stateLocation() string {
+	if f.state != "" {
+		return f.state
+	}
+	return filepath.Join(f.dir, sdk.DefaultState)
+}
+
+func (f *flags) currentFile() string { return filepath.Join(f.dir, ".meridian", "current") }
+
+// stackName is --stack, else the selected stack.
+func (f *flags) stackName() (string, error) {
+	if f.stack != "" {
+		return f.stack, nil
+	}
+	b, err := os.ReadFile(f.currentFile())
+	if errors.Is(err, os.ErrNotExist) {
+		return "", errors.New("no stack selected: run `meridian stack init NAME` or pass --stack NAME")
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (f *flags) varMap() (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range f.vars {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: expected name=value", v)
+		}
+		out[k] = val
+	}
+	return out, nil
+}
+
+// loadStack parses the stack files; needStack=false tolerates their absence
+// (stack commands on a local state need no files).
+func (f *flags) loadStack(needStack bool) (*stack.Stack, error) {
+	vars, err := f.varMap()
+	if err != nil {
+		return nil, err
+	}
+	st, diags := stack.LoadDir(f.dir, vars)
+	if diags.HasErrors() {
+		if !needStack && st == nil {
+			return &stack.Stack{}, nil
+		}
+		return nil, fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	return st, nil
+}
+
+func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
+	name, err := f.stackName()
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.loadStack(needStack || strings.HasPrefix(f.stateLocation(), "s3://"))
+	if err != nil {
+		return nil, err
+	}
+	p := &project{f: f, st: st, name: name, out: cmd.OutOrStdout(), start: time.Now()}
+	parallel := f.parallel
+	if parallel == 0 {
+		parallel = st.Parallelism
+	}
+	p.ws, err = sdk.Open(cmd.Context(), sdk.Options{
+		Stack: name, State: f.stateLocation(), AWS: st.AWS, DefaultTags: st.DefaultTags,
+		Parallelism: parallel, OnEvent: p.progress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *project) program(c *sdk.Context) error {
+	for _, rp := range p.st.RegionPairs {
+		c.RegionPair(rp.Blueprint)
+	}
+	return nil
+}
+
+// targets maps resource addresses to the pair names the graph uses.
+func (p *project) targets() ([]string, error) {
+	var out []string
+	for _, t := range p.f.targets {
+		label, ok := strings.CutPrefix(t, stack.ResourceType+".")
+		if !ok {
+			out = append(out, t)
+			continue
+		}
+		found := false
+		for _, rp := range p.st.RegionPairs {
+			if rp.Label == label {
+				out, found = append(out, rp.Blueprint.Name), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("--target %s: no such resource in the stack", t)
+		}
+	}
+	return out, nil
+}
+
+// emit writes one JSON event per line.
+func (p *project) emit(v map[string]any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(p.out, string(b))
+}
+
+func (p *project) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.out, format, args...)
+}
+
+// progress prints a line when a step starts and when it ends, with its
+// elapsed time and the run's: plain lines read well in a log and a terminal.
+func (p *project) progress(ev engine.Event) {
+	if p.f.json {
+		m := map[string]any{"event": "step", "status": ev.Status, "op": ev.Step.Op, "name": ev.Step.Name,
+			"type": ev.Step.Type, "region": ev.Step.Region}
+		if ev.Status != "start" {
+			m["elapsed_ms"] = ev.Elapsed.Milliseconds()
+		}
+		if ev.Err != nil {
+			m["error"] = ev.Err.Error()
+		}
+		if len(ev.Warnings) > 0 {
+			m["warnings"] = ev.Warnings
+		}
+		p.emit(m)
+		return
+	}
+	total := time.Since(p.start).Seconds()
+	switch ev.Status {
+	case "start":
+		p.printf("[%7.2fs] %-7s %s ...\n", total, ev.Step.Op, ev.Step.Name)
+	case "retry":
+		p.printf("[%7.2fs] %-7s %s: retrying: %v\n", total, ev.Step.Op, ev.Step.Name, ev.Err)
+	case "done":
+		p.printf("[%7.2fs] %-7s %s done in %s\n", total, ev.Step.Op, ev.Step.Name, ev.Elapsed.Round(time.Millisecond))
+		for _, w := range ev.Warnings {
+			p.printf("           warning: %s: %s\n", ev.Step.Name, w)
+		}
+	case "failed":
+		p.printf("[%7.2fs] %-7s %s FAILED after %s: %v\n", total, ev.Step.Op, ev.Step.Name, ev.Elapsed.Round(time.Millisecond), ev.Err)
+	}
+}
+
+var opSymbol = map[engine.Op]string{engine.OpCreate: "+", engine.OpUpdate: "~", engine.OpReplace: "-/+", engine.OpDelete: "-"}
+
+func value(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// showPreview prints the plan: each step with its property changes, then the counts.
+func (p *project) showPreview(pv sdk.Preview) {
+	counts := map[string]int{}
+	for _, op := range []engine.Op{engine.OpCreate, engine.OpUpdate, engine.OpReplace, engine.OpDelete, engine.OpSame} {
+		counts[string(op)] = pv.Counts[op]
+	}
+	if p.f.json {
+		for _, s := range pv.Steps {
+			p.emit(map[string]any{"event": "plan_step", "op": s.Op, "name": s.Name, "type": s.Type, "region": s.Region,
+				"changes": s.Changes, "replace_because": s.ReplaceBecause, "diffs": s.Diffs})
+		}
+		p.emit(map[string]any{"event": "plan", "stack": p.name, "counts": counts})
+		return
+	}
+	for _, s := range pv.Steps {
+		p.printf("%-3s %s (%s in %s)\n", opSymbol[s.Op], s.Name, s.Type, s.Region)
+		if len(s.ReplaceBecause) > 0 {
+			p.printf("      replaced because %s cannot change in place\n", strings.Join(s.ReplaceBecause, ", "))
+		}
+		for _, d := range s.Diffs {
+			newv := value(d.New)
+			if d.Computed {
+				newv += " (known after apply)"
+			}
+			switch {
+			case s.Op == engine.OpCreate:
+				p.printf("      %s = %s\n", d.Key, newv)
+			case d.Computed:
+				p.printf("      %s: %s => %s\n", d.Key, value(d.Old), newv)
+			default:
+				// Maps (tags, documents) show only the keys that change.
+				for _, c := range leafChanges(d.Key, asJSON(d.Old), asJSON(d.New)) {
+					p.printf("      %s\n", c)
+				}
+			}
+		}
+	}
+	p.printf("stack %s: %d to create, %d to update, %d to replace, %d to delete, %d unchanged\n",
+		p.name, counts["create"], counts["update"], counts["replace"], counts["delete"], counts["same"])
+}
+
+// confirm asks on the terminal unless --yes; without a terminal it refuses.
+func (p *project) confirm(cmd *cobra.Command, question string) error {
+	if p.f.yes {
+		return nil
+	}
+	return ask(cmd, question)
+}
+
+func ask(cmd *cobra.Command, question string) error {
+	in := cmd.InOrStdin()
+	if file, ok := in.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(file.Fd()), unix.TCGETS); err != nil {
+			return errors.New("not a terminal: pass --yes to go ahead without confirmation")
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return errors.New("cancelled")
+	}
+	return nil
+}
+
+func (p *project) finish(op string, res sdk.Result, err error) error {
+	took := time.Since(p.start).Round(time.Millisecond)
+	if p.f.json {
+		m := map[string]any{"event": "summary", "operation": op, "stack": p.name, "records": res.Records, "elapsed_ms": took.Milliseconds(), "ok": err == nil}
+		if err != nil {
+			m["error"] = err.Error()
+		}
+		p.emit(m)
+	} else if err == nil {
+		p.printf("%s of stack %s done in %s: %d primitives recorded\n", op, p.name, took, res.Records)
+	}
+	return err
+}
+
+func sortedMap(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+
+func asJSON(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
+	return out
+}
+
+// leafChanges lists "path: old => new" for every leaf that differs.
+func leafChanges(path string, old, new any) []string {
+	om, ook := old.(map[string]any)
+	nm, nok := new.(map[string]any)
+	if !ook || !nok {
+		if fmt.Sprint(old) == fmt.Sprint(new) && value(old) == value(new) {
+			return nil
+		}
+		switch {
+		case old == nil:
+			return []string{fmt.Sprintf("%s: + %s", path, value(new))}
+		case new == nil:
+			return []string{fmt.Sprintf("%s: - %s", path, value(old))}
+		}
+		return []string{fmt.Sprintf("%s: %s => %s", path, value(old), value(new))}
+	}
+	keys := map[string]bool{}
+	for k := range om {
+		keys[k] = true
+	}
+	for k := range nm {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	var out []string
+	for _, k := range sorted {
+		out = append(out, leafChanges(path+"."+k, om[k], nm[k])...)
+	}
+	return out
+}
