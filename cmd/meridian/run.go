@@ -287,7 +287,6 @@ func sortedMap(m map[string]string) []string {
 	return keys
 }
 
-
 func asJSON(v any) any {
 	b, err := json.Marshal(v)
 	if err != nil {
