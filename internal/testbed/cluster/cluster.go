@@ -71,12 +71,12 @@ type Set struct {
 type Cluster struct {
 	Name string `json:"name"`
 	// Index gives the cluster its own service and pod ranges.
-	Index        int    `json:"index"`
-	Dir          string `json:"dir"`
-	EtcdPort     int    `json:"etcd_port"`
-	EtcdPeerPort int    `json:"etcd_peer_port"`
-	APIPort      int    `json:"api_port"`
-	Token        string `json:"token"`
+	Index        int     `json:"index"`
+	Dir          string  `json:"dir"`
+	EtcdPort     int     `json:"etcd_port"`
+	EtcdPeerPort int     `json:"etcd_peer_port"`
+	APIPort      int     `json:"api_port"`
+	Token        string  `json:"token"`
 	Procs        []*proc `json:"procs,omitempty"`
 	// StartTime is how long the last start took, until the node was Ready.
 	StartTime time.Duration `json:"start_time"`

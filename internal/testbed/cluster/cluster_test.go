@@ -254,7 +254,7 @@ func deployment(name string) map[string]any {
 			"selector": map[string]any{"matchLabels": labels},
 			"template": map[string]any{
 				"metadata": map[string]any{"labels": labels},
-				"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx:1.27"}}},
+				"spec":     map[string]any{"containers": []any{map[string]any{"name": "app", "image": "nginx:1.27"}}},
 			},
 		},
 	}
