@@ -134,7 +134,7 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (p *meridianProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newRegionPair, newCostTagPolicy, newDRPolicy}
+	return []func() resource.Resource{newRegionPair, newCostTagPolicy, newDRPolicy, newCapacityReservation}
 }
 
 func (p *meridianProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -106,9 +106,9 @@ func (c Capacity) WithDefaults() Capacity {
 	return c
 }
 
-// parsePeriod reads Go durations and whole days ("30d") or weeks ("4w"),
+// ParsePeriod reads Go durations and whole days ("30d") or weeks ("4w"),
 // the units capacity is planned in.
-func parsePeriod(s string) (time.Duration, error) {
+func ParsePeriod(s string) (time.Duration, error) {
 	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
 			v, err := strconv.Atoi(n)
@@ -286,21 +286,21 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 	if !(c.TargetUtilization > 0 && c.TargetUtilization <= 100) {
 		add("Invalid target utilization", fmt.Sprintf("target_utilization %v must be between 0 and 100 (percent CPU).", c.TargetUtilization), "target_utilization")
 	}
-	step, err := parsePeriod(c.Demand.Step)
+	step, err := ParsePeriod(c.Demand.Step)
 	if err != nil {
 		add("Invalid step", err.Error(), "demand.step")
 	}
-	if season, err := parsePeriod(c.Demand.Season); err != nil {
+	if season, err := ParsePeriod(c.Demand.Season); err != nil {
 		add("Invalid season", err.Error(), "demand.season")
 	} else if step > 0 && season%step != 0 {
 		add("Season not a whole number of steps", fmt.Sprintf("season %s is not a multiple of step %s.", c.Demand.Season, c.Demand.Step), "demand.season")
 	}
-	if h, err := parsePeriod(c.Horizon); err != nil {
+	if h, err := ParsePeriod(c.Horizon); err != nil {
 		add("Invalid horizon", err.Error(), "horizon")
 	} else if step > 0 && h < step {
 		add("Horizon shorter than a step", fmt.Sprintf("horizon %s is shorter than the demand's step %s.", c.Horizon, c.Demand.Step), "horizon")
 	}
-	if _, err := parsePeriod(c.ReviewInterval); err != nil {
+	if _, err := ParsePeriod(c.ReviewInterval); err != nil {
 		add("Invalid review interval", err.Error(), "review_interval")
 	}
 	if c.Demand.Start != "" {
@@ -322,10 +322,10 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 	problem := func(summary, detail string, paths ...string) []Problem {
 		return []Problem{{Paths: paths, Summary: summary, Detail: detail}}
 	}
-	step, _ := parsePeriod(c.Demand.Step)
-	season, _ := parsePeriod(c.Demand.Season)
-	horizon, _ := parsePeriod(c.Horizon)
-	review, _ := parsePeriod(c.ReviewInterval)
+	step, _ := ParsePeriod(c.Demand.Step)
+	season, _ := ParsePeriod(c.Demand.Season)
+	horizon, _ := ParsePeriod(c.Horizon)
+	review, _ := ParsePeriod(c.ReviewInterval)
 	series := forecast.Series{Step: step, Values: c.Demand.Values}
 	if c.Demand.Start != "" {
 		series.Start, _ = time.Parse(time.RFC3339, c.Demand.Start)

@@ -64,13 +64,13 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 			},
 		}, role)
 		group := map[string]any{
-			"name":                                     name,
-			"min_size":                                 split.MinSize,
-			"max_size":                                 split.MaxSize,
-			"availability_zones":                       []any{CapacityZone(region)},
-			"launch_template_id":                       primitive.Ref(lt, "id"),
-			"instance_types":                           c.InstanceTypes,
-			"on_demand_base_capacity":                  split.Reserved,
+			"name":                    name,
+			"min_size":                split.MinSize,
+			"max_size":                split.MaxSize,
+			"availability_zones":      []any{CapacityZone(region)},
+			"launch_template_id":      primitive.Ref(lt, "id"),
+			"instance_types":          c.InstanceTypes,
+			"on_demand_base_capacity": split.Reserved,
 			"on_demand_percentage_above_base_capacity": split.OnDemandPercentageAboveBase,
 			"spot_allocation_strategy":                 "price-capacity-optimized",
 			"target_tracking": map[string]any{

@@ -1,0 +1,574 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/forecast"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = &capacityReservation{}
+	_ resource.ResourceWithValidateConfig = &capacityReservation{}
+	_ resource.ResourceWithModifyPlan     = &capacityReservation{}
+)
+
+func newCapacityReservation() resource.Resource { return &capacityReservation{} }
+
+type capacityReservation struct{ data *providerData }
+
+const capacityType = "meridian_capacity_reservation"
+
+type capacityModel struct {
+	ID                 types.String  `tfsdk:"id"`
+	Name               types.String  `tfsdk:"name"`
+	PrimaryRegion      types.String  `tfsdk:"primary_region"`
+	SecondaryRegion    types.String  `tfsdk:"secondary_region"`
+	InstanceTypes      types.List    `tfsdk:"instance_types"`
+	ImageID            types.String  `tfsdk:"image_id"`
+	Unit               types.String  `tfsdk:"unit"`
+	Demand             *demandModel  `tfsdk:"demand"`
+	Horizon            types.String  `tfsdk:"horizon"`
+	BaselinePercentile types.Float64 `tfsdk:"baseline_percentile"`
+	PeakPercentile     types.Float64 `tfsdk:"peak_percentile"`
+	Batch              types.Float64 `tfsdk:"batch"`
+	FailoverCoverage   types.Float64 `tfsdk:"failover_coverage"`
+	ReviewInterval     types.String  `tfsdk:"review_interval"`
+	TargetUtilization  types.Float64 `tfsdk:"target_utilization"`
+	PriceTable         types.String  `tfsdk:"price_table"`
+	Tags               types.Map     `tfsdk:"tags"`
+
+	Forecast        types.Object  `tfsdk:"forecast"`
+	Split           types.List    `tfsdk:"split"`
+	Scheduled       types.List    `tfsdk:"scheduled_scaling"`
+	MonthlyCost     types.Float64 `tfsdk:"estimated_monthly_cost"`
+	AllOnDemandCost types.Float64 `tfsdk:"all_on_demand_monthly_cost"`
+	PriceTableDate  types.String  `tfsdk:"price_table_date"`
+	RightSizing     types.Object  `tfsdk:"right_sizing"`
+	Primitives      types.List    `tfsdk:"primitives"`
+}
+
+type demandModel struct {
+	Values  types.List   `tfsdk:"values"`
+	CSVFile types.String `tfsdk:"csv_file"`
+	Step    types.String `tfsdk:"step"`
+	Season  types.String `tfsdk:"season"`
+	Start   types.String `tfsdk:"start"`
+}
+
+var (
+	forecastType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"baseline": types.Float64Type, "peak": types.Float64Type, "mean": types.Float64Type, "growth": types.Float64Type,
+		"interval_lower": types.Float64Type, "interval_upper": types.Float64Type, "interval_coverage": types.Float64Type,
+		"history_points": types.Int64Type, "horizon_points": types.Int64Type,
+	}}
+	splitType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"region": types.StringType, "role": types.StringType, "reserved": types.Int64Type, "on_demand_burst": types.Int64Type,
+		"spot_peak": types.Int64Type, "min_size": types.Int64Type, "max_size": types.Int64Type,
+		"on_demand_percentage_above_base": types.Int64Type, "monthly_cost": types.Float64Type, "all_on_demand_monthly_cost": types.Float64Type,
+	}}
+	scheduledType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"name": types.StringType, "hour_utc": types.Int64Type, "min_size": types.Int64Type,
+	}}
+	rightSizingType = types.ObjectType{AttrTypes: map[string]attr.Type{
+		"utilisation": types.Float64Type, "under_used_share": types.Float64Type, "finding": types.StringType, "due": types.StringType,
+	}}
+)
+
+func (r *capacityReservation) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_capacity_reservation"
+}
+
+func (r *capacityReservation) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData != nil {
+		r.data = req.ProviderData.(*providerData)
+	}
+}
+
+func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		Description: "Capacity planned from a demand forecast, in two regions: targeted EC2 capacity reservations for the baseline, a launch template that targets them, and an Auto Scaling group whose mixed-instances policy runs the reserved baseline on-demand, the burst on-demand above it and the batch share on spot, with target tracking and scheduled scaling from the daily profile. The secondary region reserves `failover_coverage` of the primary's reservation. A new forecast (new history, horizon or percentiles) updates everything in place.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed: true, Description: "The name.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required: true, PlanModifiers: replace,
+				Description: "3-40 lowercase letters, digits and hyphens; launch templates and groups are named `meridian-<name>`. Changing it replaces everything.",
+			},
+			"primary_region": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "Region that serves the demand."},
+			"secondary_region": schema.StringAttribute{
+				Required: true, PlanModifiers: replace,
+				Description: "Failover region: it holds reservations for `failover_coverage` of the primary's and a group that scales out on failover.",
+			},
+			"instance_types": schema.ListAttribute{
+				Required: true, ElementType: types.StringType,
+				Description: "Instance types in order of preference. The first is reserved and launched first; the others give the groups room when it is short. Each must be offered in zone `a` of both regions (checked at plan time).",
+			},
+			"image_id": schema.StringAttribute{Required: true, Description: "AMI the launch templates start instances from (the same id in both regions; use a copied AMI's id per region with two resources otherwise)."},
+			"unit": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.UnitInstances),
+				Description: "What the demand counts: `instances` (default) or `vcpu` (converted with the first instance type's vCPUs).",
+			},
+			"horizon": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultHorizon),
+				Description: "How far ahead to forecast, e.g. `30d`, `4w`, `720h`. Default `30d`.",
+			},
+			"baseline_percentile": schema.Float64Attribute{
+				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultBaselinePercentile),
+				Description: "The reserved baseline is the demand that this percentile of the horizon stays at or below, forecast uncertainty included. Default 50.",
+			},
+			"peak_percentile": schema.Float64Attribute{
+				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultPeakPercentile),
+				Description: "The groups' maximum covers the demand at this percentile. Default 95.",
+			},
+			"batch": schema.Float64Attribute{
+				Optional: true, Computed: true, Default: float64default.StaticFloat64(0),
+				Description: "Share of demand (0 to below 1) that tolerates interruption and runs on spot. Default 0.",
+			},
+			"failover_coverage": schema.Float64Attribute{
+				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultFailoverCoverage),
+				Description: "Share (0 to 1) of the primary's reservation also reserved in the secondary region. Default 1: a failover region without reserved capacity may have none on the day it is needed.",
+			},
+			"review_interval": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultReviewInterval),
+				Description: "When the right-sizing review is due after the end of the history. Default `30d`.",
+			},
+			"target_utilization": schema.Float64Attribute{
+				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultTargetUtilization),
+				Description: "Average CPU percentage the groups' target tracking policy holds. Default 60.",
+			},
+			"price_table": schema.StringAttribute{
+				Optional:    true,
+				Description: "Path to a JSON price table that replaces the shipped one (same format: date, currency, hours_per_month, prices[region][type] = {vcpus, on_demand, reserved, spot}).",
+			},
+			"tags": schema.MapAttribute{
+				Optional: true, ElementType: types.StringType,
+				Description: "Tags for every primitive (and, through the launch template, every instance and volume); they win over the provider's default_tags.",
+			},
+			"forecast": schema.SingleNestedAttribute{
+				Computed: true, Description: "The forecast over the horizon, in the demand's unit: baseline and peak percentiles, mean, growth of the trend over the horizon, and the widest prediction interval.",
+				Attributes: map[string]schema.Attribute{
+					"baseline":          schema.Float64Attribute{Computed: true},
+					"peak":              schema.Float64Attribute{Computed: true},
+					"mean":              schema.Float64Attribute{Computed: true},
+					"growth":            schema.Float64Attribute{Computed: true, Description: "Relative change of the deseasonalised level over the horizon (0.1 = +10%)."},
+					"interval_lower":    schema.Float64Attribute{Computed: true},
+					"interval_upper":    schema.Float64Attribute{Computed: true},
+					"interval_coverage": schema.Float64Attribute{Computed: true},
+					"history_points":    schema.Int64Attribute{Computed: true},
+					"horizon_points":    schema.Int64Attribute{Computed: true},
+				},
+			},
+			"split": schema.ListNestedAttribute{
+				Computed: true, Description: "Per region, in instances: reserved (the groups' on-demand base), on-demand burst and spot at peak, group sizes, and the estimated monthly cost against running the same on-demand.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"region": schema.StringAttribute{Computed: true}, "role": schema.StringAttribute{Computed: true},
+					"reserved": schema.Int64Attribute{Computed: true}, "on_demand_burst": schema.Int64Attribute{Computed: true},
+					"spot_peak": schema.Int64Attribute{Computed: true}, "min_size": schema.Int64Attribute{Computed: true},
+					"max_size": schema.Int64Attribute{Computed: true}, "on_demand_percentage_above_base": schema.Int64Attribute{Computed: true},
+					"monthly_cost": schema.Float64Attribute{Computed: true}, "all_on_demand_monthly_cost": schema.Float64Attribute{Computed: true},
+				}},
+			},
+			"scheduled_scaling": schema.ListNestedAttribute{
+				Computed: true, Description: "The primary group's scheduled minimum changes, from the forecast's daily profile (hours in UTC).",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"name": schema.StringAttribute{Computed: true}, "hour_utc": schema.Int64Attribute{Computed: true}, "min_size": schema.Int64Attribute{Computed: true},
+				}},
+			},
+			"estimated_monthly_cost":     schema.Float64Attribute{Computed: true, Description: "Both regions, the split as planned, at the price table's prices."},
+			"all_on_demand_monthly_cost": schema.Float64Attribute{Computed: true, Description: "The same capacity all on-demand."},
+			"price_table_date":           schema.StringAttribute{Computed: true, Description: "The date of the prices behind the estimates."},
+			"right_sizing": schema.SingleNestedAttribute{
+				Computed: true, Description: "The primary reservation replayed against the history: mean utilisation, share of time under-used, a finding, and when the next review is due.",
+				Attributes: map[string]schema.Attribute{
+					"utilisation": schema.Float64Attribute{Computed: true}, "under_used_share": schema.Float64Attribute{Computed: true},
+					"finding": schema.StringAttribute{Computed: true}, "due": schema.StringAttribute{Computed: true},
+				},
+			},
+			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType, Description: "The cloud objects this is made of."},
+		},
+		Blocks: map[string]schema.Block{
+			"demand": schema.SingleNestedBlock{
+				Description: "The demand history: `values` inline or a `csv_file` (`timestamp,value` rows in RFC 3339, or `value` rows), at a fixed `step`, with a seasonal cycle of `season`. Required.",
+				Attributes: map[string]schema.Attribute{
+					"values":   schema.ListAttribute{Optional: true, ElementType: types.Float64Type, Description: "Observed demand, oldest first."},
+					"csv_file": schema.StringAttribute{Optional: true, Description: "Path to a CSV history, read at plan time; timestamps in it must be `step` apart and set the start."},
+					"step": schema.StringAttribute{
+						Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultDemandStep),
+						Description: "Time between values. Default `1h`.",
+					},
+					"season": schema.StringAttribute{
+						Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultDemandSeason),
+						Description: "Length of the seasonal cycle: `24h` (default, daily) or `168h` (weekly). The history must hold two full cycles.",
+					},
+					"start": schema.StringAttribute{Optional: true, Description: "When the first value was observed (RFC 3339); places the daily peak at its clock hour. Default: midnight UTC."},
+				},
+			},
+		},
+	}
+}
+
+func capacityAddress(name string) string { return capacityType + "." + name }
+
+// blueprint converts the model into the capacity blueprint, reading the CSV
+// file and price table it names. unknown holds the attributes not known yet.
+func (m capacityModel) blueprint(ctx context.Context) (blueprint.Capacity, blueprint.PriceTable, map[string]bool, diag.Diagnostics) {
+	r := &reader{unknown: map[string]bool{}}
+	var diags diag.Diagnostics
+	float := func(p string, v types.Float64) float64 {
+		if v.IsUnknown() {
+			r.unknown[p] = true
+		}
+		return v.ValueFloat64()
+	}
+	c := blueprint.Capacity{
+		Name: r.str("name", m.Name), PrimaryRegion: r.str("primary_region", m.PrimaryRegion), SecondaryRegion: r.str("secondary_region", m.SecondaryRegion),
+		ImageID: r.str("image_id", m.ImageID), Unit: r.str("unit", m.Unit), Horizon: r.str("horizon", m.Horizon),
+		BaselinePercentile: float("baseline_percentile", m.BaselinePercentile), PeakPercentile: float("peak_percentile", m.PeakPercentile),
+		Batch: float("batch", m.Batch), ReviewInterval: r.str("review_interval", m.ReviewInterval),
+		TargetUtilization: float("target_utilization", m.TargetUtilization),
+	}
+	fc := float("failover_coverage", m.FailoverCoverage)
+	c.FailoverCoverage = &fc
+	if m.InstanceTypes.IsUnknown() {
+		r.unknown["instance_types"] = true
+	} else {
+		diags.Append(m.InstanceTypes.ElementsAs(ctx, &c.InstanceTypes, false)...)
+	}
+	if m.Tags.IsUnknown() {
+		r.unknown["tags"] = true
+	} else {
+		diags.Append(m.Tags.ElementsAs(ctx, &c.Tags, false)...)
+	}
+	prices := blueprint.DefaultPrices()
+	if p := r.str("price_table", m.PriceTable); p != "" {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			prices, err = blueprint.ParsePrices(b)
+		}
+		if err != nil {
+			diags.AddAttributeError(path.Root("price_table"), "Cannot read price table", err.Error())
+		}
+	}
+	if d := m.Demand; d != nil {
+		c.Demand = blueprint.Demand{Step: r.str("demand.step", d.Step), Season: r.str("demand.season", d.Season), Start: r.str("demand.start", d.Start)}
+		switch {
+		case d.Values.IsUnknown():
+			r.unknown["demand.values"] = true
+		case !d.Values.IsNull():
+			diags.Append(d.Values.ElementsAs(ctx, &c.Demand.Values, false)...)
+		}
+		if file := r.str("demand.csv_file", d.CSVFile); file != "" {
+			diags.Append(readDemandCSV(file, &c.Demand)...)
+		}
+	}
+	return c, prices, r.unknown, diags
+}
+
+// readDemandCSV fills demand from a CSV file. Timestamps in the file must be
+// the declared step apart; they set the start.
+func readDemandCSV(file string, d *blueprint.Demand) diag.Diagnostics {
+	var diags diag.Diagnostics
+	at := path.Root("demand").AtName("csv_file")
+	f, err := os.Open(file)
+	if err != nil {
+		diags.AddAttributeError(at, "Cannot read demand history", err.Error())
+		return diags
+	}
+	defer f.Close()
+	s, err := forecast.ReadCSV(f, 0)
+	if err != nil {
+		diags.AddAttributeError(at, "Cannot read demand history", file+": "+err.Error())
+		return diags
+	}
+	if !s.Start.IsZero() {
+		if step, err := blueprint.ParsePeriod(d.Step); err == nil && s.Step != step {
+			diags.AddAttributeError(path.Root("demand").AtName("step"), "Step does not match the history",
+				fmt.Sprintf("%s has rows %s apart, but demand.step is %s.", file, s.Step, d.Step))
+		}
+		if d.Start == "" {
+			d.Start = s.Start.UTC().Format("2006-01-02T15:04:05Z07:00")
+		}
+	}
+	d.Values = s.Values
+	return diags
+}
+
+func (r *capacityReservation) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m capacityModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if m.Demand == nil {
+		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", capacityAddress(m.Name.ValueString())+": a demand block with the history is required; meridian never plans capacity from a default.")
+		return
+	}
+	if !m.Demand.Values.IsNull() && !m.Demand.CSVFile.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("demand").AtName("csv_file"), "Two histories", "demand takes values or csv_file, not both.")
+	}
+	if m.Demand.Values.IsNull() && m.Demand.CSVFile.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand history", "demand needs values or csv_file.")
+	}
+}
+
+// plan compiles the model. The graph is nil (without an error) while values are unknown.
+func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primitive.Graph, *blueprint.CapacityPlan, diag.Diagnostics) {
+	c, prices, unknown, diags := m.blueprint(ctx)
+	if diags.HasError() {
+		return nil, nil, diags
+	}
+	name := capacityAddress(c.Name)
+	cd := c.WithDefaults()
+	if len(unknown) > 0 {
+		diags.Append(problemDiagnostics(name, cd.Validate(prices), unknown)...)
+		return nil, nil, diags
+	}
+	if ps := cd.Validate(prices); len(ps) > 0 {
+		return nil, nil, append(diags, problemDiagnostics(name, ps, nil)...)
+	}
+	if _, ps := cd.Plan(prices); len(ps) > 0 {
+		return nil, nil, append(diags, problemDiagnostics(name, ps, nil)...)
+	}
+	g, p, err := compile.Capacity(c, prices, r.data.defaultTags)
+	if err != nil {
+		diags.AddError("Cannot compile "+name, err.Error())
+		return nil, nil, diags
+	}
+	return &g, &p, diags
+}
+
+// checkOfferings makes an instance type that a region's zone does not offer
+// a plan-time error on instance_types.
+func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityModel, diags *diag.Diagnostics) {
+	var typesWanted []string
+	diags.Append(m.InstanceTypes.ElementsAs(ctx, &typesWanted, false)...)
+	for _, region := range []string{m.PrimaryRegion.ValueString(), m.SecondaryRegion.ValueString()} {
+		zone := compile.CapacityZone(region)
+		offered, err := r.data.cloud.InstanceTypesOffered(ctx, region, zone, typesWanted)
+		if errors.Is(err, awscloud.ErrUnsupported) {
+			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", capacityAddress(m.Name.ValueString()), region, err))
+			continue
+		}
+		if err != nil {
+			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", capacityAddress(m.Name.ValueString()), region, err))
+			continue
+		}
+		var missing []string
+		for _, t := range typesWanted {
+			if !offered[t] {
+				missing = append(missing, t)
+			}
+		}
+		if len(missing) > 0 {
+			diags.AddAttributeError(path.Root("instance_types"), "Instance type not offered",
+				fmt.Sprintf("%s: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions.",
+					capacityAddress(m.Name.ValueString()), strings.Join(missing, ", "), zone))
+		}
+	}
+}
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
+
+// setComputed fills the computed attributes from the plan, or marks them unknown.
+func (m *capacityModel) setComputed(p *blueprint.CapacityPlan) {
+	m.ID = m.Name
+	if p == nil {
+		m.Forecast = types.ObjectUnknown(forecastType.AttrTypes)
+		m.Split = types.ListUnknown(splitType)
+		m.Scheduled = types.ListUnknown(scheduledType)
+		m.MonthlyCost, m.AllOnDemandCost = types.Float64Unknown(), types.Float64Unknown()
+		m.PriceTableDate = types.StringUnknown()
+		m.RightSizing = types.ObjectUnknown(rightSizingType.AttrTypes)
+		return
+	}
+	m.Forecast = types.ObjectValueMust(forecastType.AttrTypes, map[string]attr.Value{
+		"baseline": types.Float64Value(round(p.Baseline, 3)), "peak": types.Float64Value(round(p.Peak, 3)),
+		"mean": types.Float64Value(round(p.Mean, 3)), "growth": types.Float64Value(round(p.Growth, 4)),
+		"interval_lower": types.Float64Value(round(p.IntervalLower, 3)), "interval_upper": types.Float64Value(round(p.IntervalUpper, 3)),
+		"interval_coverage": types.Float64Value(blueprint.IntervalCoverage),
+		"history_points":    types.Int64Value(int64(len(p.History.Values))), "horizon_points": types.Int64Value(int64(len(p.Forecast.Points))),
+	})
+	var splits []attr.Value
+	for _, s := range []blueprint.RegionSplit{p.Primary, p.Secondary} {
+		splits = append(splits, types.ObjectValueMust(splitType.AttrTypes, map[string]attr.Value{
+			"region": types.StringValue(s.Region), "role": types.StringValue(s.Role),
+			"reserved": types.Int64Value(int64(s.Reserved)), "on_demand_burst": types.Int64Value(int64(s.OnDemandBurst)),
+			"spot_peak": types.Int64Value(int64(s.SpotPeak)), "min_size": types.Int64Value(int64(s.MinSize)),
+			"max_size": types.Int64Value(int64(s.MaxSize)), "on_demand_percentage_above_base": types.Int64Value(int64(s.OnDemandPercentageAboveBase)),
+			"monthly_cost": types.Float64Value(round(s.MonthlyCost, 2)), "all_on_demand_monthly_cost": types.Float64Value(round(s.AllOnDemand, 2)),
+		}))
+	}
+	m.Split = types.ListValueMust(splitType, splits)
+	var sched []attr.Value
+	for _, s := range p.Scheduled {
+		sched = append(sched, types.ObjectValueMust(scheduledType.AttrTypes, map[string]attr.Value{
+			"name": types.StringValue(s.Name), "hour_utc": types.Int64Value(int64(s.Hour)), "min_size": types.Int64Value(int64(s.MinSize)),
+		}))
+	}
+	m.Scheduled = types.ListValueMust(scheduledType, sched)
+	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(round(p.MonthlyCost, 2)), types.Float64Value(round(p.AllOnDemand, 2))
+	m.PriceTableDate = types.StringValue(p.PriceDate)
+	m.RightSizing = types.ObjectValueMust(rightSizingType.AttrTypes, map[string]attr.Value{
+		"utilisation": types.Float64Value(round(p.Review.Utilisation, 3)), "under_used_share": types.Float64Value(round(p.Review.UnderUsedShare, 3)),
+		"finding": types.StringValue(p.Finding), "due": types.StringValue(p.ReviewDue),
+	})
+}
+
+func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return
+	}
+	var plan, state capacityModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	g, p, diags := r.plan(ctx, plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := capacityAddress(plan.Name.ValueString())
+	plan.setComputed(p)
+	plan.Primitives = types.ListUnknown(primitiveType)
+	switch {
+	case g == nil:
+		resp.Diagnostics.AddWarning("Checked at apply", name+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
+	default:
+		r.checkOfferings(ctx, plan, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if !req.State.Raw.IsNull() {
+			records, diags := loadRecords(ctx, req.Private)
+			resp.Diagnostics.Append(diags...)
+			if !planChanges(r.data, name, *g, records, &resp.Diagnostics) {
+				plan.Primitives = state.Primitives
+			}
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+func (r *capacityReservation) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan capacityModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, plan, nil, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+func (r *capacityReservation) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan capacityModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, plan, req.Private, &resp.State, resp.Private, &resp.Diagnostics)
+}
+
+func (r *capacityReservation) apply(ctx context.Context, plan capacityModel, prior privateReader, state stateSetter, private privateState, diags *diag.Diagnostics) {
+	name := capacityAddress(plan.Name.ValueString())
+	g, p, d := r.plan(ctx, plan)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	if g == nil {
+		diags.AddError("Values not known at apply", name+": some arguments are still unknown; this is a bug in meridian or Terraform.")
+		return
+	}
+	records, d := loadRecordsFrom(ctx, prior)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	records = deploy(ctx, r.data, name, *g, records, diags)
+	plan.setComputed(p)
+	plan.Primitives = primitivesValue(records)
+	diags.Append(saveRecords(ctx, private, records)...)
+	if diags.HasError() && len(records.Records) == 0 {
+		return
+	}
+	diags.Append(state.Set(ctx, plan)...)
+}
+
+func (r *capacityReservation) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m capacityModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := capacityAddress(m.Name.ValueString())
+	if len(records.Records) == 0 {
+		resp.Diagnostics.AddError("No primitives recorded", name+": the private state holds no records of its primitives, so meridian cannot tell what exists. Remove it from state and apply again.")
+		return
+	}
+	records = refresh(ctx, r.data, name, records, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+	if len(records.Records) == 0 {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	m.Primitives = primitivesValue(records)
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *capacityReservation) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m capacityModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	records = destroy(ctx, r.data, capacityAddress(m.Name.ValueString()), records, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		m.Primitives = primitivesValue(records)
+		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+	}
+}
+
+func loadRecordsFrom(ctx context.Context, p privateReader) (engine.State, diag.Diagnostics) {
+	if p == nil {
+		return engine.State{}, nil
+	}
+	return loadRecords(ctx, p)
+}
