@@ -251,8 +251,10 @@ func (m capacityModel) blueprint(ctx context.Context) (blueprint.Capacity, bluep
 		Batch: float("batch", m.Batch), ReviewInterval: r.str("review_interval", m.ReviewInterval),
 		TargetUtilization: float("target_utilization", m.TargetUtilization),
 	}
-	fc := float("failover_coverage", m.FailoverCoverage)
-	c.FailoverCoverage = &fc
+	if !m.FailoverCoverage.IsNull() {
+		fc := float("failover_coverage", m.FailoverCoverage)
+		c.FailoverCoverage = &fc
+	}
 	if m.InstanceTypes.IsUnknown() {
 		r.unknown["instance_types"] = true
 	} else {

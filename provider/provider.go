@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
@@ -27,21 +28,45 @@ type meridianProvider struct{ version string }
 
 // providerData is what resources receive from Configure.
 type providerData struct {
-	cloud       *awscloud.Cloud
+	cloud *awscloud.Cloud
+	// clusters is nil when the provider has no kubernetes block.
+	clusters    *k8s.Cloud
 	defaultTags map[string]string
 	parallelism int
 }
 
-func (d *providerData) drivers() engine.Drivers { return d.cloud.Drivers() }
+func (d *providerData) drivers() engine.Drivers {
+	drivers := d.cloud.Drivers()
+	if d.clusters != nil {
+		for typ, driver := range d.clusters.Drivers() {
+			drivers[typ] = driver
+		}
+	}
+	return drivers
+}
 
 func (d *providerData) engine() *engine.Engine {
 	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism}
 }
 
 type providerModel struct {
-	AWS         *awsModel   `tfsdk:"aws"`
-	DefaultTags types.Map   `tfsdk:"default_tags"`
-	Parallelism types.Int64 `tfsdk:"parallelism"`
+	AWS         *awsModel        `tfsdk:"aws"`
+	Kubernetes  *kubernetesModel `tfsdk:"kubernetes"`
+	DefaultTags types.Map        `tfsdk:"default_tags"`
+	Parallelism types.Int64      `tfsdk:"parallelism"`
+}
+
+type kubernetesModel struct {
+	Clusters []clusterModel `tfsdk:"cluster"`
+}
+
+type clusterModel struct {
+	Region               types.String `tfsdk:"region"`
+	Kubeconfig           types.String `tfsdk:"kubeconfig"`
+	Context              types.String `tfsdk:"context"`
+	Host                 types.String `tfsdk:"host"`
+	Token                types.String `tfsdk:"token"`
+	ClusterCACertificate types.String `tfsdk:"cluster_ca_certificate"`
 }
 
 type awsModel struct {
@@ -73,6 +98,22 @@ func (p *meridianProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 		},
 		Blocks: map[string]schema.Block{
+			"kubernetes": schema.SingleNestedBlock{
+				Description: "Kubernetes clusters that stand for regions: a region pair's workload runs in the cluster of each of its regions.",
+				Blocks: map[string]schema.Block{
+					"cluster": schema.ListNestedBlock{
+						Description: "One cluster: a kubeconfig (and context), or a host, token and CA.",
+						NestedObject: schema.NestedBlockObject{Attributes: map[string]schema.Attribute{
+							"region":                 schema.StringAttribute{Required: true, Description: "The region name (as in primary_region/secondary_region) this cluster serves."},
+							"kubeconfig":             schema.StringAttribute{Optional: true, Description: "Path of a kubeconfig file."},
+							"context":                schema.StringAttribute{Optional: true, Description: "Context in the kubeconfig; default its current context."},
+							"host":                   schema.StringAttribute{Optional: true, Description: "API server URL, instead of a kubeconfig."},
+							"token":                  schema.StringAttribute{Optional: true, Sensitive: true, Description: "Bearer token, with host."},
+							"cluster_ca_certificate": schema.StringAttribute{Optional: true, Description: "PEM of the API server's CA, with host."},
+						}},
+					},
+				},
+			},
 			"aws": schema.SingleNestedBlock{
 				Description: "How to reach AWS. Leave endpoint empty for AWS itself; set it for LocalStack or moto.",
 				Attributes: map[string]schema.Attribute{
@@ -129,6 +170,24 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 	data.cloud = cloud
+	if k := m.Kubernetes; k != nil && len(k.Clusters) > 0 {
+		clusters := map[string]k8s.ClusterConfig{}
+		for i, c := range k.Clusters {
+			region := c.Region.ValueString()
+			if _, dup := clusters[region]; dup {
+				resp.Diagnostics.AddAttributeError(path.Root("kubernetes").AtName("cluster").AtListIndex(i).AtName("region"), "Duplicate cluster", fmt.Sprintf("region %q has two clusters.", region))
+				return
+			}
+			clusters[region] = k8s.ClusterConfig{
+				Kubeconfig: c.Kubeconfig.ValueString(), Context: c.Context.ValueString(),
+				Host: c.Host.ValueString(), Token: c.Token.ValueString(), CAData: []byte(c.ClusterCACertificate.ValueString()),
+			}
+		}
+		if data.clusters, err = k8s.New(clusters); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("kubernetes"), "Cannot reach Kubernetes", err.Error())
+			return
+		}
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -117,6 +119,28 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 					"hash_key": schema.StringAttribute{Optional: true, Description: "Partition key (a string attribute). Changing it replaces the table. Required in the block."},
 				},
 			},
+			"workload": schema.SingleNestedBlock{
+				Description: "The service, run in each region's Kubernetes cluster (see the provider's kubernetes block): a namespace named after the pair with a config map of the region's role and its peer (MERIDIAN_REGION, MERIDIAN_REGION_ROLE, MERIDIAN_PEER_REGION, MERIDIAN_PEER_ENDPOINT), a deployment, a service when ports are set, and a volume claim. Cost tags become labels (see the k8s driver's label rules). Apply waits until both deployments are Available.",
+				Attributes: map[string]schema.Attribute{
+					"image": schema.StringAttribute{Optional: true, Description: "Container image. Required in the block."},
+					"replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultReplicas),
+						Description: "Replicas in every active region. Default 2."},
+					"standby_replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultStandbyReplicas),
+						Description: "Replicas in the secondary region of an active-passive pair. Default 1."},
+					"ports": schema.ListAttribute{Optional: true, ElementType: types.Int64Type, Description: "Container ports, also exposed by the service."},
+					"env":   schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Environment variables; names starting with MERIDIAN_ are reserved."},
+				},
+				Blocks: map[string]schema.Block{
+					"volume": schema.SingleNestedBlock{
+						Description: "A persistent volume claim mounted into the containers; a drill snapshots and restores its data.",
+						Attributes: map[string]schema.Attribute{
+							"size": schema.StringAttribute{Optional: true, Description: "Requested size, e.g. `1Gi`. Required in the block."},
+							"mount_path": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultMountPath),
+								Description: "Where the volume is mounted. Default `/data`."},
+						},
+					},
+				},
+			},
 			"dns": schema.SingleNestedBlock{
 				Description: "Route 53 failover: a health check on the primary endpoint and PRIMARY/SECONDARY CNAME records.",
 				Attributes: map[string]schema.Attribute{
@@ -193,6 +217,12 @@ func requiredInBlocks(m regionPairModel, unknown map[string]bool) diag.Diagnosti
 	if m.KVTable != nil {
 		need("kv_table.hash_key", m.KVTable.HashKey)
 	}
+	if w := m.Workload; w != nil {
+		need("workload.image", w.Image)
+		if w.Volume != nil {
+			need("workload.volume.size", w.Volume.Size)
+		}
+	}
 	if d := m.DNS; d != nil {
 		need("dns.zone_name", d.ZoneName)
 		need("dns.record_name", d.RecordName)
@@ -211,6 +241,17 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 	}
 	if ps := rp.WithDefaults().Validate(); len(ps) > 0 {
 		return nil, problemDiagnostics(address(rp.Name), ps, nil)
+	}
+	if rp.Workload != nil {
+		for _, region := range []string{rp.PrimaryRegion, rp.SecondaryRegion} {
+			if r.data.clusters == nil || !slices.Contains(r.data.clusters.Regions(), region) {
+				diags.AddAttributeError(path.Root("workload"), "No cluster for the region",
+					fmt.Sprintf("%s: the workload runs in %s, but the provider's kubernetes block has no cluster with region = %q.", address(rp.Name), region, region))
+			}
+		}
+		if diags.HasError() {
+			return nil, diags
+		}
 	}
 	g, err := compile.RegionPair(rp, r.data.defaultTags)
 	var vs compile.Violations

@@ -30,6 +30,7 @@ type regionPairModel struct {
 	ObjectStore             *objectStoreModel `tfsdk:"object_store"`
 	KVTable                 *kvTableModel     `tfsdk:"kv_table"`
 	DNS                     *dnsModel         `tfsdk:"dns"`
+	Workload                *workloadModel    `tfsdk:"workload"`
 	Primitives              types.List        `tfsdk:"primitives"`
 	Spec                    types.String      `tfsdk:"spec"`
 	FailoverFQDN            types.String      `tfsdk:"failover_fqdn"`
@@ -43,6 +44,20 @@ type objectStoreModel struct {
 type kvTableModel struct {
 	Name    types.String `tfsdk:"name"`
 	HashKey types.String `tfsdk:"hash_key"`
+}
+
+type workloadModel struct {
+	Image           types.String `tfsdk:"image"`
+	Replicas        types.Int64  `tfsdk:"replicas"`
+	StandbyReplicas types.Int64  `tfsdk:"standby_replicas"`
+	Ports           types.List   `tfsdk:"ports"`
+	Env             types.Map    `tfsdk:"env"`
+	Volume          *volumeModel `tfsdk:"volume"`
+}
+
+type volumeModel struct {
+	Size      types.String `tfsdk:"size"`
+	MountPath types.String `tfsdk:"mount_path"`
 }
 
 type dnsModel struct {
@@ -127,6 +142,34 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 	}
 	if kv := m.KVTable; kv != nil {
 		rp.KVTable = &blueprint.KVTable{Name: r.str("kv_table.name", kv.Name), HashKey: r.str("kv_table.hash_key", kv.HashKey)}
+		if kv.Name.IsNull() && r.unknown["name"] {
+			r.unknown["kv_table.name"] = true // it defaults to the pair's name
+		}
+	}
+	if w := m.Workload; w != nil {
+		rp.Workload = &blueprint.Workload{
+			Image:           r.str("workload.image", w.Image),
+			Replicas:        r.int("workload.replicas", w.Replicas),
+			StandbyReplicas: r.int("workload.standby_replicas", w.StandbyReplicas),
+		}
+		switch {
+		case w.Ports.IsUnknown():
+			r.unknown["workload.ports"] = true
+		case !w.Ports.IsNull():
+			var ports []int64
+			diags.Append(w.Ports.ElementsAs(ctx, &ports, false)...)
+			for _, p := range ports {
+				rp.Workload.Ports = append(rp.Workload.Ports, int(p))
+			}
+		}
+		if w.Env.IsUnknown() {
+			r.unknown["workload.env"] = true
+		} else {
+			diags.Append(w.Env.ElementsAs(ctx, &rp.Workload.Env, false)...)
+		}
+		if v := w.Volume; v != nil {
+			rp.Workload.Volume = &blueprint.Volume{Size: r.str("workload.volume.size", v.Size), MountPath: r.str("workload.volume.mount_path", v.MountPath)}
+		}
 	}
 	if d := m.DNS; d != nil {
 		rp.DNS = &blueprint.DNS{
@@ -248,6 +291,21 @@ func modelOf(rp blueprint.RegionPair) regionPairModel {
 	}
 	if kv := rp.KVTable; kv != nil {
 		m.KVTable = &kvTableModel{Name: optional(kv.Name), HashKey: types.StringValue(kv.HashKey)}
+	}
+	if w := rp.Workload; w != nil {
+		m.Workload = &workloadModel{
+			Image: types.StringValue(w.Image), Replicas: types.Int64Value(int64(w.Replicas)), StandbyReplicas: types.Int64Value(int64(w.StandbyReplicas)),
+			Ports: types.ListNull(types.Int64Type), Env: types.MapNull(types.StringType),
+		}
+		if len(w.Ports) > 0 {
+			m.Workload.Ports, _ = types.ListValueFrom(context.Background(), types.Int64Type, w.Ports)
+		}
+		if len(w.Env) > 0 {
+			m.Workload.Env, _ = types.MapValueFrom(context.Background(), types.StringType, w.Env)
+		}
+		if v := w.Volume; v != nil {
+			m.Workload.Volume = &volumeModel{Size: types.StringValue(v.Size), MountPath: types.StringValue(v.MountPath)}
+		}
 	}
 	if dns := rp.DNS; dns != nil {
 		ttl := dns.TTL

@@ -38,6 +38,7 @@ type RegionPair struct {
 	ObjectStore             *ObjectStore      `json:"object_store,omitempty"`
 	KVTable                 *KVTable          `json:"kv_table,omitempty"`
 	DNS                     *DNS              `json:"dns,omitempty"`
+	Workload                *Workload         `json:"workload,omitempty"`
 	Tags                    map[string]string `json:"tags,omitempty"`
 	// CostTagPolicy, if set, is enforced on every primitive at compile time.
 	CostTagPolicy *TagPolicy `json:"cost_tag_policy,omitempty"`
@@ -100,6 +101,10 @@ func (rp RegionPair) WithDefaults() RegionPair {
 		kv := *rp.KVTable
 		kv.Name = rp.Name
 		rp.KVTable = &kv
+	}
+	if rp.Workload != nil {
+		w := rp.Workload.withDefaults()
+		rp.Workload = &w
 	}
 	if rp.DNS != nil {
 		d := *rp.DNS
@@ -195,8 +200,8 @@ func (rp RegionPair) Validate() []Problem {
 			ps = append(ps, p)
 		}
 	}
-	if rp.ObjectStore == nil && rp.KVTable == nil && rp.DNS == nil {
-		add("Empty region pair", "Declare at least one of object_store, kv_table or dns: a pair with none of them creates nothing.", "name")
+	if rp.ObjectStore == nil && rp.KVTable == nil && rp.DNS == nil && rp.Workload == nil {
+		add("Empty region pair", "Declare at least one of object_store, kv_table, dns or workload: a pair with none of them creates nothing.", "name")
 	}
 	if os := rp.ObjectStore; os != nil {
 		longest := len(os.BucketPrefix) + 1 + longestRegion(rp.PrimaryRegion, rp.SecondaryRegion)
@@ -217,6 +222,9 @@ func (rp RegionPair) Validate() []Problem {
 	}
 	if d := rp.DNS; d != nil {
 		ps = append(ps, d.validate()...)
+	}
+	if w := rp.Workload; w != nil {
+		ps = append(ps, w.validate()...)
 	}
 	return ps
 }

@@ -181,3 +181,20 @@ func TestCapacityProblems(t *testing.T) {
 		}
 	}
 }
+
+func TestCapacityTable(t *testing.T) {
+	_, plan, err := Capacity(capacityBlueprint(), blueprint.DefaultPrices(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := plan.Table()
+	lines := strings.Split(table, "\n")
+	if !strings.Contains(lines[0], "reserved") || !strings.Contains(lines[1], "us-east-1") || !strings.Contains(lines[2], "us-west-2") || !strings.HasPrefix(strings.TrimSpace(lines[3]), "total") {
+		t.Errorf("table:\n%s", table)
+	}
+	for _, want := range []string{"     30 ", "prices of 2026-11-01", "next review 2026-10-15T00:00:00Z", "% less)"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+}

@@ -199,6 +199,10 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 		}
 	}
 
+	if w := rp.Workload; w != nil {
+		c.workload(rp, *w)
+	}
+
 	ids := map[string]any{}
 	for _, p := range c.prims {
 		ids[p.Name] = primitive.Ref(p.Name, "id")

@@ -42,10 +42,16 @@ var restoreEstimates = map[string]time.Duration{
 	Route53HealthCheck:  2 * time.Minute, // a few probe intervals before it reports
 	Route53Record:       2 * time.Minute, // change propagation plus the record TTL
 	SSMParameter:        10 * time.Second,
+
+	K8sNamespace:             10 * time.Second,
+	K8sConfigMap:             10 * time.Second,
+	K8sPersistentVolumeClaim: 2 * time.Minute, // provision, then copy the snapshot's data in
+	K8sDeployment:            3 * time.Minute, // pull, schedule, start, pass readiness
+	K8sService:               10 * time.Second,
 }
 
 // dataStores hold the data a restore brings back; the rest is configuration.
-var dataStores = map[string]bool{S3Bucket: true, DynamoDBTable: true}
+var dataStores = map[string]bool{S3Bucket: true, DynamoDBTable: true, K8sPersistentVolumeClaim: true}
 
 func restoreAction(typ, region string) string {
 	switch {

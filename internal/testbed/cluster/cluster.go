@@ -135,6 +135,11 @@ func Start(ctx context.Context, opts Options) (*Set, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A new cluster starts empty, whatever an earlier run left.
+			if err := os.RemoveAll(c.Dir); err != nil {
+				errs[i] = err
+				return
+			}
 			p, err := newPKI(filepath.Join(c.Dir, "pki"), c.Name)
 			if err != nil {
 				errs[i] = fmt.Errorf("cluster %s: certificates: %w", c.Name, err)

@@ -205,14 +205,28 @@ func TestClustersLifecycle(t *testing.T) {
 		})
 	}
 
+	// Region-b is lost: nothing runs and nothing answers.
 	oldPIDs := b.PIDs()
-	if err := set.Recreate(ctx, "region-b"); err != nil {
+	if err := set.Destroy("region-b"); err != nil {
 		t.Fatal(err)
 	}
 	for name, pid := range oldPIDs {
 		if syscall.Kill(pid, 0) == nil {
-			t.Errorf("old %s (pid %d) of region-b still runs after Recreate", name, pid)
+			t.Errorf("%s (pid %d) of region-b still runs after Destroy", name, pid)
 		}
+	}
+	client, err := b.httpClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Running() || httpOK(ctx, client, b.Server()+"/readyz", b.Token) == nil {
+		t.Errorf("destroyed region-b still runs or answers")
+	}
+	if err := set.Recreate(ctx, "region-b"); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Running() {
+		t.Errorf("recreated region-b is not running")
 	}
 	kc2, _ := os.ReadFile(set.Kubeconfig())
 	if !strings.Contains(string(kc2), b.Server()) {

@@ -70,8 +70,16 @@ func up(ctx context.Context, dir string, names []string) error {
 				return fmt.Errorf("clusters already running in %s (kubeconfig %s); stop them with `make clusters-down`", dir, set.Kubeconfig())
 			}
 		}
-		// Left over from a machine restart: nothing runs, start afresh.
-		_ = os.RemoveAll(dir)
+	}
+	// Whatever is left (a machine restart, a failed start) runs nothing;
+	// but never empty a folder that is not a cluster set's.
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, "kwok-stages.yaml")); err != nil {
+			return fmt.Errorf("%s is not empty and holds no cluster set; choose another -dir", dir)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
 	}
 	start := time.Now()
 	bins, err := cluster.Build(ctx, os.Stdout)
@@ -98,6 +106,9 @@ func down(dir string) error {
 	set, err := cluster.Load(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Printf("no clusters running in %s\n", dir)
+		if _, err := os.Stat(filepath.Join(dir, "kwok-stages.yaml")); err != nil {
+			return nil // not a cluster set's folder (or none): leave it be
+		}
 		return os.RemoveAll(dir)
 	}
 	if err != nil {
