@@ -69,6 +69,10 @@
 //     long values that share a beginning stay distinct.
 //   - Two tags that map to the same label key are an error (Labels).
 //
+// So the compiler's meridian:resource and meridian:region-role tags become
+// the labels meridian/resource and meridian/region-role: the region role
+// label needs no property of its own.
+//
 // Read maps the labels back onto the recorded tag keys, so refresh reports
 // a tag label changed or removed by hand as drift of "tags" without a
 // perpetual diff from the normalisation. ManagedByLabel is set on every
