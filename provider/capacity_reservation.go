@@ -31,6 +31,7 @@ var (
 	_ resource.ResourceWithConfigure      = &capacityReservation{}
 	_ resource.ResourceWithValidateConfig = &capacityReservation{}
 	_ resource.ResourceWithModifyPlan     = &capacityReservation{}
+	_ resource.ResourceWithImportState    = &capacityReservation{}
 )
 
 func newCapacityReservation() resource.Resource { return &capacityReservation{} }
@@ -573,4 +574,81 @@ func loadRecordsFrom(ctx context.Context, p privateReader) (engine.State, diag.D
 		return engine.State{}, nil
 	}
 	return loadRecords(ctx, p)
+}
+
+// ImportState takes "<primary_region>/<name>" and reads the manifest there:
+// the blueprint as written (without its history) and the primitives as
+// compiled, with their ids. The history is not in the cloud, so the next
+// plan takes it from the configuration and shows the forecast it implies.
+func (r *capacityReservation) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	region, name, ok := strings.Cut(req.ID, "/")
+	if !ok || region == "" || name == "" {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q: expected <primary_region>/<name>, e.g. us-east-1/checkout-web.", req.ID))
+		return
+	}
+	if r.data == nil {
+		resp.Diagnostics.AddError("Provider not configured", capacityType+" import needs a configured provider.")
+		return
+	}
+	manifestName := compile.CapacityManifestName(name)
+	value, err := r.data.cloud.GetParameter(ctx, region, manifestName)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import "+capacityAddress(name), fmt.Sprintf("no meridian manifest %s in %s: %v", manifestName, region, err))
+		return
+	}
+	var m compile.CapacityManifest
+	if err := primitive.Decode(value, &m); err != nil || value["kind"] != capacityType {
+		resp.Diagnostics.AddError("Cannot import "+capacityAddress(name), fmt.Sprintf("%s is not the manifest of a capacity reservation (%v)", manifestName, err))
+		return
+	}
+	ids := map[string]string{compile.Manifest: manifestName}
+	for k, v := range m.IDs {
+		ids[k] = v
+	}
+	records, err := r.data.engine().Adopt(ctx, m.Graph(value, region), ids)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import "+capacityAddress(name), err.Error())
+		return
+	}
+	model := capacityModelOf(m.Blueprint)
+	model.Primitives = primitivesValue(records)
+	resp.Diagnostics.Append(resp.State.Set(ctx, model)...)
+	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+}
+
+// capacityModelOf is the model of a blueprint as written, for import. What
+// the manifest does not hold (the history, the computed plan) stays null.
+func capacityModelOf(written blueprint.Capacity) capacityModel {
+	c := written.WithDefaults()
+	optional := func(s string) types.String {
+		if s == "" {
+			return types.StringNull()
+		}
+		return types.StringValue(s)
+	}
+	m := capacityModel{
+		ID: types.StringValue(c.Name), Name: types.StringValue(c.Name),
+		PrimaryRegion: types.StringValue(c.PrimaryRegion), SecondaryRegion: types.StringValue(c.SecondaryRegion),
+		ImageID: types.StringValue(c.ImageID), Unit: types.StringValue(c.Unit), Horizon: types.StringValue(c.Horizon),
+		BaselinePercentile: types.Float64Value(c.BaselinePercentile), PeakPercentile: types.Float64Value(c.PeakPercentile),
+		Batch: types.Float64Value(c.Batch), FailoverCoverage: types.Float64Value(*c.FailoverCoverage),
+		ReviewInterval: types.StringValue(c.ReviewInterval), TargetUtilization: types.Float64Value(c.TargetUtilization),
+		PriceTable: types.StringNull(), Tags: types.MapNull(types.StringType),
+		Demand: &demandModel{
+			Values: types.ListNull(types.Float64Type), CSVFile: types.StringNull(),
+			Step: types.StringValue(c.Demand.Step), Season: types.StringValue(c.Demand.Season), Start: optional(c.Demand.Start),
+		},
+		Forecast: types.ObjectNull(forecastType.AttrTypes), Split: types.ListNull(splitType), Scheduled: types.ListNull(scheduledType),
+		MonthlyCost: types.Float64Null(), AllOnDemandCost: types.Float64Null(), PriceTableDate: types.StringNull(),
+		RightSizing: types.ObjectNull(rightSizingType.AttrTypes),
+	}
+	var elems []attr.Value
+	for _, t := range c.InstanceTypes {
+		elems = append(elems, types.StringValue(t))
+	}
+	m.InstanceTypes = types.ListValueMust(types.StringType, elems)
+	if len(c.Tags) > 0 {
+		m.Tags, _ = types.MapValueFrom(context.Background(), types.StringType, c.Tags)
+	}
+	return m
 }

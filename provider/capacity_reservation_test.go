@@ -245,7 +245,7 @@ func splitChecks(p blueprint.CapacityPlan) resource.TestCheckFunc {
 		resource.TestCheckResourceAttr(capAddr, "forecast.history_points", "336"),
 		resource.TestCheckResourceAttrSet(capAddr, "estimated_monthly_cost"),
 		resource.TestCheckResourceAttrSet(capAddr, "right_sizing.finding"),
-		resource.TestCheckResourceAttr(capAddr, "primitives.#", "6"),
+		resource.TestCheckResourceAttr(capAddr, "primitives.#", "7"),
 	)
 	return resource.ComposeAggregateTestCheckFunc(checks...)
 }
@@ -315,6 +315,14 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 			{
 				Config:           base.hcl(endpoint),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				ResourceName:      capAddr,
+				ImportState:       true,
+				ImportStateId:     "us-east-1/acc-cap",
+				ImportStateVerify: true,
+				// The history and the plan computed from it are not in the cloud.
+				ImportStateVerifyIgnore: []string{"demand", "forecast", "split", "scheduled_scaling", "estimated_monthly_cost", "all_on_demand_monthly_cost", "price_table_date", "right_sizing"},
 			},
 			{
 				Config: longer.hcl(endpoint),

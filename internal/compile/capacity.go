@@ -92,9 +92,63 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 		}
 		b.add(primitive.Primitive{Name: AutoScalingGroup + "." + role, Type: AutoScalingGroup, Region: region, Properties: group}, role)
 	}
+	// The manifest keeps, in the cloud, what import needs: the blueprint as
+	// written but without its history (which may be long, and a parameter
+	// holds 4 KB), and the primitives as compiled with their ids, so that an
+	// import records exactly what was applied.
+	ids, prims := map[string]any{}, []any{}
+	for _, p := range b.graph().Primitives {
+		ids[p.Name] = primitive.Ref(p.Name, "id")
+		prims = append(prims, map[string]any{
+			"name": p.Name, "type": p.Type, "region": p.Region, "properties": p.Properties, "depends_on": p.Dependencies(),
+		})
+	}
+	summary := written
+	summary.Demand.Values = nil
+	b.add(primitive.Primitive{
+		Name: Manifest, Type: SSMParameter, Region: c.PrimaryRegion,
+		Properties: map[string]any{
+			"name":  CapacityManifestName(c.Name),
+			"value": map[string]any{"kind": "meridian_capacity_reservation", "blueprint": summary, "primitives": prims, "ids": ids},
+		},
+	}, "primary")
 	g := b.graph()
 	if err := g.Check(); err != nil {
 		return primitive.Graph{}, blueprint.CapacityPlan{}, fmt.Errorf("compile %s: %w", b.resource, err)
 	}
 	return g, plan, nil
+}
+
+// CapacityManifestName is where a capacity reservation's manifest lives, in its primary region.
+func CapacityManifestName(name string) string { return "/meridian/capacity_reservation/" + name }
+
+// CapacityManifest is what import reads back from the manifest.
+type CapacityManifest struct {
+	Blueprint  blueprint.Capacity `json:"blueprint"`
+	Primitives []struct {
+		Name       string         `json:"name"`
+		Type       string         `json:"type"`
+		Region     string         `json:"region"`
+		Properties map[string]any `json:"properties"`
+		DependsOn  []string       `json:"depends_on"`
+	} `json:"primitives"`
+	IDs map[string]string `json:"ids"`
+}
+
+// Graph is the graph the manifest was written from, manifest included,
+// with references already resolved to the ids they had.
+func (m CapacityManifest) Graph(value map[string]any, primaryRegion string) primitive.Graph {
+	var g primitive.Graph
+	for _, p := range m.Primitives {
+		g.Primitives = append(g.Primitives, primitive.Primitive{Name: p.Name, Type: p.Type, Region: p.Region, Properties: p.Properties, DependsOn: p.DependsOn})
+	}
+	var all []string
+	for _, p := range m.Primitives {
+		all = append(all, p.Name)
+	}
+	g.Primitives = append(g.Primitives, primitive.Primitive{
+		Name: Manifest, Type: SSMParameter, Region: primaryRegion, DependsOn: all,
+		Properties: map[string]any{"name": CapacityManifestName(m.Blueprint.Name), "value": value},
+	})
+	return g
 }

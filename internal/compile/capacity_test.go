@@ -1,6 +1,7 @@
 package compile
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -80,8 +81,14 @@ func TestCapacitySplit(t *testing.T) {
 	}
 
 	ps := capacityByName(g)
-	if len(ps) != 6 {
-		t.Fatalf("%d primitives, want 6: %v", len(ps), ps)
+	if len(ps) != 7 {
+		t.Fatalf("%d primitives, want 7: %v", len(ps), ps)
+	}
+	// The manifest holds no history, so that it fits a standard parameter (4 KB).
+	m := ps[Manifest]
+	value, _ := json.Marshal(m.Properties["value"])
+	if m.Region != "us-east-1" || m.Properties["name"] != "/meridian/capacity_reservation/web" || len(value) > 4096 || strings.Contains(string(value), `"values"`) {
+		t.Errorf("manifest in %s named %v, %d bytes: %s", m.Region, m.Properties["name"], len(value), value)
 	}
 	cr := ps["aws_ec2_capacity_reservation.primary"]
 	if cr.Region != "us-east-1" || cr.Properties["instance_count"] != 30.0 || cr.Properties["availability_zone"] != "us-east-1a" || cr.Properties["instance_match_criteria"] != "targeted" {

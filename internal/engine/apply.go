@@ -152,6 +152,13 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 			rec.ID, rec.Outputs, rec.Pending = res.ID, withID(res.Outputs, res.ID), ""
 		}
 		if recorded {
+			// Journal the intent first: a crash during the call leaves a
+			// record that may or may not have an object, and the next run
+			// must not trust it as existing (see diffOne).
+			rec.Pending = OpDelete
+			if err := r.record(func(st *State) { st.Put(rec) }); err != nil {
+				return err
+			}
 			if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
 				return fmt.Errorf("delete %s: %w", s.Name, err)
 			}

@@ -1162,3 +1162,64 @@ func TestDestroyOfPendingCreateDeletesWhatTheCrashedRunMade(t *testing.T) {
 		t.Errorf("records left: %v", recordNames(st))
 	}
 }
+
+func TestJournalRecordsPendingDeleteBeforeTheCall(t *testing.T) {
+	c := newCloud()
+	e, j, _ := newEngine(c, 2)
+	var st engine.State
+	if _, err := apply(t, e, graph(prim("a", tBucket, map[string]any{"name": "a"}), prim("b", tPolicy, map[string]any{"of": "${a.arn}"})), &st); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	c.onCall = func(cl call) {
+		if cl.Op != "delete" {
+			return
+		}
+		last, _ := j.last()
+		if r, ok := last.Get(cl.Name); !ok || r.Pending != engine.OpDelete || r.ID != cl.ID {
+			t.Errorf("delete %s called with journaled record %+v, want a pending delete", cl.Name, r)
+		}
+		checked++
+	}
+	if err := e.Destroy(context.Background(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if checked != 2 || len(st.Records) != 0 {
+		t.Errorf("checked %d deletes, %d records left", checked, len(st.Records))
+	}
+}
+
+func TestInterruptedDeleteIsRedoneAndRecreated(t *testing.T) {
+	c := newCloud()
+	e, _, _ := newEngine(c, 1)
+	// A crash during destroy: b's record was removed after its delete, a's
+	// delete call went out (the object is gone) but its record remains,
+	// marked pending.
+	st := engine.State{Records: []engine.Record{{Name: "a", Type: tBucket, Region: "us-east-1", ID: "bucket-7",
+		Inputs: map[string]any{"name": "a"}, Outputs: map[string]string{"id": "bucket-7", "arn": "arn:bucket-7"}, Pending: engine.OpDelete}}}
+	g := graph(prim("a", tBucket, map[string]any{"name": "a"}), prim("b", tPolicy, map[string]any{"of": "${a.arn}"}))
+	p, err := engine.Diff(g, st, e.Drivers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Count(); got[engine.OpReplace] != 1 || got[engine.OpCreate] != 1 {
+		t.Fatalf("plan = %v, want a replaced and b created", got)
+	}
+	if err := e.Apply(context.Background(), p, &st); err != nil {
+		t.Fatalf("Apply() error = %v", err)
+	}
+	if del := findCall(t, c, "delete", "a"); del.ID != "bucket-7" {
+		t.Errorf("delete of a called with %q, want the recorded id", del.ID)
+	}
+	a, _ := st.Get("a")
+	b, _ := st.Get("b")
+	if a.Pending != "" || a.ID == "bucket-7" || a.ID == "" || b.ID == "" {
+		t.Errorf("records a=%+v b=%+v, want both created", a, b)
+	}
+	if obj, ok := c.objectNamed("b"); !ok || obj.Props["of"] != a.Outputs["arn"] {
+		t.Errorf("b refers to %v, want the new a's arn %q", obj, a.Outputs["arn"])
+	}
+	if n := c.count(); n != 2 {
+		t.Errorf("%d objects in the cloud, want 2", n)
+	}
+}

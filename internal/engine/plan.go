@@ -20,6 +20,10 @@ const (
 	OpDelete  Op = "delete"
 )
 
+// interruptedDelete is the reason given for replacing a record whose delete
+// was cut short.
+const interruptedDelete = "(interrupted delete)"
+
 // Step is one primitive's part of a plan.
 type Step struct {
 	Op     Op     `json:"op"`
@@ -118,6 +122,13 @@ func diffOne(p primitive.Primitive, st State, outputs primitive.Outputs, d Drive
 	rec, ok := st.Get(p.Name)
 	if !ok || rec.Pending == OpCreate {
 		step.Op = OpCreate
+		return step
+	}
+	if rec.Pending == OpDelete {
+		// A delete was interrupted: the object may be gone or not. Deletes
+		// are idempotent, so delete it again and create it anew; trusting
+		// the record would leave dependents pointing at nothing.
+		step.Op, step.Changes, step.ReplaceBecause = OpReplace, []string{interruptedDelete}, []string{interruptedDelete}
 		return step
 	}
 	if rec.Type != p.Type {

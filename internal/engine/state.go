@@ -25,7 +25,10 @@ type Record struct {
 	DependsOn []string `json:"depends_on,omitempty"`
 	// Pending is OpCreate from just before the create call until its result
 	// is recorded: a record that is still pending after a crash may or may
-	// not exist in the cloud, and Token lets the driver find out.
+	// not exist in the cloud, and Token lets the driver find out. It is
+	// OpDelete from just before a delete call until the record is removed:
+	// such a record is deleted again (deletes are idempotent) and, if the
+	// primitive is still wanted, created anew.
 	Pending Op     `json:"pending,omitempty"`
 	Token   string `json:"token,omitempty"`
 }

@@ -310,7 +310,18 @@ func (d recordDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 	if req.Resume {
 		action = r53types.ChangeActionUpsert
 	}
-	if err := d.change(ctx, action, p); err != nil {
+	err := d.change(ctx, action, p)
+	if err != nil && action == r53types.ChangeActionCreate && code(err) == "InvalidChangeBatch" {
+		// moto 5.2.1 refuses to CREATE a record set identical to one it
+		// created and deleted before while a record of the same name and
+		// type exists, ignoring SetIdentifier: recreating the PRIMARY of a
+		// failover pair next to its SECONDARY fails. If ours is really
+		// absent, nobody else's can be overwritten, so UPSERT it.
+		if _, ferr := d.find(ctx, p); errors.Is(ferr, engine.ErrNotFound) {
+			err = d.change(ctx, r53types.ChangeActionUpsert, p)
+		}
+	}
+	if err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: recordID(p), Outputs: map[string]string{"fqdn": p.Name}}, nil
