@@ -101,7 +101,7 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		PrimaryRegion: m.PrimaryRegion, SecondaryRegion: m.SecondaryRegion, InstanceTypes: m.InstanceTypes,
 		Unit: m.Unit, Demand: m.Demand, Horizon: m.Horizon, BaselinePercentile: m.BaselinePercentile,
 		PeakPercentile: m.PeakPercentile, Batch: m.Batch, FailoverCoverage: m.FailoverCoverage,
-		ReviewInterval: types.StringNull(), TargetUtilization: types.Float64Null(), PriceTable: m.PriceTable,
+		ReviewInterval: types.StringNull(), RTO: types.StringNull(), TargetUtilization: types.Float64Null(), PriceTable: m.PriceTable,
 	}
 	c, prices, _, diags := rm.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)

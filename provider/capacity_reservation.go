@@ -54,6 +54,7 @@ type capacityModel struct {
 	PeakPercentile     types.Float64 `tfsdk:"peak_percentile"`
 	Batch              types.Float64 `tfsdk:"batch"`
 	FailoverCoverage   types.Float64 `tfsdk:"failover_coverage"`
+	RTO                types.String  `tfsdk:"rto"`
 	ReviewInterval     types.String  `tfsdk:"review_interval"`
 	TargetUtilization  types.Float64 `tfsdk:"target_utilization"`
 	PriceTable         types.String  `tfsdk:"price_table"`
@@ -153,6 +154,10 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultFailoverCoverage),
 				Description: "Share (0 to 1) of the primary's reservation also reserved in the secondary region. Default 1: a failover region without reserved capacity may have none on the day it is needed.",
 			},
+			"rto": schema.StringAttribute{
+				Optional:    true,
+				Description: "Recovery time objective of the failover, e.g. `meridian_dr_policy.x.rto`. Under 1h the secondary must reserve all of the primary's reservation (failover_coverage = 1), under 4h at least half: in a regional event on-demand capacity nearby runs short, and only reservations are sure to be there. Checked at plan time.",
+			},
 			"review_interval": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultReviewInterval),
 				Description: "When the right-sizing review is due after the end of the history. Default `30d`.",
@@ -249,7 +254,7 @@ func (m capacityModel) blueprint(ctx context.Context) (blueprint.Capacity, bluep
 		Name: r.str("name", m.Name), PrimaryRegion: r.str("primary_region", m.PrimaryRegion), SecondaryRegion: r.str("secondary_region", m.SecondaryRegion),
 		ImageID: r.str("image_id", m.ImageID), Unit: r.str("unit", m.Unit), Horizon: r.str("horizon", m.Horizon),
 		BaselinePercentile: float("baseline_percentile", m.BaselinePercentile), PeakPercentile: float("peak_percentile", m.PeakPercentile),
-		Batch: float("batch", m.Batch), ReviewInterval: r.str("review_interval", m.ReviewInterval),
+		Batch: float("batch", m.Batch), ReviewInterval: r.str("review_interval", m.ReviewInterval), RTO: r.str("rto", m.RTO),
 		TargetUtilization: float("target_utilization", m.TargetUtilization),
 	}
 	if !m.FailoverCoverage.IsNull() {
@@ -632,7 +637,7 @@ func capacityModelOf(written blueprint.Capacity) capacityModel {
 		ImageID: types.StringValue(c.ImageID), Unit: types.StringValue(c.Unit), Horizon: types.StringValue(c.Horizon),
 		BaselinePercentile: types.Float64Value(c.BaselinePercentile), PeakPercentile: types.Float64Value(c.PeakPercentile),
 		Batch: types.Float64Value(c.Batch), FailoverCoverage: types.Float64Value(*c.FailoverCoverage),
-		ReviewInterval: types.StringValue(c.ReviewInterval), TargetUtilization: types.Float64Value(c.TargetUtilization),
+		ReviewInterval: types.StringValue(c.ReviewInterval), TargetUtilization: types.Float64Value(c.TargetUtilization), RTO: optional(c.RTO),
 		PriceTable: types.StringNull(), Tags: types.MapNull(types.StringType),
 		Demand: &demandModel{
 			Values: types.ListNull(types.Float64Type), CSVFile: types.StringNull(),

@@ -275,6 +275,8 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 	notOffered := base
 	notOffered.types = `["m5.large", "x9.large"]`
 	notOffered.extra = fmt.Sprintf("price_table = %q", priceFile)
+	rtoTooShort := base
+	rtoTooShort.extra = `rto = "45m"`
 	short := base
 	short.values = base.values[:30]
 
@@ -302,6 +304,11 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 				Config:      short.hcl(endpoint),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Too little demand history.*30 points.*needs at least 48`),
+			},
+			{
+				Config:      rtoTooShort.hcl(endpoint),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Failover coverage below what the RTO needs.*needs at least 1`),
 			},
 			{
 				Config:      notOffered.hcl(endpoint),

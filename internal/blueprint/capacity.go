@@ -34,7 +34,11 @@ type Capacity struct {
 	// Batch is the share of demand that tolerates interruption and runs on spot.
 	Batch float64 `json:"batch,omitempty"`
 	// FailoverCoverage is the share of the primary's reservation also reserved in the secondary.
-	FailoverCoverage  *float64          `json:"failover_coverage,omitempty"`
+	FailoverCoverage *float64 `json:"failover_coverage,omitempty"`
+	// RTO is the recovery time objective the failover region must meet
+	// (e.g. a dr_policy's rto); it sets how much of the capacity there must
+	// be reserved rather than hoped for.
+	RTO               string            `json:"rto,omitempty"`
 	ReviewInterval    string            `json:"review_interval,omitempty"`
 	TargetUtilization float64           `json:"target_utilization,omitempty"`
 	Tags              map[string]string `json:"tags,omitempty"`
@@ -123,6 +127,21 @@ func ParsePeriod(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a positive duration such as 30d, 4w or 720h", s)
 	}
 	return d, nil
+}
+
+// CoverageForRTO is the least share of the primary's reservation that the
+// failover region must hold for a recovery time objective. Under an hour
+// there is no time to find capacity during a regional event: all of it.
+// Under four hours, half, and the rest is launched on-demand as the first
+// wave of failovers settles. Longer RTOs leave it to the user.
+func CoverageForRTO(rto time.Duration) float64 {
+	switch {
+	case rto < time.Hour:
+		return 1
+	case rto < 4*time.Hour:
+		return 0.5
+	}
+	return 0
 }
 
 // PriceTable is what instance-hours cost per region and instance type.
@@ -282,6 +301,14 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 	}
 	if fc := *c.FailoverCoverage; !(fc >= 0 && fc <= 1) {
 		add("Invalid failover coverage", fmt.Sprintf("failover_coverage %v must be between 0 and 1: the share of the primary's reservation also reserved in the secondary.", fc), "failover_coverage")
+	}
+	if c.RTO != "" {
+		rto, err := ParsePeriod(c.RTO)
+		if err != nil {
+			add("Invalid RTO", err.Error(), "rto")
+		} else if need := CoverageForRTO(rto); *c.FailoverCoverage < need {
+			add("Failover coverage below what the RTO needs", fmt.Sprintf("failover_coverage %v reserves too little in %s for an RTO of %s: it needs at least %v. When %s fails, everyone who runs there fails over at once and on-demand capacity in the neighbouring regions runs short; only reserved capacity is sure to be there within the RTO.", *c.FailoverCoverage, c.SecondaryRegion, c.RTO, need, c.PrimaryRegion), "failover_coverage", "rto")
+		}
 	}
 	if !(c.TargetUtilization > 0 && c.TargetUtilization <= 100) {
 		add("Invalid target utilization", fmt.Sprintf("target_utilization %v must be between 0 and 100 (percent CPU).", c.TargetUtilization), "target_utilization")

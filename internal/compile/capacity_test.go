@@ -162,6 +162,12 @@ func TestCapacityVariants(t *testing.T) {
 }
 
 func TestCapacityProblems(t *testing.T) {
+	// An RTO the coverage meets is no problem: 2h needs half, which is what the blueprint reserves.
+	ok := capacityBlueprint()
+	ok.RTO = "2h"
+	if _, _, err := Capacity(ok, blueprint.DefaultPrices(), nil); err != nil {
+		t.Errorf("rto 2h with coverage 0.5: %v", err)
+	}
 	for name, tc := range map[string]struct {
 		edit      func(*blueprint.Capacity)
 		path, msg string
@@ -177,6 +183,9 @@ func TestCapacityProblems(t *testing.T) {
 		"horizon":            {func(c *blueprint.Capacity) { c.Horizon = "soon" }, "horizon", "not a positive duration"},
 		"season vs step":     {func(c *blueprint.Capacity) { c.Demand.Season = "90m" }, "demand.season", "not a multiple of step"},
 		"no image":           {func(c *blueprint.Capacity) { c.ImageID = "" }, "image_id", "AMI"},
+		"rto of 30m":         {func(c *blueprint.Capacity) { c.RTO = "30m" }, "failover_coverage", "failover_coverage 0.5 reserves too little in us-west-2 for an RTO of 30m: it needs at least 1"},
+		"rto of 2h":          {func(c *blueprint.Capacity) { c.RTO = "2h"; v := 0.25; c.FailoverCoverage = &v }, "failover_coverage", "needs at least 0.5"},
+		"rto unparsable":     {func(c *blueprint.Capacity) { c.RTO = "fast" }, "rto", "not a positive duration"},
 	} {
 		c := capacityBlueprint()
 		c.Demand.Values = dailyCycle(1)

@@ -17,10 +17,11 @@ resource "meridian_capacity_reservation" "web" {
   }
 
   horizon             = "30d"
-  baseline_percentile = 50 # reserved: the median demand over the horizon
-  peak_percentile     = 95 # the groups can grow to the 95th percentile
-  batch               = 0.2 # a fifth of the demand is batch work, on spot
-  failover_coverage   = 1   # the secondary reserves as much as the primary
+  baseline_percentile = 50    # reserved: the median demand over the horizon
+  peak_percentile     = 95    # the groups can grow to the 95th percentile
+  batch               = 0.2   # a fifth of the demand is batch work, on spot
+  failover_coverage   = 1     # the secondary reserves as much as the primary
+  rto                 = "30m" # which an RTO under 1h requires
   review_interval     = "30d"
 
   tags = {
