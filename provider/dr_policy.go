@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -48,6 +50,7 @@ type drPolicyModel struct {
 	RunbookMarkdown types.String `tfsdk:"runbook_markdown"`
 	EstimatedRTO    types.String `tfsdk:"estimated_rto"`
 	Proven          types.Bool   `tfsdk:"proven"`
+	LastDrill       types.String `tfsdk:"last_drill"`
 	Primitives      types.List   `tfsdk:"primitives"`
 }
 
@@ -108,6 +111,8 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 				Description: "Whether a drill has measured an RTO and RPO within the targets. False until then."},
 			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType,
 				Description: "The cloud objects of the policy: vaults, backup role, plan and selection."},
+			"last_drill": schema.StringAttribute{Computed: true,
+				Description: "The newest drill's report (JSON), read from the pair's secondary bucket on refresh: its measured RTO is checked against `rto` at plan time."},
 		},
 		Blocks: map[string]schema.Block{
 			"backup": schema.SingleNestedBlock{
@@ -238,11 +243,17 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 	plan.Primitives = types.ListUnknown(primitiveType)
 	unknownRunbook := runbookValues{types.ListUnknown(runbookStepType), types.StringUnknown(), types.StringUnknown()}
 	unknownRunbook.set(&plan)
-	plan.Proven = types.BoolValue(false)
+	plan.Proven, plan.LastDrill = types.BoolValue(false), types.StringNull()
 	if !state.Proven.IsNull() && !state.Proven.IsUnknown() {
-		plan.Proven = state.Proven
+		plan.Proven, plan.LastDrill = state.Proven, state.LastDrill
 	}
 	p, known, diags := plan.blueprint(ctx)
+	if last := plan.LastDrill.ValueString(); last != "" {
+		var rep drill.Report
+		if json.Unmarshal([]byte(last), &rep) == nil {
+			p.MeasuredRTO = durationText(rep.MeasuredRTO)
+		}
+	}
 	resp.Diagnostics.Append(diags...)
 	if known && !resp.Diagnostics.HasError() {
 		g, rb, diags := r.compile(p)
@@ -300,6 +311,9 @@ func (r *drPolicy) apply(ctx context.Context, plan drPolicyModel, records engine
 	plan.ID = plan.Name
 	runbookOf(p.Name, rb).set(&plan)
 	plan.Primitives = primitivesValue(records)
+	if plan.LastDrill.IsUnknown() {
+		plan.LastDrill = types.StringNull()
+	}
 	diags.Append(saveRecords(ctx, private, records)...)
 	if diags.HasError() && len(records.Records) == 0 {
 		return
@@ -318,6 +332,17 @@ func (r *drPolicy) Read(ctx context.Context, req resource.ReadRequest, resp *res
 	records = refresh(ctx, r.data, "meridian_dr_policy."+m.Name.ValueString(), records, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	// The proof lives with the pair: the newest drill report in its secondary bucket.
+	if p, known, _ := m.blueprint(ctx); known {
+		rep, found, err := drill.LatestReport(ctx, r.data.cloud, p.RegionPair)
+		switch {
+		case err != nil:
+			resp.Diagnostics.AddWarning("Cannot read the last drill", "meridian_dr_policy."+p.Name+": "+err.Error())
+		case found:
+			b, _ := json.Marshal(rep)
+			m.LastDrill, m.Proven = types.StringValue(string(b)), types.BoolValue(rep.Passed)
+		}
 	}
 	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
 	m.Primitives = primitivesValue(records)
@@ -338,4 +363,14 @@ func (r *drPolicy) Delete(ctx context.Context, req resource.DeleteRequest, resp 
 		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
 	}
+}
+
+// durationText turns a Go duration ("1m2.5s") into the unit form
+// blueprint.ParseDuration reads, in whole seconds rounded up.
+func durationText(goDuration string) string {
+	d, err := time.ParseDuration(goDuration)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
 }

@@ -30,7 +30,9 @@ type meridianProvider struct{ version string }
 type providerData struct {
 	cloud *awscloud.Cloud
 	// clusters is nil when the provider has no kubernetes block.
-	clusters    *k8s.Cloud
+	clusters *k8s.Cloud
+	// contexts names each region's cluster in its kubeconfig (for drills on the testbed).
+	contexts    map[string]string
 	defaultTags map[string]string
 	parallelism int
 }
@@ -178,6 +180,10 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 				resp.Diagnostics.AddAttributeError(path.Root("kubernetes").AtName("cluster").AtListIndex(i).AtName("region"), "Duplicate cluster", fmt.Sprintf("region %q has two clusters.", region))
 				return
 			}
+			if data.contexts == nil {
+				data.contexts = map[string]string{}
+			}
+			data.contexts[region] = c.Context.ValueString()
 			clusters[region] = k8s.ClusterConfig{
 				Kubeconfig: c.Kubeconfig.ValueString(), Context: c.Context.ValueString(),
 				Host: c.Host.ValueString(), Token: c.Token.ValueString(), CAData: []byte(c.ClusterCACertificate.ValueString()),
@@ -193,7 +199,7 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 }
 
 func (p *meridianProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{newRegionPair, newCostTagPolicy, newDRPolicy, newCapacityReservation}
+	return []func() resource.Resource{newRegionPair, newCostTagPolicy, newDRPolicy, newDRDrill, newCapacityReservation}
 }
 
 func (p *meridianProvider) DataSources(context.Context) []func() datasource.DataSource {
