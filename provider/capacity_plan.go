@@ -11,17 +11,25 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/forecast"
 )
 
-var _ datasource.DataSource = &capacityPlan{}
+var _ datasource.DataSourceWithConfigure = &capacityPlan{}
 
 func newCapacityPlan() datasource.DataSource { return &capacityPlan{} }
 
 // capacityPlan shows what a demand history implies before anything is
 // reserved: the same forecast and split as meridian_capacity_reservation, as
-// a table and a chart, with no cloud call.
-type capacityPlan struct{}
+// a table and a chart. It calls no cloud API unless the history comes from
+// CloudWatch.
+type capacityPlan struct{ data *providerData }
+
+func (d *capacityPlan) Configure(_ context.Context, req datasource.ConfigureRequest, _ *datasource.ConfigureResponse) {
+	if req.ProviderData != nil {
+		d.data = req.ProviderData.(*providerData)
+	}
+}
 
 type capacityPlanModel struct {
 	PrimaryRegion      types.String  `tfsdk:"primary_region"`
@@ -79,6 +87,20 @@ func (d *capacityPlan) Schema(_ context.Context, _ datasource.SchemaRequest, res
 					"season":   schema.StringAttribute{Optional: true, Description: "Default `24h`."},
 					"start":    schema.StringAttribute{Optional: true},
 				},
+				Blocks: map[string]schema.Block{
+					"cloudwatch": schema.SingleNestedBlock{
+						Description: cloudWatchDoc,
+						Attributes: map[string]schema.Attribute{
+							"region":      schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["region"]},
+							"namespace":   schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["namespace"]},
+							"metric_name": schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["metric_name"]},
+							"dimensions":  schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: cloudWatchAttrDocs["dimensions"]},
+							"statistic":   schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["statistic"]},
+							"start_time":  schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["start_time"]},
+							"end_time":    schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["end_time"]},
+						},
+					},
+				},
 			},
 		},
 	}
@@ -94,6 +116,13 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", "a demand block with the history is required.")
 		return
 	}
+	if resp.Diagnostics.Append(demandSources(m.Demand)...); resp.Diagnostics.HasError() {
+		return
+	}
+	var cloud *awscloud.Cloud
+	if d.data != nil {
+		cloud = d.data.cloud
+	}
 	// The resource's model carries the conversion; name and image are not
 	// part of a plan, so placeholders pass their rules.
 	rm := capacityModel{
@@ -103,7 +132,7 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		PeakPercentile: m.PeakPercentile, Batch: m.Batch, FailoverCoverage: m.FailoverCoverage,
 		ReviewInterval: types.StringNull(), RTO: types.StringNull(), TargetUtilization: types.Float64Null(), PriceTable: m.PriceTable,
 	}
-	c, prices, _, diags := rm.blueprint(ctx)
+	c, prices, _, diags := rm.blueprint(ctx, cloud)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return

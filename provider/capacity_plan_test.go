@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"os"
@@ -9,9 +10,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 )
 
 func capacityPlanConfig(endpoint, chart string, values []float64) string {
@@ -67,6 +77,75 @@ func TestAccCapacityPlan_tableAndChart(t *testing.T) {
 						}
 						return nil
 					},
+				),
+			},
+		},
+	})
+}
+
+func TestAccCapacityPlan_cloudWatch(t *testing.T) {
+	endpoint := acceptance(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	values := capacityDemand()[:72]
+	cw := cloudwatch.NewFromConfig(ec2Cloud{endpoint}.cfg("us-east-1"), func(o *cloudwatch.Options) {
+		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+	})
+	for i := 0; i < len(values); i += 20 {
+		var data []cwtypes.MetricDatum
+		for j := i; j < min(i+20, len(values)); j++ {
+			data = append(data, cwtypes.MetricDatum{
+				MetricName: aws.String("InstancesInUse"), Value: aws.Float64(values[j]), Timestamp: aws.Time(start.Add(time.Duration(j) * time.Hour)),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("Service"), Value: aws.String("acc-cw")}},
+			})
+		}
+		if _, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Meridian/Acc"), MetricData: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fc := 0.5
+	_, want, err := compile.Capacity(blueprint.Capacity{
+		Name: "plan", PrimaryRegion: "us-east-1", SecondaryRegion: "us-west-2", InstanceTypes: []string{"m5.large"}, ImageID: "x",
+		Horizon: "7d", Batch: 0.25, FailoverCoverage: &fc, Demand: blueprint.Demand{Values: values, Start: start.Format(time.RFC3339)},
+	}, blueprint.DefaultPrices(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := func(end string) string {
+		return providerConfig(endpoint, "{}") + fmt.Sprintf(`
+data "meridian_capacity_plan" "cw" {
+  primary_region    = "us-east-1"
+  secondary_region  = "us-west-2"
+  instance_types    = ["m5.large"]
+  horizon           = "7d"
+  batch             = 0.25
+  failover_coverage = 0.5
+
+  demand {
+    cloudwatch {
+      namespace   = "Meridian/Acc"
+      metric_name = "InstancesInUse"
+      dimensions  = { Service = "acc-cw" }
+      start_time  = "2026-11-01T00:00:00Z"
+      end_time    = %q
+    }
+  }
+}
+`, end)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{
+			{
+				// Three hours past the last datapoint: a gap, named.
+				Config:      config("2026-11-04T03:00:00Z"),
+				ExpectError: regexp.MustCompile(`(?s)no Average datapoint for 3 of.*first at\s+2026-11-04T00:00:00Z`),
+			},
+			{
+				Config: config("2026-11-04T00:00:00Z"),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("data.meridian_capacity_plan.cw", "reserved", strconv.Itoa(want.Primary.Reserved)),
+					resource.TestCheckResourceAttr("data.meridian_capacity_plan.cw", "estimated_monthly_cost", strconv.FormatFloat(round(want.MonthlyCost, 2), 'f', -1, 64)),
 				),
 			},
 		},

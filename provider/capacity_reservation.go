@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -71,11 +72,35 @@ type capacityModel struct {
 }
 
 type demandModel struct {
-	Values  types.List   `tfsdk:"values"`
-	CSVFile types.String `tfsdk:"csv_file"`
-	Step    types.String `tfsdk:"step"`
-	Season  types.String `tfsdk:"season"`
-	Start   types.String `tfsdk:"start"`
+	Values     types.List       `tfsdk:"values"`
+	CSVFile    types.String     `tfsdk:"csv_file"`
+	Step       types.String     `tfsdk:"step"`
+	Season     types.String     `tfsdk:"season"`
+	Start      types.String     `tfsdk:"start"`
+	CloudWatch *cloudWatchModel `tfsdk:"cloudwatch"`
+}
+
+type cloudWatchModel struct {
+	Region     types.String `tfsdk:"region"`
+	Namespace  types.String `tfsdk:"namespace"`
+	MetricName types.String `tfsdk:"metric_name"`
+	Dimensions types.Map    `tfsdk:"dimensions"`
+	Statistic  types.String `tfsdk:"statistic"`
+	StartTime  types.String `tfsdk:"start_time"`
+	EndTime    types.String `tfsdk:"end_time"`
+}
+
+// cloudWatchDoc describes the cloudwatch block, the same in the resource and the data source.
+const cloudWatchDoc = "The history from CloudWatch (GetMetricStatistics): the metric's statistic at every `step` from `start_time` to `end_time` (RFC 3339). The window is fixed, so that every plan sees the same history; a period without a datapoint is an error that names it."
+
+var cloudWatchAttrDocs = map[string]string{
+	"region":      "Region of the metric. Default: primary_region.",
+	"namespace":   "Metric namespace, e.g. `AWS/EC2` or your own. Required in the block.",
+	"metric_name": "Metric name. Required in the block.",
+	"dimensions":  "Dimensions that select the metric.",
+	"statistic":   "`Average` (default), `Sum`, `Maximum`, `Minimum` or `SampleCount`.",
+	"start_time":  "First period of the history (RFC 3339). Required in the block.",
+	"end_time":    "End of the history, exclusive (RFC 3339). Required in the block.",
 }
 
 var (
@@ -232,6 +257,20 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 					},
 					"start": schema.StringAttribute{Optional: true, Description: "When the first value was observed (RFC 3339); places the daily peak at its clock hour. Default: midnight UTC."},
 				},
+				Blocks: map[string]schema.Block{
+					"cloudwatch": schema.SingleNestedBlock{
+						Description: cloudWatchDoc,
+						Attributes: map[string]schema.Attribute{
+							"region":      schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["region"]},
+							"namespace":   schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["namespace"]},
+							"metric_name": schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["metric_name"]},
+							"dimensions":  schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: cloudWatchAttrDocs["dimensions"]},
+							"statistic":   schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["statistic"]},
+							"start_time":  schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["start_time"]},
+							"end_time":    schema.StringAttribute{Optional: true, Description: cloudWatchAttrDocs["end_time"]},
+						},
+					},
+				},
 			},
 		},
 	}
@@ -241,7 +280,7 @@ func capacityAddress(name string) string { return capacityType + "." + name }
 
 // blueprint converts the model into the capacity blueprint, reading the CSV
 // file and price table it names. unknown holds the attributes not known yet.
-func (m capacityModel) blueprint(ctx context.Context) (blueprint.Capacity, blueprint.PriceTable, map[string]bool, diag.Diagnostics) {
+func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (blueprint.Capacity, blueprint.PriceTable, map[string]bool, diag.Diagnostics) {
 	r := &reader{unknown: map[string]bool{}}
 	var diags diag.Diagnostics
 	float := func(p string, v types.Float64) float64 {
@@ -292,6 +331,20 @@ func (m capacityModel) blueprint(ctx context.Context) (blueprint.Capacity, bluep
 		if file := r.str("demand.csv_file", d.CSVFile); file != "" {
 			diags.Append(readDemandCSV(file, &c.Demand)...)
 		}
+		if cw := d.CloudWatch; cw != nil {
+			for _, v := range []struct {
+				p string
+				v types.String
+			}{{"region", cw.Region}, {"namespace", cw.Namespace}, {"metric_name", cw.MetricName}, {"statistic", cw.Statistic}, {"start_time", cw.StartTime}, {"end_time", cw.EndTime}} {
+				r.str("demand.cloudwatch."+v.p, v.v)
+			}
+			if cw.Dimensions.IsUnknown() {
+				r.unknown["demand.cloudwatch.dimensions"] = true
+			}
+			if len(r.unknown) == 0 && !diags.HasError() {
+				diags.Append(readDemandCloudWatch(ctx, cloud, c.PrimaryRegion, cw, &c.Demand)...)
+			}
+		}
 	}
 	return c, prices, r.unknown, diags
 }
@@ -325,6 +378,59 @@ func readDemandCSV(file string, d *blueprint.Demand) diag.Diagnostics {
 	return diags
 }
 
+// readDemandCloudWatch fills demand from a CloudWatch metric over a fixed window.
+func readDemandCloudWatch(ctx context.Context, cloud *awscloud.Cloud, primary string, cw *cloudWatchModel, d *blueprint.Demand) diag.Diagnostics {
+	var diags diag.Diagnostics
+	at := path.Root("demand").AtName("cloudwatch")
+	q := awscloud.MetricQuery{
+		Region: cw.Region.ValueString(), Namespace: cw.Namespace.ValueString(), MetricName: cw.MetricName.ValueString(),
+		Statistic: cw.Statistic.ValueString(),
+	}
+	if q.Region == "" {
+		q.Region = primary
+	}
+	if q.Statistic == "" {
+		q.Statistic = "Average"
+	}
+	diags.Append(cw.Dimensions.ElementsAs(ctx, &q.Dimensions, false)...)
+	for _, t := range []struct {
+		name string
+		v    types.String
+		into *time.Time
+	}{{"start_time", cw.StartTime, &q.Start}, {"end_time", cw.EndTime, &q.End}} {
+		parsed, err := time.Parse(time.RFC3339, t.v.ValueString())
+		if err != nil {
+			diags.AddAttributeError(at.AtName(t.name), "Invalid time", fmt.Sprintf("%q is not an RFC 3339 time such as 2026-09-01T00:00:00Z; the window must be fixed so that every plan sees the same history.", t.v.ValueString()))
+		}
+		*t.into = parsed
+	}
+	if q.Namespace == "" || q.MetricName == "" {
+		diags.AddAttributeError(at, "Missing metric", "namespace and metric_name are required in the cloudwatch block.")
+	}
+	step, err := blueprint.ParsePeriod(blueprint.Capacity{Demand: *d}.WithDefaults().Demand.Step)
+	if err != nil {
+		diags.AddAttributeError(path.Root("demand").AtName("step"), "Invalid step", err.Error())
+	}
+	if diags.HasError() {
+		return diags
+	}
+	if cloud == nil {
+		diags.AddAttributeError(at, "Provider not configured", "reading demand from CloudWatch needs the provider's aws configuration.")
+		return diags
+	}
+	q.Period = step
+	s, err := cloud.MetricHistory(ctx, q)
+	if err != nil {
+		diags.AddAttributeError(at, "Cannot read demand history", err.Error())
+		return diags
+	}
+	d.Values = s.Values
+	if d.Start == "" {
+		d.Start = s.Start.UTC().Format(time.RFC3339)
+	}
+	return diags
+}
+
 func (r *capacityReservation) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m capacityModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
@@ -335,17 +441,30 @@ func (r *capacityReservation) ValidateConfig(ctx context.Context, req resource.V
 		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", capacityAddress(m.Name.ValueString())+": a demand block with the history is required; meridian never plans capacity from a default.")
 		return
 	}
-	if !m.Demand.Values.IsNull() && !m.Demand.CSVFile.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("demand").AtName("csv_file"), "Two histories", "demand takes values or csv_file, not both.")
+	resp.Diagnostics.Append(demandSources(m.Demand)...)
+}
+
+// demandSources checks that the demand block names exactly one history.
+func demandSources(d *demandModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	n := 0
+	for _, set := range []bool{!d.Values.IsNull(), !d.CSVFile.IsNull(), d.CloudWatch != nil} {
+		if set {
+			n++
+		}
 	}
-	if m.Demand.Values.IsNull() && m.Demand.CSVFile.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand history", "demand needs values or csv_file.")
+	switch {
+	case n > 1:
+		diags.AddAttributeError(path.Root("demand"), "Two histories", "demand takes one of values, csv_file or a cloudwatch block.")
+	case n == 0:
+		diags.AddAttributeError(path.Root("demand"), "Missing demand history", "demand needs values, csv_file or a cloudwatch block; meridian never plans capacity from a default.")
 	}
+	return diags
 }
 
 // plan compiles the model. The graph is nil (without an error) while values are unknown.
 func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primitive.Graph, *blueprint.CapacityPlan, diag.Diagnostics) {
-	c, prices, unknown, diags := m.blueprint(ctx)
+	c, prices, unknown, diags := m.blueprint(ctx, r.data.cloud)
 	if diags.HasError() {
 		return nil, nil, diags
 	}

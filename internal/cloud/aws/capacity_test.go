@@ -2,11 +2,14 @@ package aws
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
@@ -174,5 +177,56 @@ func TestCapacityDriversAgainstMoto(t *testing.T) {
 	groups, _ = c.AutoScaling("us-east-1").DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"drv-web"}})
 	if len(groups.AutoScalingGroups) != 0 {
 		t.Error("group left after destroy")
+	}
+}
+
+func TestMetricHistoryAgainstMoto(t *testing.T) {
+	testbed.RequireTool(t, "moto_server")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	moto, err := testbed.StartMoto(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moto.Stop()
+	c, err := New(ctx, Config{Endpoint: moto.Endpoint(), AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	// Two samples an hour, so Average and Sum differ; hour 5 gets none.
+	var data []cwtypes.MetricDatum
+	for h := range 10 {
+		if h == 5 {
+			continue
+		}
+		for _, m := range []int{10, 40} {
+			data = append(data, cwtypes.MetricDatum{
+				MetricName: aws.String("InUse"), Value: aws.Float64(float64(h + m/10)),
+				Timestamp:  aws.Time(start.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("Service"), Value: aws.String("web")}},
+			})
+		}
+	}
+	if _, err := c.cloudWatch("us-east-1").PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Meridian/Demand"), MetricData: data}); err != nil {
+		t.Fatal(err)
+	}
+	q := MetricQuery{Region: "us-east-1", Namespace: "Meridian/Demand", MetricName: "InUse", Dimensions: map[string]string{"Service": "web"},
+		Statistic: "Average", Start: start, End: start.Add(5 * time.Hour), Period: time.Hour}
+	s, err := c.MetricHistory(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hour h holds h+1 and h+4: average h+2.5.
+	if len(s.Values) != 5 || s.Values[0] != 2.5 || s.Values[4] != 6.5 || !s.Start.Equal(start) || s.Step != time.Hour {
+		t.Errorf("history %+v", s)
+	}
+	q.Statistic = "Sum"
+	if s, err := c.MetricHistory(ctx, q); err != nil || s.Values[1] != 7 {
+		t.Errorf("sums: %v %v", s.Values, err)
+	}
+	q.End = start.Add(10 * time.Hour)
+	if _, err := c.MetricHistory(ctx, q); err == nil || !strings.Contains(err.Error(), "no Sum datapoint for 1 of the 1h0m0s periods") || !strings.Contains(err.Error(), "2026-11-20T05:00:00Z") {
+		t.Errorf("gap: %v", err)
 	}
 }
