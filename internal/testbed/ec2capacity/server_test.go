@@ -296,3 +296,30 @@ func TestRulesInjectFaults(t *testing.T) {
 		t.Errorf("moto's DescribeInstanceTypeOfferings through the proxy: %v %+v", err, out)
 	}
 }
+
+func TestRulesInjectLatency(t *testing.T) {
+	s := start(t)
+	c := client(s, "us-east-1")
+	// A delay longer than the caller waits: the call fails on the caller's
+	// deadline, and the server drops the request instead of serving it late.
+	s.AddRule(func(call ec2capacity.Call) ec2capacity.Outcome {
+		if call.Action == "CreateCapacityReservation" {
+			return ec2capacity.Outcome{Delay: time.Hour}
+		}
+		return ec2capacity.Outcome{}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.CreateCapacityReservation(ctx, &ec2.CreateCapacityReservationInput{
+		InstanceType: aws.String("m5.large"), InstancePlatform: ec2types.CapacityReservationInstancePlatformLinuxUnix,
+		AvailabilityZone: aws.String("us-east-1a"), InstanceCount: aws.Int32(1),
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("delayed create: %v, want the caller's deadline", err)
+	}
+	s.ClearRules()
+	out, err := c.DescribeCapacityReservations(context.Background(), &ec2.DescribeCapacityReservationsInput{})
+	if err != nil || len(out.CapacityReservations) != 0 {
+		t.Errorf("a request dropped during its delay must not create anything: %v %d", err, len(out.CapacityReservations))
+	}
+}
