@@ -42,6 +42,11 @@ type costTagPolicyModel struct {
 	Primitives     types.List        `tfsdk:"primitives"`
 }
 
+func (m *costTagPolicyModel) address() string {
+	return "meridian_cost_tag_policy." + m.Name.ValueString()
+}
+func (m *costTagPolicyModel) setPrimitives(l types.List) { m.Primitives = l }
+
 type enforcementModel struct {
 	TargetID types.String `tfsdk:"target_id"`
 }
@@ -253,34 +258,10 @@ func policyReport(p blueprint.TagPolicy, records engine.State) string {
 }
 
 func (r *costTagPolicy) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m costTagPolicyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() || len(records.Records) == 0 {
-		return // nothing in the cloud to read: the policy is text in state
-	}
-	records = refresh(ctx, r.data, "meridian_cost_tag_policy."+m.Name.ValueString(), records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	m.Primitives = primitivesValue(records)
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	// A policy not enforced in the cloud has no primitives: it is text in state.
+	readRecorded[costTagPolicyModel](ctx, r.data, false, req, resp)
 }
 
 func (r *costTagPolicy) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m costTagPolicyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	records = destroy(ctx, r.data, "meridian_cost_tag_policy."+m.Name.ValueString(), records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		m.Primitives = primitivesValue(records)
-		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	}
+	deleteRecorded[costTagPolicyModel](ctx, r.data, req, resp)
 }

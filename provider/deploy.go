@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
@@ -124,4 +126,65 @@ func destroy(ctx context.Context, data *providerData, name string, records engin
 		diags.AddError("Cannot destroy "+name, err.Error())
 	}
 	return records
+}
+
+// recordedModel is the model of a resource whose primitives are recorded.
+type recordedModel interface {
+	address() string
+	setPrimitives(types.List)
+}
+
+// readRecorded refreshes a resource's primitives and shows them. With
+// required, a resource without records is an error (it must have
+// primitives) and one whose primitives are all gone is removed from state.
+func readRecorded[M any, P interface {
+	*M
+	recordedModel
+}](ctx context.Context, data *providerData, required bool, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m M
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := P(&m).address()
+	if len(records.Records) == 0 {
+		if required {
+			resp.Diagnostics.AddError("No primitives recorded", name+": the private state holds no records of its primitives, so meridian cannot tell what exists. Remove it from state and import it again.")
+		}
+		return
+	}
+	records = refresh(ctx, data, name, records, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+	if required && len(records.Records) == 0 {
+		resp.State.RemoveResource(ctx) // every primitive is gone: so is the resource
+		return
+	}
+	P(&m).setPrimitives(primitivesValue(records))
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+// deleteRecorded destroys a resource's primitives; what cannot be deleted
+// stays in state, so that nothing is orphaned.
+func deleteRecorded[M any, P interface {
+	*M
+	recordedModel
+}](ctx context.Context, data *providerData, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m M
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	records, diags := loadRecords(ctx, req.Private)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	records = destroy(ctx, data, P(&m).address(), records, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		P(&m).setPrimitives(primitivesValue(records))
+		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
+	}
 }

@@ -54,6 +54,9 @@ type drPolicyModel struct {
 	Primitives      types.List   `tfsdk:"primitives"`
 }
 
+func (m *drPolicyModel) address() string            { return "meridian_dr_policy." + m.Name.ValueString() }
+func (m *drPolicyModel) setPrimitives(l types.List) { m.Primitives = l }
+
 type backupModel struct {
 	Schedule        types.String `tfsdk:"schedule"`
 	RetentionDays   types.Int64  `tfsdk:"retention_days"`
@@ -322,47 +325,30 @@ func (r *drPolicy) apply(ctx context.Context, plan drPolicyModel, records engine
 }
 
 func (r *drPolicy) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m drPolicyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() || len(records.Records) == 0 {
-		return
-	}
-	records = refresh(ctx, r.data, "meridian_dr_policy."+m.Name.ValueString(), records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
+	readRecorded[drPolicyModel](ctx, r.data, false, req, resp)
+	if resp.Diagnostics.HasError() || resp.State.Raw.IsNull() {
 		return
 	}
 	// The proof lives with the pair: the newest drill report in its secondary bucket.
-	if p, known, _ := m.blueprint(ctx); known {
-		rep, found, err := drill.LatestReport(ctx, r.data.cloud, p.RegionPair)
-		switch {
-		case err != nil:
-			resp.Diagnostics.AddWarning("Cannot read the last drill", "meridian_dr_policy."+p.Name+": "+err.Error())
-		case found:
-			b, _ := json.Marshal(rep)
-			m.LastDrill, m.Proven = types.StringValue(string(b)), types.BoolValue(rep.Passed)
-		}
+	var m drPolicyModel
+	resp.Diagnostics.Append(resp.State.Get(ctx, &m)...)
+	p, known, _ := m.blueprint(ctx)
+	if !known {
+		return
 	}
-	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	m.Primitives = primitivesValue(records)
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	rep, found, err := drill.LatestReport(ctx, r.data.cloud, p.RegionPair)
+	switch {
+	case err != nil:
+		resp.Diagnostics.AddWarning("Cannot read the last drill", m.address()+": "+err.Error())
+	case found:
+		b, _ := json.Marshal(rep)
+		m.LastDrill, m.Proven = types.StringValue(string(b)), types.BoolValue(rep.Passed)
+		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	}
 }
 
 func (r *drPolicy) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m drPolicyModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	records = destroy(ctx, r.data, "meridian_dr_policy."+m.Name.ValueString(), records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		m.Primitives = primitivesValue(records)
-		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	}
+	deleteRecorded[drPolicyModel](ctx, r.data, req, resp)
 }
 
 // durationText turns a Go duration ("1m2.5s") into the unit form

@@ -356,47 +356,11 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 }
 
 func (r *regionPair) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m regionPairModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	name := address(m.Name.ValueString())
-	if len(records.Records) == 0 {
-		resp.Diagnostics.AddError("No primitives recorded", name+": the private state holds no records of this pair's primitives, so meridian cannot tell what exists. Remove it from state and import it again.")
-		return
-	}
-	records = refresh(ctx, r.data, name, records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	if len(records.Records) == 0 {
-		// Every primitive is gone: the pair no longer exists.
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	m.Primitives = primitivesValue(records)
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	readRecorded[regionPairModel](ctx, r.data, true, req, resp)
 }
 
 func (r *regionPair) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m regionPairModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	records = destroy(ctx, r.data, address(m.Name.ValueString()), records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		// Keep what is left in state, so that nothing is orphaned.
-		m.Primitives = primitivesValue(records)
-		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	}
+	deleteRecorded[regionPairModel](ctx, r.data, req, resp)
 }
 
 func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

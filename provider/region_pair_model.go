@@ -36,6 +36,9 @@ type regionPairModel struct {
 	FailoverFQDN            types.String      `tfsdk:"failover_fqdn"`
 }
 
+func (m *regionPairModel) address() string            { return address(m.Name.ValueString()) }
+func (m *regionPairModel) setPrimitives(l types.List) { m.Primitives = l }
+
 type objectStoreModel struct {
 	BucketPrefix types.String `tfsdk:"bucket_prefix"`
 	ForceDestroy types.Bool   `tfsdk:"force_destroy"`
