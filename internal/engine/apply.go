@@ -20,10 +20,12 @@ type Engine struct {
 	// Parallelism bounds the cloud calls in flight; 0 means DefaultParallelism.
 	Parallelism int
 	Retry       RetryPolicy
-	// Journal is called with the whole state after every change to it: just
-	// before a create call (the record is pending) and after every call.
-	// A journal that fails stops the run, because a change the engine cannot
-	// record is a change it could lose.
+	// Journal is called with the whole state after changes to it: a step
+	// waits, before its create or delete call (the record is pending) and
+	// after every call, until a Journal call holding its change returned.
+	// Changes made while a call is in flight are written together by the
+	// next one. A journal that fails stops the run, because a change the
+	// engine cannot record is a change it could lose.
 	Journal func(State) error
 	// OnEvent, if set, hears about every step as it starts and ends.
 	OnEvent func(Event)
@@ -107,16 +109,50 @@ type run struct {
 	e  *Engine
 	mu sync.Mutex
 	st *State
+	// Journal writes are group commits: changed counts the changes made,
+	// journaled how many of them the last completed write holds. A step
+	// goes on only once a write holds its change, but steps that change
+	// the state while a write is in flight share the next one, so a slow
+	// journal (an fsync per write) does not serialize the cloud calls.
+	changed, journaled int64
+	writing            bool
+	written            *sync.Cond
+	journalErr         error
 }
 
 func (r *run) record(change func(*State)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	change(r.st)
-	if r.e.Journal != nil {
-		if err := r.e.Journal(r.st.Clone()); err != nil {
-			return fmt.Errorf("journal: %w", err)
+	if r.e.Journal == nil {
+		return nil
+	}
+	if r.written == nil {
+		r.written = sync.NewCond(&r.mu)
+	}
+	r.changed++
+	mine := r.changed
+	for r.journaled < mine {
+		if r.journalErr != nil {
+			// A journal that failed once stops every step after it.
+			return fmt.Errorf("journal: %w", r.journalErr)
 		}
+		if r.writing {
+			r.written.Wait()
+			continue
+		}
+		r.writing = true
+		upTo, snapshot := r.changed, r.st.Clone()
+		r.mu.Unlock()
+		err := r.e.Journal(snapshot)
+		r.mu.Lock()
+		r.writing = false
+		if err != nil {
+			r.journalErr = err
+		} else {
+			r.journaled = upTo
+		}
+		r.written.Broadcast()
 	}
 	return nil
 }

@@ -122,15 +122,27 @@ func syncDir(dir string) error {
 	return f.Sync()
 }
 
-// Lock creates the lock file with O_EXCL, which the file system makes
-// atomic: of two runs, exactly one creates it.
+// Lock writes the lock to a temporary file, syncs it, and hard-links it to
+// the lock path: link fails if the path exists, so of two runs exactly one
+// takes the lock, and a reader never sees a half-written lock.
 func (b *localBackend) Lock(ctx context.Context, operation string) (Lock, error) {
 	if err := os.MkdirAll(b.dir, 0o755); err != nil {
 		return Lock{}, err
 	}
 	l := newLock(operation)
 	raw, _ := json.MarshalIndent(l, "", "  ")
-	f, err := os.OpenFile(b.lockPath(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	tmp, err := os.CreateTemp(b.dir, "."+b.stack+".lock.tmp-*")
+	if err != nil {
+		return Lock{}, err
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(raw)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return Lock{}, fmt.Errorf("write lock: %w", err)
+	}
+	err = os.Link(tmp.Name(), b.lockPath())
 	if errors.Is(err, fs.ErrExist) {
 		held, ok, rerr := b.ReadLock(ctx)
 		if rerr != nil {
@@ -142,14 +154,7 @@ func (b *localBackend) Lock(ctx context.Context, operation string) (Lock, error)
 		return Lock{}, &LockedError{Stack: b.stack, Where: b.lockPath(), Lock: held}
 	}
 	if err != nil {
-		return Lock{}, err
-	}
-	_, werr := f.Write(raw)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(b.lockPath())
-		return Lock{}, fmt.Errorf("write lock: %w", err)
+		return Lock{}, fmt.Errorf("take lock %s: %w", b.lockPath(), err)
 	}
 	if err := syncDir(b.dir); err != nil {
 		return Lock{}, err

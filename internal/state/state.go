@@ -133,11 +133,15 @@ func newLock(operation string) Lock {
 }
 
 // Journal returns the engine's journal for a stack: every state the engine
-// reports is saved before the engine goes on.
+// reports is saved, with doc's other fields as they are now, before the
+// engine goes on. It never writes to doc: the engine may be changing the
+// live state while a journal write is in flight.
 func Journal(ctx context.Context, b Backend, doc *Document) func(engine.State) error {
+	meta := *doc
 	return func(st engine.State) error {
-		doc.State = st
-		return b.Save(ctx, *doc)
+		d := meta
+		d.State = st
+		return b.Save(ctx, d)
 	}
 }
 

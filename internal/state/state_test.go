@@ -214,8 +214,9 @@ func testStore(t *testing.T, store state.Store) {
 		if err := e.Apply(ctx, p, &doc.State); err != nil {
 			t.Fatal(err)
 		}
-		// One save before and one after each create.
-		if len(saved) != 10 || saved[len(saved)-1] != 5 {
+		// At most one save before and one after each create (the engine
+		// groups changes made while a save is in flight), the last complete.
+		if len(saved) == 0 || len(saved) > 10 || saved[len(saved)-1] != 5 {
 			t.Fatalf("saves: %v", saved)
 		}
 		reread, _ := store.Stack("journal")
