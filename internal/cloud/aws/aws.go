@@ -57,15 +57,8 @@ type Cloud struct {
 	conf Config
 	base aws.Config
 	mu   sync.Mutex
-	s3   map[string]*s3.Client
-	ddb  map[string]*dynamodb.Client
-	ssm  map[string]*ssm.Client
-	iam  *iam.Client
-	r53  *route53.Client
-	org  *organizations.Client
-	bak  map[string]*backup.Client
-	ec2  map[string]*ec2.Client
-	asg  map[string]*autoscaling.Client
+	// clients are keyed by "service/region".
+	clients map[string]any
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -91,7 +84,7 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
-	c := &Cloud{conf: conf, base: base, s3: map[string]*s3.Client{}, ddb: map[string]*dynamodb.Client{}, ssm: map[string]*ssm.Client{}, ec2: map[string]*ec2.Client{}, asg: map[string]*autoscaling.Client{}, bak: map[string]*backup.Client{}}
+	c := &Cloud{conf: conf, base: base, clients: map[string]any{}}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
 		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -127,113 +120,79 @@ func regionOf(region string) string {
 	return region
 }
 
-func (c *Cloud) S3(region string) *s3.Client {
+// client returns the cached client of a service in a region, making it on first use.
+func client[C any](c *Cloud, service, region string, make func(region string, endpoint *string) C) C {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	region = regionOf(region)
-	if c.s3[region] == nil {
-		c.s3[region] = s3.NewFromConfig(c.base, func(o *s3.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.endpoint("s3")
-			o.UsePathStyle = c.conf.S3UsePathStyle
-		})
+	key := service + "/" + region
+	if cl, ok := c.clients[key]; ok {
+		return cl.(C)
 	}
-	return c.s3[region]
+	cl := make(region, c.endpoint(service))
+	c.clients[key] = cl
+	return cl
+}
+
+func (c *Cloud) S3(region string) *s3.Client {
+	return client(c, "s3", region, func(region string, endpoint *string) *s3.Client {
+		return s3.NewFromConfig(c.base, func(o *s3.Options) {
+			o.Region, o.BaseEndpoint, o.UsePathStyle = region, endpoint, c.conf.S3UsePathStyle
+		})
+	})
 }
 
 func (c *Cloud) DynamoDB(region string) *dynamodb.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	region = regionOf(region)
-	if c.ddb[region] == nil {
-		c.ddb[region] = dynamodb.NewFromConfig(c.base, func(o *dynamodb.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.endpoint("dynamodb")
-		})
-	}
-	return c.ddb[region]
+	return client(c, "dynamodb", region, func(region string, endpoint *string) *dynamodb.Client {
+		return dynamodb.NewFromConfig(c.base, func(o *dynamodb.Options) { o.Region, o.BaseEndpoint = region, endpoint })
+	})
 }
 
 func (c *Cloud) EC2(region string) *ec2.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	region = regionOf(region)
-	if c.ec2[region] == nil {
-		c.ec2[region] = ec2.NewFromConfig(c.base, func(o *ec2.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.endpoint("ec2")
-		})
-	}
-	return c.ec2[region]
+	return client(c, "ec2", region, func(region string, endpoint *string) *ec2.Client {
+		return ec2.NewFromConfig(c.base, func(o *ec2.Options) { o.Region, o.BaseEndpoint = region, endpoint })
+	})
 }
 
 func (c *Cloud) AutoScaling(region string) *autoscaling.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	region = regionOf(region)
-	if c.asg[region] == nil {
-		c.asg[region] = autoscaling.NewFromConfig(c.base, func(o *autoscaling.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.endpoint("autoscaling")
-		})
-	}
-	return c.asg[region]
+	return client(c, "autoscaling", region, func(region string, endpoint *string) *autoscaling.Client {
+		return autoscaling.NewFromConfig(c.base, func(o *autoscaling.Options) { o.Region, o.BaseEndpoint = region, endpoint })
+	})
 }
 
 func (c *Cloud) SSM(region string) *ssm.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	region = regionOf(region)
-	if c.ssm[region] == nil {
-		c.ssm[region] = ssm.NewFromConfig(c.base, func(o *ssm.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.endpoint("ssm")
-		})
-	}
-	return c.ssm[region]
-}
-
-func (c *Cloud) IAM() *iam.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.iam == nil {
-		c.iam = iam.NewFromConfig(c.base, func(o *iam.Options) { o.BaseEndpoint = c.endpoint("iam") })
-	}
-	return c.iam
+	return client(c, "ssm", region, func(region string, endpoint *string) *ssm.Client {
+		return ssm.NewFromConfig(c.base, func(o *ssm.Options) { o.Region, o.BaseEndpoint = region, endpoint })
+	})
 }
 
 func (c *Cloud) Backup(region string) *backup.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	region = regionOf(region)
-	if c.bak[region] == nil {
-		c.bak[region] = backup.NewFromConfig(c.base, func(o *backup.Options) {
-			o.Region = region
-			o.BaseEndpoint = c.endpoint("backup")
-			if o.BaseEndpoint != nil {
+	return client(c, "backup", region, func(region string, endpoint *string) *backup.Client {
+		return backup.NewFromConfig(c.base, func(o *backup.Options) {
+			o.Region, o.BaseEndpoint = region, endpoint
+			if endpoint != nil {
 				o.APIOptions = append(o.APIOptions, EmulatorTagsPath)
 			}
 		})
-	}
-	return c.bak[region]
+	})
+}
+
+func (c *Cloud) IAM() *iam.Client {
+	return client(c, "iam", compile.Global, func(_ string, endpoint *string) *iam.Client {
+		return iam.NewFromConfig(c.base, func(o *iam.Options) { o.BaseEndpoint = endpoint })
+	})
 }
 
 func (c *Cloud) Organizations() *organizations.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.org == nil {
-		c.org = organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.BaseEndpoint = c.endpoint("organizations") })
-	}
-	return c.org
+	return client(c, "organizations", compile.Global, func(_ string, endpoint *string) *organizations.Client {
+		return organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.BaseEndpoint = endpoint })
+	})
 }
 
 func (c *Cloud) Route53() *route53.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.r53 == nil {
-		c.r53 = route53.NewFromConfig(c.base, func(o *route53.Options) { o.BaseEndpoint = c.endpoint("route53") })
-	}
-	return c.r53
+	return client(c, "route53", compile.Global, func(_ string, endpoint *string) *route53.Client {
+		return route53.NewFromConfig(c.base, func(o *route53.Options) { o.BaseEndpoint = endpoint })
+	})
 }
 
 // Drivers returns a driver for every AWS primitive type.
