@@ -37,6 +37,14 @@ type props struct {
 	Storage      string `json:"storage"`
 	StorageClass string `json:"storage_class"`
 	AccessMode   string `json:"access_mode"`
+	// resource quota
+	Hard          map[string]string `json:"hard"`
+	PriorityClass string            `json:"priority_class"`
+	// priority class
+	Value            *int   `json:"value"`
+	GlobalDefault    bool   `json:"global_default"`
+	PreemptionPolicy string `json:"preemption_policy"`
+	Description      string `json:"description"`
 }
 
 // kind is what differs between the object types; driver does the rest.

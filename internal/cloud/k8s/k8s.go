@@ -13,9 +13,10 @@
 //
 // # Primitive types and the properties their drivers read
 //
-// Every type reads "name" and, except k8s_namespace, "namespace" (both
-// force a new object), and "labels" (map of string, optional) merged into
-// the object's labels. IDs are "namespace/name" ("name" for namespaces).
+// Every type reads "name" and, except the cluster-scoped k8s_namespace and
+// k8s_priority_class, "namespace" (both force a new object), and "labels"
+// (map of string, optional) merged into the object's labels. IDs are
+// "namespace/name" ("name" for cluster-scoped objects).
 //
 //   - k8s_namespace (Namespace): name, labels. Delete waits until the
 //     namespace and everything in it are gone (Cloud.NamespaceTimeout), so
@@ -40,6 +41,18 @@
 //     (forces a new claim; empty means the cluster's default class),
 //     access_mode (ReadWriteOnce by default). Output: volume (the bound
 //     volume's name, once bound).
+//   - k8s_resource_quota (ResourceQuota): namespace, name, labels, hard
+//     (map of resource name to quantity, e.g. {"requests.cpu": "8",
+//     "pods": "20"}, required; read back in the words asked when the
+//     amounts are equal, "8" not "8000m"), priority_class (optional; the
+//     quota then counts only pods of that PriorityClass, through a
+//     scopeSelector; forces a new quota, since the API server refuses to
+//     change a scope). Outputs: used.<resource> (the quota's status).
+//   - k8s_priority_class (PriorityClass, cluster-scoped): name, labels,
+//     value (number, required, at most 1e9), global_default (bool, default
+//     false), preemption_policy (PreemptLowerPriority by default, or
+//     Never), description. value and preemption_policy force a new class:
+//     the API server refuses to change them.
 //
 // Read reports the properties above as the object has them (replicas,
 // image, ports, env, data, storage, ...), so refresh shows drift such as a
@@ -103,10 +116,12 @@ const (
 	Deployment            = "k8s_deployment"
 	Service               = "k8s_service"
 	PersistentVolumeClaim = "k8s_persistent_volume_claim"
+	ResourceQuota         = "k8s_resource_quota"
+	PriorityClass         = "k8s_priority_class"
 )
 
 // Types lists every primitive type the drivers handle.
-var Types = []string{Namespace, ConfigMap, Deployment, Service, PersistentVolumeClaim}
+var Types = []string{Namespace, ConfigMap, Deployment, Service, PersistentVolumeClaim, ResourceQuota, PriorityClass}
 
 const (
 	// FieldManager owns the fields meridian applies.
@@ -220,6 +235,8 @@ func (c *Cloud) Drivers() engine.Drivers {
 		Deployment:            driver{c, deploymentKind{}},
 		Service:               driver{c, serviceKind{}},
 		PersistentVolumeClaim: driver{c, claimKind{}},
+		ResourceQuota:         driver{c, quotaKind{}},
+		PriorityClass:         driver{c, priorityClassKind{}},
 	}
 }
 
