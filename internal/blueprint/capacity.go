@@ -42,6 +42,8 @@ type Capacity struct {
 	ReviewInterval    string            `json:"review_interval,omitempty"`
 	TargetUtilization float64           `json:"target_utilization,omitempty"`
 	Tags              map[string]string `json:"tags,omitempty"`
+	// Kubernetes, when set, enforces the split in both regions' clusters too.
+	Kubernetes *CapacityKubernetes `json:"kubernetes,omitempty"`
 }
 
 // Demand is the history the forecast is made from.
@@ -340,6 +342,7 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 			add("Reserved tag key", fmt.Sprintf("tag %q: keys starting with %q are set by meridian.", k, ReservedTagPrefix), "tags")
 		}
 	}
+	ps = append(ps, c.Kubernetes.validate()...)
 	return ps
 }
 

@@ -92,6 +92,9 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 		}
 		b.add(primitive.Primitive{Name: AutoScalingGroup + "." + role, Type: AutoScalingGroup, Region: region, Properties: group}, role)
 	}
+	if c.Kubernetes != nil {
+		b.capacityQuotas(c, plan, prices)
+	}
 	// The manifest keeps, in the cloud, what import needs: the blueprint as
 	// written but without its history (which may be long, and a parameter
 	// holds 4 KB), and the primitives as compiled with their ids, so that an
