@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,10 +33,11 @@ type drillOutput struct {
 	} `json:"steps"`
 }
 
-// TestDrill runs a full drill on two local clusters and moto: the primary
-// cluster is destroyed for real and restored from the snapshot.
+// TestDrill runs a full drill of examples/drill (the one make demo shows)
+// on two local clusters and moto: the primary cluster is destroyed for real
+// and restored from the snapshot.
 func TestDrill(t *testing.T) {
-	b := start(t, "drill")
+	b := start(t, filepath.Join("examples", "drill"))
 	b.opts.Vars["testbed"] = b.clusters.Dir()
 	defer terraform.Destroy(t, b.opts)
 	ctx := context.Background()
@@ -78,7 +80,7 @@ func TestDrill(t *testing.T) {
 		Region    string `json:"region"`
 		Type      string `json:"type"`
 	}
-	terraform.OutputStruct(t, b.opts, "runbook", &runbook)
+	terraform.OutputStruct(t, b.opts, "runbook_steps", &runbook)
 	var want, ran []string
 	for _, s := range runbook {
 		if s.Region == "us-east-1" && strings.HasPrefix(s.Type, "k8s_") {

@@ -34,8 +34,9 @@ type bed struct {
 }
 
 // start brings up moto, two clusters (region-a, region-b), the provider in
-// a local mirror, and a copy of the fixture with the modules beside it.
-func start(t *testing.T, fixture string) *bed {
+// a local mirror, and a copy of the repository's folder dir (such as
+// test/fixtures/service or examples/drill) with the modules beside it.
+func start(t *testing.T, dir string) *bed {
 	t.Helper()
 	tf := testbed.RequireTool(t, "terraform")
 	testbed.RequireTool(t, "moto_server")
@@ -61,13 +62,13 @@ func start(t *testing.T, fixture string) *bed {
 	if err := testbed.WriteCLIConfig(cliConfig, mirror); err != nil {
 		t.Fatal(err)
 	}
-	// The fixture refers to ../../../modules: keep that layout in the copy.
-	for _, d := range []string{"modules", filepath.Join("test", "fixtures")} {
+	// Fixtures refer to ../../../modules: keep that layout in the copy.
+	for _, d := range []string{"modules", dir} {
 		if err := os.CopyFS(filepath.Join(work, d), os.DirFS(filepath.Join(root, d))); err != nil {
 			t.Fatalf("copy %s: %v", d, err)
 		}
 	}
-	dir := filepath.Join(work, "test", "fixtures", fixture)
+	dir = filepath.Join(work, dir)
 	return &bed{moto: moto, clusters: clusters, dir: dir, opts: &terraform.Options{
 		TerraformBinary: tf,
 		TerraformDir:    dir,
@@ -87,7 +88,7 @@ func (b *bed) aws(region string) aws.Config {
 }
 
 func TestServiceAcrossTwoClusters(t *testing.T) {
-	b := start(t, "service")
+	b := start(t, filepath.Join("test", "fixtures", "service"))
 	destroyed := false
 	defer func() {
 		if !destroyed {

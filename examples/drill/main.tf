@@ -108,6 +108,10 @@ output "runbook" {
   value = meridian_dr_policy.orders.runbook_markdown
 }
 
+output "runbook_steps" {
+  value = meridian_dr_policy.orders.runbook
+}
+
 output "targets" {
   value = { rpo = meridian_dr_policy.orders.rpo, rto = meridian_dr_policy.orders.rto, estimated_rto = meridian_dr_policy.orders.estimated_rto }
 }
