@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,24 +43,25 @@ type capacityReservation struct{ data *providerData }
 const capacityType = "meridian_capacity_reservation"
 
 type capacityModel struct {
-	ID                 types.String  `tfsdk:"id"`
-	Name               types.String  `tfsdk:"name"`
-	PrimaryRegion      types.String  `tfsdk:"primary_region"`
-	SecondaryRegion    types.String  `tfsdk:"secondary_region"`
-	InstanceTypes      types.List    `tfsdk:"instance_types"`
-	ImageID            types.String  `tfsdk:"image_id"`
-	Unit               types.String  `tfsdk:"unit"`
-	Demand             *demandModel  `tfsdk:"demand"`
-	Horizon            types.String  `tfsdk:"horizon"`
-	BaselinePercentile types.Float64 `tfsdk:"baseline_percentile"`
-	PeakPercentile     types.Float64 `tfsdk:"peak_percentile"`
-	Batch              types.Float64 `tfsdk:"batch"`
-	FailoverCoverage   types.Float64 `tfsdk:"failover_coverage"`
-	RTO                types.String  `tfsdk:"rto"`
-	ReviewInterval     types.String  `tfsdk:"review_interval"`
-	TargetUtilization  types.Float64 `tfsdk:"target_utilization"`
-	PriceTable         types.String  `tfsdk:"price_table"`
-	Tags               types.Map     `tfsdk:"tags"`
+	ID                 types.String             `tfsdk:"id"`
+	Name               types.String             `tfsdk:"name"`
+	PrimaryRegion      types.String             `tfsdk:"primary_region"`
+	SecondaryRegion    types.String             `tfsdk:"secondary_region"`
+	InstanceTypes      types.List               `tfsdk:"instance_types"`
+	ImageID            types.String             `tfsdk:"image_id"`
+	Unit               types.String             `tfsdk:"unit"`
+	Demand             *demandModel             `tfsdk:"demand"`
+	Horizon            types.String             `tfsdk:"horizon"`
+	BaselinePercentile types.Float64            `tfsdk:"baseline_percentile"`
+	PeakPercentile     types.Float64            `tfsdk:"peak_percentile"`
+	Batch              types.Float64            `tfsdk:"batch"`
+	FailoverCoverage   types.Float64            `tfsdk:"failover_coverage"`
+	RTO                types.String             `tfsdk:"rto"`
+	ReviewInterval     types.String             `tfsdk:"review_interval"`
+	TargetUtilization  types.Float64            `tfsdk:"target_utilization"`
+	PriceTable         types.String             `tfsdk:"price_table"`
+	Tags               types.Map                `tfsdk:"tags"`
+	Kubernetes         *capacityKubernetesModel `tfsdk:"kubernetes"`
 
 	Forecast        types.Object  `tfsdk:"forecast"`
 	Split           types.List    `tfsdk:"split"`
@@ -69,6 +71,11 @@ type capacityModel struct {
 	PriceTableDate  types.String  `tfsdk:"price_table_date"`
 	RightSizing     types.Object  `tfsdk:"right_sizing"`
 	Primitives      types.List    `tfsdk:"primitives"`
+}
+
+type capacityKubernetesModel struct {
+	Namespace       types.String `tfsdk:"namespace"`
+	CreateNamespace types.Bool   `tfsdk:"create_namespace"`
 }
 
 type demandModel struct {
@@ -242,6 +249,16 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType, Description: "The cloud objects this is made of."},
 		},
 		Blocks: map[string]schema.Block{
+			"kubernetes": schema.SingleNestedBlock{
+				Description: "Enforce the split in the Kubernetes cluster of each region too (the provider's `kubernetes` block must have a cluster for both regions): three PriorityClasses, `<name>-reserved` (highest), `<name>-on-demand` and `<name>-spot` (lowest, never preempts), and in `namespace` a ResourceQuota per class, scoped to it, whose `requests.cpu` is the tier's instances in that region times the vCPUs of the first instance type. The secondary's reserved quota is its failover reservation.",
+				Attributes: map[string]schema.Attribute{
+					"namespace": schema.StringAttribute{Optional: true, Description: "Namespace of the quotas. Required in the block."},
+					"create_namespace": schema.BoolAttribute{
+						Optional:    true,
+						Description: "Create the namespace (and delete it with the reservation). Default false: the namespace must exist, e.g. a region pair's workload namespace.",
+					},
+				},
+			},
 			"demand": schema.SingleNestedBlock{
 				Description: "The demand history: `values` inline or a `csv_file` (`timestamp,value` rows in RFC 3339, or `value` rows), at a fixed `step`, with a seasonal cycle of `season`. Required.",
 				Attributes: map[string]schema.Attribute{
@@ -309,6 +326,12 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 		r.unknown["tags"] = true
 	} else {
 		diags.Append(m.Tags.ElementsAs(ctx, &c.Tags, false)...)
+	}
+	if k := m.Kubernetes; k != nil {
+		c.Kubernetes = &blueprint.CapacityKubernetes{Namespace: r.str("kubernetes.namespace", k.Namespace), CreateNamespace: k.CreateNamespace.ValueBool()}
+		if k.CreateNamespace.IsUnknown() {
+			r.unknown["kubernetes.create_namespace"] = true
+		}
 	}
 	prices := blueprint.DefaultPrices()
 	if p := r.str("price_table", m.PriceTable); p != "" {
@@ -479,6 +502,17 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 	}
 	if _, ps := cd.Plan(prices); len(ps) > 0 {
 		return nil, nil, append(diags, problemDiagnostics(name, ps, nil)...)
+	}
+	if c.Kubernetes != nil {
+		for _, region := range []string{c.PrimaryRegion, c.SecondaryRegion} {
+			if r.data.clusters == nil || !slices.Contains(r.data.clusters.Regions(), region) {
+				diags.AddAttributeError(path.Root("kubernetes"), "No cluster for the region",
+					fmt.Sprintf("%s: the split is enforced in the cluster of %s, but the provider's kubernetes block has no cluster with region = %q.", name, region, region))
+			}
+		}
+		if diags.HasError() {
+			return nil, nil, diags
+		}
 	}
 	g, p, err := compile.Capacity(c, prices, r.data.defaultTags)
 	if err != nil {
@@ -765,6 +799,12 @@ func capacityModelOf(written blueprint.Capacity) capacityModel {
 		Forecast: types.ObjectNull(forecastType.AttrTypes), Split: types.ListNull(splitType), Scheduled: types.ListNull(scheduledType),
 		MonthlyCost: types.Float64Null(), AllOnDemandCost: types.Float64Null(), PriceTableDate: types.StringNull(),
 		RightSizing: types.ObjectNull(rightSizingType.AttrTypes),
+	}
+	if k := c.Kubernetes; k != nil {
+		m.Kubernetes = &capacityKubernetesModel{Namespace: types.StringValue(k.Namespace), CreateNamespace: types.BoolNull()}
+		if k.CreateNamespace {
+			m.Kubernetes.CreateNamespace = types.BoolValue(true)
+		}
 	}
 	var elems []attr.Value
 	for _, t := range c.InstanceTypes {

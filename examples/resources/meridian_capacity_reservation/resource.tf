@@ -24,6 +24,15 @@ resource "meridian_capacity_reservation" "web" {
   rto                 = "30m" # which an RTO under 1h requires
   review_interval     = "30d"
 
+  # The same split in each region's cluster (the provider's kubernetes
+  # block maps us-east-1 and us-west-2 to clusters): PriorityClasses
+  # checkout-web-reserved / -on-demand / -spot, and a ResourceQuota per
+  # class in the namespace checkout, sized in vCPUs from the split.
+  # Pods choose their tier with priorityClassName.
+  kubernetes {
+    namespace = "checkout"
+  }
+
   tags = {
     cost-centre = "cc-1042"
     service     = "checkout"
