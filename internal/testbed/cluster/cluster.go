@@ -199,6 +199,44 @@ func (s *Set) save() error {
 	return os.WriteFile(filepath.Join(s.dir, "state.json"), b, 0o600)
 }
 
+// reload takes in the processes that another holder of the set (a process
+// that called Load, such as a provider running a drill) started by
+// recreating a cluster: state.json has their PIDs and address. Without it,
+// Stop would stop only the processes this holder knows and leave those.
+func (s *Set) reload() {
+	b, err := os.ReadFile(filepath.Join(s.dir, "state.json"))
+	if err != nil {
+		return
+	}
+	var st state
+	if json.Unmarshal(b, &st) != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, disk := range st.Clusters {
+		for _, c := range s.clusters {
+			if c.Name != disk.Name {
+				continue
+			}
+			known := map[int]bool{}
+			for _, p := range c.Procs {
+				known[p.PID] = true
+			}
+			adopted := false
+			for _, p := range disk.Procs {
+				if !known[p.PID] && p.alive() {
+					c.Procs = append(c.Procs, p)
+					adopted = true
+				}
+			}
+			if adopted {
+				c.EtcdPort, c.EtcdPeerPort, c.APIPort = disk.EtcdPort, disk.EtcdPeerPort, disk.APIPort
+			}
+		}
+	}
+}
+
 // Dir is the set's folder.
 func (s *Set) Dir() string { return s.dir }
 
@@ -232,6 +270,7 @@ func (s *Set) Cluster(name string) (*Cluster, bool) {
 // SIGKILL after 10 s) and removes state.json. The folder stays, with the
 // logs, for the caller to remove.
 func (s *Set) Stop() error {
+	s.reload()
 	s.mu.Lock()
 	clusters := append([]*Cluster(nil), s.clusters...)
 	s.mu.Unlock()
@@ -256,6 +295,7 @@ func (s *Set) Stop() error {
 // and everything in it are gone, as in the loss of a region. Its context
 // stays in the kubeconfig and points at nothing until Recreate.
 func (s *Set) Destroy(name string) error {
+	s.reload()
 	c, ok := s.Cluster(name)
 	if !ok {
 		return fmt.Errorf("no cluster named %q", name)

@@ -245,6 +245,19 @@ func TestClustersLifecycle(t *testing.T) {
 			pids = append(pids, pid)
 		}
 	}
+	// Another holder of the set (a provider running a drill) recreates
+	// region-a: Stop must find the processes it started through state.json.
+	other, err := Load(set.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Recreate(ctx, "region-a"); err != nil {
+		t.Fatal(err)
+	}
+	oa, _ := other.Cluster("region-a")
+	for _, pid := range oa.PIDs() {
+		pids = append(pids, pid)
+	}
 	if err := set.Stop(); err != nil {
 		t.Fatal(err)
 	}
