@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 )
 
@@ -296,9 +300,12 @@ func TestConcurrentUpOnS3(t *testing.T) {
 	state := "s3://meridian-state/team"
 	c := newCLI(t, dir, "MERIDIAN_STATE="+state)
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	if out, err := exec.Command("python3", "-c", fmt.Sprintf(
-		"import boto3; boto3.client('s3', endpoint_url=%q, aws_access_key_id='t', aws_secret_access_key='t', region_name='us-east-1').create_bucket(Bucket='meridian-state')", m.Endpoint())).CombinedOutput(); err != nil {
-		testbed.Unavailable(t, "python3 with boto3 creates the state bucket: %v: %s", err, out)
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.S3("us-east-1").CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("meridian-state")}); err != nil {
+		t.Fatal(err)
 	}
 	c.must("stack", "init", "shared", endpoint)
 
