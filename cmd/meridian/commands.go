@@ -24,6 +24,7 @@ func previewCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			warnNotDeployed(cmd, p.st)
 			targets, err := p.targets()
 			if err != nil {
 				return err
@@ -48,6 +49,7 @@ func upCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			warnNotDeployed(cmd, p.st)
 			targets, err := p.targets()
 			if err != nil {
 				return err
@@ -345,3 +347,22 @@ func stackCmd(f *flags) *cobra.Command {
 }
 
 var timeNow = time.Now
+
+// warnNotDeployed says, on stderr, which blocks of the stack up does not
+// deploy: only region pairs become primitives in the CLI today.
+func warnNotDeployed(cmd *cobra.Command, st *stack.Stack) {
+	var addrs []string
+	for _, p := range st.CostTagPolicies {
+		addrs = append(addrs, p.Address())
+	}
+	for _, p := range st.DRPolicies {
+		addrs = append(addrs, p.Address())
+	}
+	for _, c := range st.CapacityReservations {
+		addrs = append(addrs, c.Address())
+	}
+	if len(addrs) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: up deploys only %s blocks; %s are read for meridian runbook, capacity and cost, and deployed by terraform\n",
+			stack.ResourceType, strings.Join(addrs, ", "))
+	}
+}

@@ -9,23 +9,16 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-// OutputValues evaluates the output blocks. A region pair's attributes are
-// those the provider computes from its configuration alone (id, name,
-// primary_region, secondary_region, failover_fqdn), so outputs are known
-// from the stack itself, before and after a run alike.
+// OutputValues evaluates the output blocks. A resource's attributes are
+// those the provider computes from its configuration alone (a region pair's
+// id, name, primary_region, secondary_region, failover_fqdn and spec; a DR
+// policy's rpo, rto, estimated_rto and runbook_markdown; a cost tag
+// policy's policy), so outputs are known from the stack itself, before and
+// after a run alike.
 func (st *Stack) OutputValues() (map[string]string, hcl.Diagnostics) {
 	pairs := map[string]cty.Value{}
 	for _, rp := range st.RegionPairs {
-		bp := rp.Blueprint.WithDefaults()
-		fqdn := cty.NullVal(cty.String)
-		if bp.DNS != nil {
-			fqdn = cty.StringVal(bp.DNS.FailoverFQDN())
-		}
-		pairs[rp.Label] = cty.ObjectVal(map[string]cty.Value{
-			"id": cty.StringVal(bp.Name), "name": cty.StringVal(bp.Name),
-			"primary_region": cty.StringVal(bp.PrimaryRegion), "secondary_region": cty.StringVal(bp.SecondaryRegion),
-			"mode": cty.StringVal(string(bp.Mode)), "failover_fqdn": fqdn,
-		})
+		pairs[rp.Label] = pairObject(rp.Blueprint)
 	}
 	vars := map[string]cty.Value{ResourceType: cty.ObjectVal(pairs)}
 	if st.ctx != nil {

@@ -1,14 +1,23 @@
 // Package stack reads HCL stack files into blueprints. A stack file uses the
-// same blocks as the Terraform provider (provider "meridian" and resource
-// "meridian_region_pair"), so a configuration moves between terraform and
-// meridian unchanged; terraform-only blocks (terraform, variable, output)
-// are understood or ignored as terraform would use them.
+// same blocks as the Terraform provider (provider "meridian" and the
+// resources meridian_region_pair, meridian_cost_tag_policy,
+// meridian_dr_policy and meridian_capacity_reservation, with the provider's
+// attribute names), so a configuration moves between terraform and meridian
+// unchanged; terraform-only blocks (terraform, variable, output) are
+// understood or ignored as terraform would use them.
+//
+// Resources may refer to each other as in terraform, in the order the
+// provider's resources feed each other: a region pair may use
+// meridian_cost_tag_policy.X.policy, a DR policy meridian_region_pair.X.spec,
+// a capacity reservation meridian_dr_policy.X.rto.
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,8 +31,19 @@ import (
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 )
 
-// ResourceType is the only resource type a stack declares today.
+// ResourceType is the region pair's resource type, the one `meridian up` deploys.
 const ResourceType = "meridian_region_pair"
+
+// The other resource types a stack declares.
+const (
+	CostTagPolicyType       = "meridian_cost_tag_policy"
+	DRPolicyType            = "meridian_dr_policy"
+	CapacityReservationType = "meridian_capacity_reservation"
+)
+
+// resourceTypes are the resource types a stack declares, in the order they
+// are read: each may refer to those before it.
+var resourceTypes = []string{CostTagPolicyType, ResourceType, DRPolicyType, CapacityReservationType}
 
 // Stack is what a set of stack files declares.
 type Stack struct {
@@ -31,7 +51,14 @@ type Stack struct {
 	DefaultTags map[string]string
 	Parallelism int
 	RegionPairs []RegionPair
-	Outputs     []Output
+	// CostTagPolicies, DRPolicies and CapacityReservations are in label order.
+	CostTagPolicies      []CostTagPolicy
+	DRPolicies           []DRPolicy
+	CapacityReservations []CapacityReservation
+	Outputs              []Output
+	// Dir is the directory of the stack files: relative paths in them
+	// (csv_file, price_table) are relative to it, as to terraform's root module.
+	Dir string
 	// Files are the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
 	ctx   *hcl.EvalContext
@@ -62,12 +89,19 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "output", LabelNames: []string{"name"}},
 }}
 
-// LoadDir parses every *.tf and *.hcl file in dir, in name order.
+// LoadDir parses every *.tf and *.hcl file in dir, in name order, but for
+// hidden files such as .terraform.lock.hcl.
 func LoadDir(dir string, vars map[string]string) (*Stack, hcl.Diagnostics) {
 	var names []string
 	for _, pattern := range []string{"*.tf", "*.hcl"} {
 		m, _ := filepath.Glob(filepath.Join(dir, pattern))
-		names = append(names, m...)
+		for _, n := range m {
+			// Like terraform, skip hidden files (terraform init's
+			// .terraform.lock.hcl) and editors' backups.
+			if base := filepath.Base(n); !strings.HasPrefix(base, ".") && !strings.HasPrefix(base, "#") && !strings.HasSuffix(base, "~") {
+				names = append(names, n)
+			}
+		}
 	}
 	sort.Strings(names)
 	if len(names) == 0 {
@@ -119,13 +153,15 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 			blocks = append(blocks, content.Blocks...)
 		}
 	}
-	ctx, d := variables(blocks, vars)
+	if len(names) > 0 {
+		st.Dir = filepath.Dir(names[0])
+	}
+	ctx, d := variables(blocks, vars, st.Dir)
 	diags = append(diags, d...)
 	st.ctx = ctx
 
-	seenPair := map[string]hcl.Range{}
-	seenName := map[string]string{}
 	var provider *hcl.Block
+	resources := map[string]hcl.Blocks{}
 	for _, b := range blocks {
 		switch b.Type {
 		case "provider":
@@ -140,28 +176,11 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 			provider = b
 			diags = append(diags, st.decodeProvider(b.Body, ctx)...)
 		case "resource":
-			if b.Labels[0] != ResourceType {
-				diags = append(diags, errAt(b.LabelRanges[0], "Unsupported resource type", fmt.Sprintf("%q is not a meridian resource; a stack declares %s.", b.Labels[0], ResourceType)))
+			if !slices.Contains(resourceTypes, b.Labels[0]) {
+				diags = append(diags, errAt(b.LabelRanges[0], "Unsupported resource type", fmt.Sprintf("%q is not a meridian resource; a stack declares %s.", b.Labels[0], strings.Join(resourceTypes, ", "))))
 				continue
 			}
-			rp := RegionPair{Label: b.Labels[1], DeclRange: b.DefRange}
-			if prev, dup := seenPair[rp.Label]; dup {
-				diags = append(diags, errAt(b.DefRange, "Duplicate resource", fmt.Sprintf("%s is already declared at %s.", rp.Address(), prev)))
-				continue
-			}
-			seenPair[rp.Label] = b.DefRange
-			bp, d := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx)
-			diags = append(diags, d...)
-			if d.HasErrors() {
-				continue
-			}
-			if other, dup := seenName[bp.Name]; dup {
-				diags = append(diags, errAt(b.DefRange, "Duplicate region pair name", fmt.Sprintf("%s: name %q is also used by %s; the name names buckets, tables and roles, so it must be unique.", rp.Address(), bp.Name, other)))
-				continue
-			}
-			seenName[bp.Name] = rp.Address()
-			rp.Blueprint = bp
-			st.RegionPairs = append(st.RegionPairs, rp)
+			resources[b.Labels[0]] = append(resources[b.Labels[0]], b)
 		case "output":
 			attrs, d := b.Body.JustAttributes()
 			diags = append(diags, d...)
@@ -172,13 +191,52 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 			}
 		}
 	}
-	sort.Slice(st.RegionPairs, func(i, j int) bool { return st.RegionPairs[i].Label < st.RegionPairs[j].Label })
+	// Each type in turn, so that a resource can refer to the types read before it.
+	for _, typ := range resourceTypes {
+		seen := map[string]hcl.Range{}
+		for _, b := range resources[typ] {
+			address := typ + "." + b.Labels[1]
+			if prev, dup := seen[b.Labels[1]]; dup {
+				diags = append(diags, errAt(b.DefRange, "Duplicate resource", fmt.Sprintf("%s is already declared at %s.", address, prev)))
+				continue
+			}
+			seen[b.Labels[1]] = b.DefRange
+			switch typ {
+			case ResourceType:
+				diags = append(diags, st.addRegionPair(b, ctx)...)
+			case CostTagPolicyType:
+				diags = append(diags, st.addCostTagPolicy(b, ctx)...)
+			case DRPolicyType:
+				diags = append(diags, st.addDRPolicy(b, ctx)...)
+			case CapacityReservationType:
+				diags = append(diags, st.addCapacityReservation(b, ctx)...)
+			}
+		}
+		ctx.Variables[typ] = st.objects(typ)
+	}
 	return st, diags
+}
+
+func (st *Stack) addRegionPair(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics {
+	rp := RegionPair{Label: b.Labels[1], DeclRange: b.DefRange}
+	bp, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, other := range st.RegionPairs {
+		if other.Blueprint.Name == bp.Name {
+			return append(diags, errAt(b.DefRange, "Duplicate region pair name", fmt.Sprintf("%s: name %q is also used by %s; the name names buckets, tables and roles, so it must be unique.", rp.Address(), bp.Name, other.Address())))
+		}
+	}
+	rp.Blueprint = bp
+	st.RegionPairs = append(st.RegionPairs, rp)
+	sort.Slice(st.RegionPairs, func(i, j int) bool { return st.RegionPairs[i].Label < st.RegionPairs[j].Label })
+	return diags
 }
 
 // variables builds the evaluation context: var.<name> from defaults and
 // overrides. A variable without a default and without a value is an error.
-func variables(blocks hcl.Blocks, overrides map[string]string) (*hcl.EvalContext, hcl.Diagnostics) {
+func variables(blocks hcl.Blocks, overrides map[string]string, dir string) (*hcl.EvalContext, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	vals := map[string]cty.Value{}
 	for _, b := range blocks {
@@ -211,7 +269,14 @@ func variables(blocks hcl.Blocks, overrides map[string]string) (*hcl.EvalContext
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable", Detail: fmt.Sprintf("--var %s: no variable %q is declared.", name, name)})
 		}
 	}
-	return &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vals)}}, diags
+	// path.module and path.root, as terraform gives them to a root module,
+	// absolute so that a path built from them reads the same from anywhere.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	paths := cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(abs), "root": cty.StringVal(abs), "cwd": cty.StringVal(abs)})
+	return &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vals), "path": paths}}, diags
 }
 
 func errAt(r hcl.Range, summary, detail string) *hcl.Diagnostic {
@@ -395,7 +460,7 @@ var (
 	regionPairSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "name", Required: true}, {Name: "primary_region", Required: true}, {Name: "secondary_region", Required: true},
-			{Name: "mode"}, {Name: "write_profile"}, {Name: "globally_consistent_store"}, {Name: "tags"},
+			{Name: "mode"}, {Name: "write_profile"}, {Name: "globally_consistent_store"}, {Name: "tags"}, {Name: "cost_tag_policy"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "object_store"}, {Type: "kv_table"}, {Type: "dns"}},
 	}
@@ -468,23 +533,35 @@ func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *h
 			}
 		}
 	}
+	if a := c.Attributes["cost_tag_policy"]; a != nil {
+		if text := v.str("cost_tag_policy", a); text != "" {
+			rp.CostTagPolicy = &blueprint.TagPolicy{}
+			if err := json.Unmarshal([]byte(text), rp.CostTagPolicy); err != nil {
+				v.diags = append(v.diags, errAt(a.Expr.Range(), "Invalid cost tag policy", fmt.Sprintf("%s: cost_tag_policy takes the policy attribute of a %s resource: %v.", address, CostTagPolicyType, err)))
+			}
+		}
+	}
 	if v.diags.HasErrors() {
 		return rp, v.diags
 	}
-	// The blueprint's rules, located at the attribute they name: at the
-	// attribute if it is written, else at its block, else at the resource.
-	blockRange := declRange
-	for _, p := range rp.WithDefaults().Validate() {
-		r := blockRange
+	v.problems(declRange, rp.WithDefaults().Validate())
+	return rp, v.diags
+}
+
+// problems adds the blueprint's broken rules, located at the attribute they
+// name: at the attribute if it is written, else at its block, else at the
+// resource.
+func (v *values) problems(declRange hcl.Range, ps []blueprint.Problem) {
+	for _, p := range ps {
+		r := declRange
 		for path := p.Paths[0]; path != ""; path = parent(path) {
 			if at, ok := v.ranges[path]; ok {
 				r = at
 				break
 			}
 		}
-		v.diags = append(v.diags, errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", address, p.Paths[0], p.Detail)))
+		v.diags = append(v.diags, errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", v.resource, p.Paths[0], p.Detail)))
 	}
-	return rp, v.diags
 }
 
 func parent(path string) string {
