@@ -61,5 +61,6 @@ func newRoot() *cobra.Command {
 	p.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight (default: the provider block's parallelism, else 10)")
 	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (meridian_region_pair.LABEL, a pair name, or pair/primitive) and what it depends on (repeatable)")
 	root.AddCommand(previewCmd(f), upCmd(f), destroyCmd(f), refreshCmd(f), importCmd(f), stackCmd(f))
+	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f))
 	return root
 }
