@@ -41,6 +41,7 @@ type flags struct {
 	yes      bool
 	parallel int
 	targets  []string
+	progress string
 }
 
 func newRoot() *cobra.Command {
@@ -57,6 +58,7 @@ func newRoot() *cobra.Command {
 	p.StringVar(&f.state, "state", os.Getenv("MERIDIAN_STATE"), "where stacks live: a directory or s3://BUCKET/PREFIX (default <dir>/.meridian/stacks; env MERIDIAN_STATE)")
 	p.StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable)")
 	p.BoolVar(&f.json, "json", false, "print one JSON event per line")
+	p.StringVar(&f.progress, "progress", "auto", "how up and destroy show progress: tree (redrawn in place), plain (a line per step) or auto (tree on a terminal)")
 	p.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	p.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight (default: the provider block's parallelism, else 10)")
 	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (meridian_region_pair.LABEL, a pair name, or pair/primitive) and what it depends on (repeatable)")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
@@ -30,6 +31,8 @@ type project struct {
 	out   io.Writer
 	start time.Time
 	mu    sync.Mutex
+	// live, if set, shows the steps as a tree redrawn in place.
+	live *liveDisplay
 }
 
 func (f *flags) stateLocation() string {
@@ -95,6 +98,9 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 		return nil, err
 	}
 	p := &project{f: f, st: st, name: name, out: cmd.OutOrStdout(), start: time.Now()}
+	if p.live, err = p.liveDisplay(cmd); err != nil {
+		return nil, err
+	}
 	parallel := f.parallel
 	if parallel == 0 {
 		parallel = st.Parallelism
@@ -148,13 +154,18 @@ func (p *project) emit(v map[string]any) {
 }
 
 func (p *project) printf(format string, args ...any) {
+	if p.live != nil {
+		p.live.above(fmt.Sprintf(format, args...))
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fmt.Fprintf(p.out, format, args...)
 }
 
 // progress prints a line when a step starts and when it ends, with its
-// elapsed time and the run's: plain lines read well in a log and a terminal.
+// elapsed time and the run's: plain lines read well in a log. On a terminal
+// (or --progress=tree) the live display shows the steps instead.
 func (p *project) progress(ev engine.Event) {
 	if p.f.json {
 		m := map[string]any{"event": "step", "status": ev.Status, "op": ev.Step.Op, "name": ev.Step.Name,
@@ -169,6 +180,10 @@ func (p *project) progress(ev engine.Event) {
 			m["warnings"] = ev.Warnings
 		}
 		p.emit(m)
+		return
+	}
+	if p.live != nil {
+		p.live.event(ev)
 		return
 	}
 	total := time.Since(p.start).Seconds()
@@ -213,6 +228,9 @@ func (p *project) showPreview(pv sdk.Preview) {
 		}
 		p.emit(map[string]any{"event": "plan", "stack": p.name, "counts": counts})
 		return
+	}
+	if p.live != nil {
+		p.live.plan(pv.Plan.Changes())
 	}
 	for _, s := range pv.Steps {
 		p.printf("%-3s %s (%s in %s)\n", opSymbol[s.Op], s.Name, s.Type, s.Region)
@@ -265,6 +283,9 @@ func ask(cmd *cobra.Command, question string) error {
 }
 
 func (p *project) finish(op string, res sdk.Result, err error) error {
+	if p.live != nil {
+		p.live.stop(err == nil)
+	}
 	took := time.Since(p.start).Round(time.Millisecond)
 	if p.f.json {
 		m := map[string]any{"event": "summary", "operation": op, "stack": p.name, "records": res.Records, "elapsed_ms": took.Milliseconds(), "ok": err == nil}
@@ -332,4 +353,214 @@ func leafChanges(path string, old, new any) []string {
 		out = append(out, leafChanges(path+"."+k, om[k], nm[k])...)
 	}
 	return out
+}
+
+// groupOf names the stack resource a primitive belongs to (the region
+// pair's address, meridian_region_pair.LABEL, or its name if the stack files
+// no longer declare it) and the primitive's name within it.
+func (p *project) groupOf(name string) (string, string) {
+	pair, short, ok := strings.Cut(name, stack.Separator)
+	if !ok {
+		return name, name
+	}
+	for _, rp := range p.st.RegionPairs {
+		if rp.Blueprint.Name == pair {
+			return rp.Address(), short
+		}
+	}
+	return pair, short
+}
+
+// liveDisplay returns the live tree if --progress asks for it, or if it is
+// auto, stdout is a terminal and --json is not set; nil for plain lines.
+func (p *project) liveDisplay(cmd *cobra.Command) (*liveDisplay, error) {
+	mode := p.f.progress
+	switch mode {
+	case "", "auto", "tree", "plain":
+	default:
+		return nil, fmt.Errorf("--progress %q: expected auto, tree or plain", mode)
+	}
+	if p.f.json || mode == "plain" {
+		return nil, nil
+	}
+	fd, tty := -1, false
+	if file, ok := p.out.(*os.File); ok {
+		fd = int(file.Fd())
+		tty = term.IsTerminal(fd)
+	}
+	if mode != "tree" && (!tty || os.Getenv("TERM") == "dumb") {
+		return nil, nil
+	}
+	size := func() (int, int) {
+		if tty {
+			if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
+				return w, h
+			}
+		}
+		return 80, 24
+	}
+	return &liveDisplay{out: p.out, size: size,
+		tree: newProgressTree(cmd.Name()+" stack "+p.name, time.Time{}, p.groupOf)}, nil
+}
+
+// liveDisplay redraws the progress tree in place, 10 times a second, from
+// the first event until stop, with the cursor hidden meanwhile.
+type liveDisplay struct {
+	mu    sync.Mutex
+	out   io.Writer
+	size  func() (width, height int)
+	tree  *progressTree
+	state int // liveIdle, liveRunning or liveStopped
+	// widths are the lengths of the frame's lines on the screen, to know
+	// how many rows to go up if the terminal became narrower.
+	widths     []int
+	quit, done chan struct{}
+}
+
+const (
+	liveIdle = iota
+	liveRunning
+	liveStopped
+	hideCursor = "\x1b[?25l"
+	showCursor = "\x1b[?25h"
+)
+
+// live holds the displays running, for stopLive.
+var live struct {
+	sync.Mutex
+	running map[*liveDisplay]bool
+}
+
+// A command that ends without stopping its display (an error before the
+// summary) still leaves the terminal clean.
+func init() { cobra.OnFinalize(stopLive) }
+
+func stopLive() {
+	live.Lock()
+	var all []*liveDisplay
+	for l := range live.running {
+		all = append(all, l)
+	}
+	live.Unlock()
+	for _, l := range all {
+		l.stop(false)
+	}
+}
+
+// plan shows the steps of the plan as waiting until they start.
+func (l *liveDisplay) plan(steps []engine.Step) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.tree.Plan(steps)
+}
+
+func (l *liveDisplay) event(ev engine.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state == liveStopped {
+		return
+	}
+	now := time.Now()
+	if l.state == liveIdle {
+		l.state, l.tree.start = liveRunning, now
+		l.quit, l.done = make(chan struct{}), make(chan struct{})
+		live.Lock()
+		if live.running == nil {
+			live.running = map[*liveDisplay]bool{}
+		}
+		live.running[l] = true
+		live.Unlock()
+		io.WriteString(l.out, hideCursor)
+		go l.loop()
+	}
+	l.tree.Event(ev, now)
+}
+
+func (l *liveDisplay) loop() {
+	defer close(l.done)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	l.mu.Lock()
+	l.draw(time.Now())
+	l.mu.Unlock()
+	for {
+		select {
+		case <-l.quit:
+			return
+		case <-tick.C:
+			l.mu.Lock()
+			l.draw(time.Now())
+			l.mu.Unlock()
+		}
+	}
+}
+
+// erase moves the cursor to the first row of the frame on the screen.
+func (l *liveDisplay) erase(width int) string {
+	rows := 0
+	for _, w := range l.widths {
+		rows += max(1, (w+width-1)/max(width, 1))
+	}
+	l.widths = nil
+	if rows == 0 {
+		return "\r"
+	}
+	return fmt.Sprintf("\r\x1b[%dA", rows)
+}
+
+// paint replaces the frame on the screen with text, whose lines stay on
+// the screen as the new frame unless keep is set (they scroll away).
+func (l *liveDisplay) paint(text string, width int, keep bool) {
+	var b strings.Builder
+	b.WriteString(l.erase(width))
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if line == "" {
+			continue
+		}
+		b.WriteString(strings.TrimSuffix(line, "\n") + "\x1b[K\n")
+		if !keep {
+			l.widths = append(l.widths, runeLen(strings.TrimSuffix(line, "\n")))
+		}
+	}
+	b.WriteString("\x1b[J")
+	io.WriteString(l.out, b.String())
+}
+
+func (l *liveDisplay) draw(now time.Time) {
+	w, h := l.size()
+	l.paint(l.tree.Frame(now, w, h), w, false)
+}
+
+// above prints text above the frame.
+func (l *liveDisplay) above(text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.state != liveRunning {
+		io.WriteString(l.out, text)
+		return
+	}
+	w, _ := l.size()
+	l.paint(text, w, true)
+	l.draw(time.Now())
+}
+
+// stop ends the redraws and leaves the final frame and the cursor.
+func (l *liveDisplay) stop(ok bool) {
+	l.mu.Lock()
+	was := l.state
+	l.state = liveStopped
+	l.mu.Unlock()
+	if was != liveRunning {
+		return
+	}
+	close(l.quit)
+	<-l.done
+	live.Lock()
+	delete(live.running, l)
+	live.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w, _ := l.size()
+	l.paint(l.tree.Final(time.Now(), w, ok), w, true)
+	io.WriteString(l.out, showCursor)
 }
