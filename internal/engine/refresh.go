@@ -35,31 +35,20 @@ func (d Drift) String() string {
 // holds: records of deleted objects are removed and observed properties
 // replace recorded ones, so the next Diff plans to put them back. It returns
 // what drifted and the drivers' warnings.
+//
+// Records whose driver is a BatchReader are read a type and region at a
+// time with ReadAll, one batch after the other, each batch allowed the whole
+// parallelism for the calls it makes per object; a batch that fails is read
+// again one record at a time. The other records are read one by one with
+// Read, at most Parallelism at once.
 func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, error) {
 	var (
 		mu       sync.Mutex
 		drifts   []Drift
 		warnings []string
 	)
-	nodes := map[string][]string{}
-	for _, rec := range st.Records {
-		if rec.Pending == "" {
-			nodes[rec.Name] = nil
-		}
-	}
-	err := schedule(ctx, nodes, e.parallelism(), func(ctx context.Context, name string) error {
-		mu.Lock()
-		rec, _ := st.Get(name)
-		mu.Unlock()
-		d, ok := e.Drivers[rec.Type]
-		if !ok {
-			return fmt.Errorf("%s: no driver for type %q", rec.Name, rec.Type)
-		}
-		var obs Observation
-		err := e.retry(ctx, Step{Name: rec.Name, Type: rec.Type, Region: rec.Region}, func() (err error) {
-			obs, err = d.Read(ctx, rec)
-			return err
-		})
+	// observed brings rec up to what a read of it returned.
+	observed := func(rec Record, obs Observation, err error) error {
 		mu.Lock()
 		defer mu.Unlock()
 		drift := Drift{Name: rec.Name, Type: rec.Type, Region: rec.Region, ID: rec.ID}
@@ -102,7 +91,71 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		}
 		st.Put(rec)
 		return nil
-	})
+	}
+
+	var recs []Record
+	for _, rec := range st.Records {
+		if rec.Pending == "" {
+			recs = append(recs, rec)
+		}
+	}
+	batches, single := e.batches(recs)
+	var errs []error
+	for _, b := range batches {
+		if ctx.Err() != nil {
+			break
+		}
+		var seen map[string]Observation
+		step := Step{Name: fmt.Sprintf("%s in %s (%d records)", b.typ, b.region, len(b.recs)), Type: b.typ, Region: b.region}
+		err := e.retry(ctx, step, func() (err error) {
+			seen, err = b.reader.ReadAll(withFanOut(ctx, e.parallelism()), b.recs)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				errs = append(errs, fmt.Errorf("read %s: %w", step.Name, err))
+				break
+			}
+			mu.Lock()
+			warnings = append(warnings, fmt.Sprintf("batched read of %s failed, so its records were read one by one: %v", step.Name, err))
+			mu.Unlock()
+			single = append(single, b.recs...)
+			continue
+		}
+		for _, rec := range b.recs {
+			obs, ok := seen[rec.Name]
+			var err error
+			if !ok {
+				err = fmt.Errorf("%s (%s %s in %s): %w", rec.Name, rec.Type, rec.ID, rec.Region, ErrNotFound)
+			}
+			_ = observed(rec, obs, err) // only a read error fails
+		}
+	}
+
+	nodes := map[string][]string{}
+	byName := map[string]Record{}
+	for _, rec := range single {
+		nodes[rec.Name] = nil
+		byName[rec.Name] = rec
+	}
+	if ctx.Err() == nil {
+		errs = append(errs, schedule(ctx, nodes, e.parallelism(), func(ctx context.Context, name string) error {
+			rec := byName[name]
+			d, ok := e.Drivers[rec.Type]
+			if !ok {
+				return fmt.Errorf("%s: no driver for type %q", rec.Name, rec.Type)
+			}
+			var obs Observation
+			err := e.retry(ctx, Step{Name: rec.Name, Type: rec.Type, Region: rec.Region}, func() (err error) {
+				obs, err = d.Read(ctx, rec)
+				return err
+			})
+			return observed(rec, obs, err)
+		}))
+	} else {
+		errs = append(errs, ctx.Err())
+	}
+	err := errors.Join(errs...)
 	sort.Slice(drifts, func(i, j int) bool { return drifts[i].Name < drifts[j].Name })
 	sort.Strings(warnings)
 	// Journal what was learnt even when some reads failed: the records of

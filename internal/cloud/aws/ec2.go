@@ -160,9 +160,7 @@ func (d reservationDriver) describe(ctx context.Context, region, id string) (*ec
 		return nil, classifyEC2(err)
 	}
 	for i, cr := range out.CapacityReservations {
-		// A cancelled or expired reservation is still described for a while; it reserves nothing.
-		switch cr.State {
-		case ec2types.CapacityReservationStateCancelled, ec2types.CapacityReservationStateExpired, ec2types.CapacityReservationStateFailed:
+		if ended(cr) {
 			return nil, fmt.Errorf("capacity reservation %s is %s: %w", id, cr.State, engine.ErrNotFound)
 		}
 		return &out.CapacityReservations[i], nil
@@ -170,11 +168,25 @@ func (d reservationDriver) describe(ctx context.Context, region, id string) (*ec
 	return nil, fmt.Errorf("capacity reservation %s: %w", id, engine.ErrNotFound)
 }
 
+// ended says whether a reservation was cancelled, expired or failed: such a
+// reservation is still described for a while, but it reserves nothing.
+func ended(cr ec2types.CapacityReservation) bool {
+	switch cr.State {
+	case ec2types.CapacityReservationStateCancelled, ec2types.CapacityReservationStateExpired, ec2types.CapacityReservationStateFailed:
+		return true
+	}
+	return false
+}
+
 func (d reservationDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
 	cr, err := d.describe(ctx, rec.Region, rec.ID)
 	if err != nil {
 		return engine.Observation{}, err
 	}
+	return reservationObservation(cr), nil
+}
+
+func reservationObservation(cr *ec2types.CapacityReservation) engine.Observation {
 	return engine.Observation{
 		Properties: map[string]any{
 			"instance_type":           aws.ToString(cr.InstanceType),
@@ -186,7 +198,7 @@ func (d reservationDriver) Read(ctx context.Context, rec engine.Record) (engine.
 		},
 		Tags:    ec2TagMap(cr.Tags),
 		Outputs: reservationOutputs(cr),
-	}, nil
+	}
 }
 
 func (d reservationDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
@@ -322,15 +334,32 @@ func (d launchTemplateDriver) Read(ctx context.Context, rec engine.Record) (engi
 	if err != nil {
 		return engine.Observation{}, err
 	}
+	tags, err := objectTags(ctx, d.c.EC2(rec.Region), rec.ID)
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return d.observe(ctx, rec, lt, tags)
+}
+
+// observe reads the default version of a launch template that was described.
+func (d launchTemplateDriver) observe(ctx context.Context, rec engine.Record, lt *ec2types.LaunchTemplate, tags map[string]string) (engine.Observation, error) {
 	out, err := d.c.EC2(rec.Region).DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{
 		LaunchTemplateId: aws.String(rec.ID), Versions: []string{"$Default"},
 	})
 	if err != nil {
 		return engine.Observation{}, classifyEC2(err)
 	}
-	props := map[string]any{"name": aws.ToString(lt.LaunchTemplateName)}
+	var data *ec2types.ResponseLaunchTemplateData
 	if len(out.LaunchTemplateVersions) > 0 {
-		data := out.LaunchTemplateVersions[0].LaunchTemplateData
+		data = out.LaunchTemplateVersions[0].LaunchTemplateData
+	}
+	return engine.Observation{Properties: launchTemplateProperties(lt, data), Tags: tags, Outputs: launchTemplateOutputs(lt)}, nil
+}
+
+// launchTemplateProperties are a template's properties as its default version (data) has them.
+func launchTemplateProperties(lt *ec2types.LaunchTemplate, data *ec2types.ResponseLaunchTemplateData) map[string]any {
+	props := map[string]any{"name": aws.ToString(lt.LaunchTemplateName)}
+	if data != nil {
 		props["image_id"] = aws.ToString(data.ImageId)
 		props["instance_type"] = string(data.InstanceType)
 		props["capacity_reservation_id"] = ""
@@ -338,11 +367,7 @@ func (d launchTemplateDriver) Read(ctx context.Context, rec engine.Record) (engi
 			props["capacity_reservation_id"] = aws.ToString(s.CapacityReservationTarget.CapacityReservationId)
 		}
 	}
-	tags, err := objectTags(ctx, d.c.EC2(rec.Region), rec.ID)
-	if err != nil {
-		return engine.Observation{}, err
-	}
-	return engine.Observation{Properties: props, Tags: tags, Outputs: launchTemplateOutputs(lt)}, nil
+	return props
 }
 
 func (d launchTemplateDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {

@@ -198,11 +198,14 @@ func (d healthCheckDriver) Read(ctx context.Context, rec engine.Record) (engine.
 	if err != nil {
 		return engine.Observation{}, classify(err)
 	}
-	cfg := out.HealthCheck.HealthCheckConfig
 	tags, err := d.tags().get(ctx, rec.ID)
 	if err != nil {
 		return engine.Observation{}, err
 	}
+	return healthCheckObservation(rec.ID, out.HealthCheck.HealthCheckConfig, tags), nil
+}
+
+func healthCheckObservation(id string, cfg *r53types.HealthCheckConfig, tags map[string]string) engine.Observation {
 	return engine.Observation{
 		Properties: map[string]any{
 			"type":              string(cfg.Type),
@@ -213,8 +216,8 @@ func (d healthCheckDriver) Read(ctx context.Context, rec engine.Record) (engine.
 			"failure_threshold": aws.ToInt32(cfg.FailureThreshold),
 		},
 		Tags:    tags,
-		Outputs: map[string]string{"id": rec.ID},
-	}, nil
+		Outputs: map[string]string{"id": id},
+	}
 }
 
 func (d healthCheckDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
@@ -339,8 +342,7 @@ func (d recordDriver) find(ctx context.Context, p recordProps) (*r53types.Resour
 		return nil, classify(err)
 	}
 	for _, rs := range out.ResourceRecordSets {
-		if strings.TrimSuffix(aws.ToString(rs.Name), ".") == strings.TrimSuffix(p.Name, ".") &&
-			string(rs.Type) == p.Type && aws.ToString(rs.SetIdentifier) == p.SetIdentifier {
+		if sameRecord(p, rs) {
 			return &rs, nil
 		}
 	}
@@ -356,6 +358,16 @@ func (d recordDriver) Read(ctx context.Context, rec engine.Record) (engine.Obser
 	if err != nil {
 		return engine.Observation{}, err
 	}
+	return recordObservation(p, rs), nil
+}
+
+// sameRecord says whether rs is the record set p names.
+func sameRecord(p recordProps, rs r53types.ResourceRecordSet) bool {
+	return strings.TrimSuffix(aws.ToString(rs.Name), ".") == strings.TrimSuffix(p.Name, ".") &&
+		string(rs.Type) == p.Type && aws.ToString(rs.SetIdentifier) == p.SetIdentifier
+}
+
+func recordObservation(p recordProps, rs *r53types.ResourceRecordSet) engine.Observation {
 	var records []any
 	for _, r := range rs.ResourceRecords {
 		records = append(records, aws.ToString(r.Value))
@@ -372,7 +384,7 @@ func (d recordDriver) Read(ctx context.Context, rec engine.Record) (engine.Obser
 	if rs.HealthCheckId != nil {
 		props["health_check_id"] = aws.ToString(rs.HealthCheckId)
 	}
-	return engine.Observation{Properties: props, Outputs: map[string]string{"fqdn": p.Name}}, nil
+	return engine.Observation{Properties: props, Outputs: map[string]string{"fqdn": p.Name}}
 }
 
 func (d recordDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {

@@ -85,6 +85,11 @@ func (d bucketDriver) Read(ctx context.Context, rec engine.Record) (engine.Obser
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(rec.ID)}); err != nil {
 		return engine.Observation{}, classify(err)
 	}
+	return d.observe(ctx, client, rec)
+}
+
+// observe reads what Read reports of a bucket that exists: its versioning and tags.
+func (bucketDriver) observe(ctx context.Context, client *s3.Client, rec engine.Record) (engine.Observation, error) {
 	v, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(rec.ID)})
 	if err != nil {
 		return engine.Observation{}, classify(err)

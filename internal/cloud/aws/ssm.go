@@ -65,8 +65,13 @@ func (c *Cloud) GetParameter(ctx context.Context, region, name string) (map[stri
 	if err != nil {
 		return nil, classify(err)
 	}
+	return manifest(region, name, aws.ToString(out.Parameter.Value))
+}
+
+// manifest parses a parameter's value as the JSON document meridian wrote.
+func manifest(region, name, raw string) (map[string]any, error) {
 	var value map[string]any
-	if err := json.Unmarshal([]byte(aws.ToString(out.Parameter.Value)), &value); err != nil {
+	if err := json.Unmarshal([]byte(raw), &value); err != nil {
 		return nil, fmt.Errorf("parameter %s in %s is not a meridian manifest: %w", name, region, err)
 	}
 	return value, nil
@@ -113,6 +118,11 @@ func (d parameterDriver) Read(ctx context.Context, rec engine.Record) (engine.Ob
 	if err != nil {
 		return engine.Observation{}, err
 	}
+	return d.observe(ctx, rec, value)
+}
+
+// observe reads the tags of a parameter whose value was read.
+func (d parameterDriver) observe(ctx context.Context, rec engine.Record, value map[string]any) (engine.Observation, error) {
 	tags, err := d.tags(ctx, rec.Region, rec.ID)
 	if err != nil {
 		return engine.Observation{}, err

@@ -55,6 +55,9 @@ type kind interface {
 	// apply writes the object with server-side apply.
 	apply(ctx context.Context, cs kubernetes.Interface, p props, labels map[string]string) error
 	get(ctx context.Context, cs kubernetes.Interface, ns, name string) (metav1.Object, error)
+	// list returns a page of the objects in namespace ns (all namespaces
+	// for a cluster-scoped kind) and the token of the next page, if any.
+	list(ctx context.Context, cs kubernetes.Interface, ns string, opts metav1.ListOptions) ([]metav1.Object, string, error)
 	// observe reports the properties the object has; inputs are the
 	// recorded ones, which say which optional properties were asked for.
 	observe(obj metav1.Object, inputs map[string]any) map[string]any
@@ -177,6 +180,11 @@ func (d driver) Read(ctx context.Context, rec engine.Record) (engine.Observation
 	if obj.GetDeletionTimestamp() != nil {
 		return engine.Observation{}, fmt.Errorf("%w: %s is being deleted", engine.ErrNotFound, id(ns, name))
 	}
+	return d.observe(rec, obj), nil
+}
+
+// observe reports what Read reports of obj, the object of rec.
+func (d driver) observe(rec engine.Record, obj metav1.Object) engine.Observation {
 	observed := d.kind.observe(obj, rec.Inputs)
 	observed["name"] = obj.GetName()
 	if d.kind.namespaced() {
@@ -195,7 +203,7 @@ func (d driver) Read(ctx context.Context, rec engine.Record) (engine.Observation
 		Properties: observed,
 		Tags:       tagsFromLabels(rec.Tags, obj.GetLabels()),
 		Outputs:    d.outputs(obj),
-	}, nil
+	}
 }
 
 // locate finds namespace and name in the recorded inputs, or else in the ID.

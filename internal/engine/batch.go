@@ -1,0 +1,101 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+)
+
+// BatchReader is implemented by drivers that can observe many objects of
+// their type in one region with fewer calls than one Read each (a list or
+// describe-many call, a Kubernetes list by label). Refresh uses it when the
+// driver has it, so that the number of calls grows with the number of types
+// and regions rather than with the number of records.
+type BatchReader interface {
+	// ReadAll observes the objects of recs, which all have the driver's type
+	// and one region. The result maps a record's Name to what was seen of
+	// its object, exactly as Read would report it; a record missing from the
+	// result is gone, as if Read had returned ErrNotFound. An error fails
+	// the whole batch: Refresh then reads its records one by one with Read.
+	//
+	// Calls a driver makes for each object after its batched call (tags
+	// that no list returns) should go through ForEach, which keeps them
+	// within the engine's parallelism.
+	ReadAll(ctx context.Context, recs []Record) (map[string]Observation, error)
+}
+
+type fanOutKey struct{}
+
+// withFanOut tells ForEach how many calls a batch may have in flight.
+func withFanOut(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, fanOutKey{}, n)
+}
+
+// ForEach calls f for 0..n-1, as many at once as the engine allows the
+// batch running under ctx (one outside a batch), and returns the errors of
+// the calls, joined in index order. It stops starting calls once ctx is done.
+func ForEach(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	par, _ := ctx.Value(fanOutKey{}).(int)
+	par = max(1, min(par, n))
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range par {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = f(ctx, i)
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	return errors.Join(errs...)
+}
+
+// batch is the records of one type in one region read by one ReadAll.
+type batch struct {
+	typ, region string
+	reader      BatchReader
+	recs        []Record
+}
+
+// batches groups the records whose drivers can read in batches by type and
+// region, sorted; the other records are returned as they are.
+func (e *Engine) batches(recs []Record) ([]*batch, []Record) {
+	groups := map[[2]string]*batch{}
+	var single []Record
+	for _, rec := range recs {
+		br, ok := e.Drivers[rec.Type].(BatchReader)
+		if !ok {
+			single = append(single, rec)
+			continue
+		}
+		key := [2]string{rec.Type, rec.Region}
+		b := groups[key]
+		if b == nil {
+			b = &batch{typ: rec.Type, region: rec.Region, reader: br}
+			groups[key] = b
+		}
+		b.recs = append(b.recs, rec)
+	}
+	out := make([]*batch, 0, len(groups))
+	for _, b := range groups {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].typ != out[j].typ {
+			return out[i].typ < out[j].typ
+		}
+		return out[i].region < out[j].region
+	})
+	return out, single
+}
