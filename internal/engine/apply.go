@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -20,13 +21,16 @@ type Engine struct {
 	// Parallelism bounds the cloud calls in flight; 0 means DefaultParallelism.
 	Parallelism int
 	Retry       RetryPolicy
-	// Journal is called with the whole state after changes to it: a step
-	// waits, before its create or delete call (the record is pending) and
-	// after every call, until a Journal call holding its change returned.
-	// Changes made while a call is in flight are written together by the
-	// next one. A journal that fails stops the run, because a change the
-	// engine cannot record is a change it could lose.
-	Journal func(State) error
+	// Journal makes changes to the state durable. Apply hands it Changes:
+	// a step waits, before its create or delete call (the record is
+	// pending) and after every call, until a Journal call holding its
+	// change returned. Changes made while a call is in flight are written
+	// together by the next one, and each call holds only the records
+	// changed since the last, so that journaling a run costs in proportion
+	// to its changes rather than to the state times the changes. Refresh
+	// hands it the whole State. A journal that fails stops the run,
+	// because a change the engine cannot record is a change it could lose.
+	Journal func(JournalEntry) error
 	// OnEvent, if set, hears about every step as it starts and ends.
 	OnEvent func(Event)
 }
@@ -118,18 +122,33 @@ type run struct {
 	writing            bool
 	written            *sync.Cond
 	journalErr         error
+	// unjournaled holds, by name, the records changed since the last
+	// journal entry was taken, as they are now; nil for a removed one.
+	unjournaled map[string]*Record
 }
 
-func (r *run) record(change func(*State)) error {
+func (r *run) put(rec Record) error { return r.record(rec.Name, &rec) }
+
+func (r *run) remove(name string) error { return r.record(name, nil) }
+
+// record puts now in the state, or removes name if now is nil, and waits
+// until the journal holds the change.
+func (r *run) record(name string, now *Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	change(r.st)
+	if now != nil {
+		r.st.Put(*now)
+	} else {
+		r.st.Remove(name)
+	}
 	if r.e.Journal == nil {
 		return nil
 	}
 	if r.written == nil {
 		r.written = sync.NewCond(&r.mu)
+		r.unjournaled = map[string]*Record{}
 	}
+	r.unjournaled[name] = now
 	r.changed++
 	mine := r.changed
 	for r.journaled < mine {
@@ -142,9 +161,9 @@ func (r *run) record(change func(*State)) error {
 			continue
 		}
 		r.writing = true
-		upTo, snapshot := r.changed, r.st.Clone()
+		upTo, entry := r.changed, r.takeChanges()
 		r.mu.Unlock()
-		err := r.e.Journal(snapshot)
+		err := r.e.Journal(entry)
 		r.mu.Lock()
 		r.writing = false
 		if err != nil {
@@ -155,6 +174,23 @@ func (r *run) record(change func(*State)) error {
 		r.written.Broadcast()
 	}
 	return nil
+}
+
+// takeChanges empties unjournaled into an entry of its own: the journal
+// may keep it while the steps go on changing the state.
+func (r *run) takeChanges() Changes {
+	var c Changes
+	for name, rec := range r.unjournaled {
+		if rec == nil {
+			c.Removed = append(c.Removed, name)
+		} else {
+			c.Put = append(c.Put, rec.clone())
+		}
+	}
+	clear(r.unjournaled)
+	sort.Strings(c.Removed)
+	sort.Slice(c.Put, func(i, j int) bool { return c.Put[i].Name < c.Put[j].Name })
+	return c
 }
 
 func (r *run) step(ctx context.Context, s Step) (err error) {
@@ -192,14 +228,14 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 			// record that may or may not have an object, and the next run
 			// must not trust it as existing (see diffOne).
 			rec.Pending = OpDelete
-			if err := r.record(func(st *State) { st.Put(rec) }); err != nil {
+			if err := r.put(rec); err != nil {
 				return err
 			}
 			if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
 				return fmt.Errorf("delete %s: %w", s.Name, err)
 			}
 		}
-		if err := r.record(func(st *State) { st.Remove(s.Name) }); err != nil {
+		if err := r.remove(s.Name); err != nil {
 			return err
 		}
 		if s.Op == OpDelete {
@@ -235,7 +271,7 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 			Name: s.Name, Type: s.Type, Region: s.Region, Pending: OpCreate, Token: req.Token,
 			Inputs: props, Tags: s.desired.Tags, DependsOn: s.desired.Dependencies(),
 		}
-		if err := r.record(func(st *State) { st.Put(pending) }); err != nil {
+		if err := r.put(pending); err != nil {
 			return err
 		}
 		err = r.e.retry(ctx, s, func() (err error) {
@@ -254,7 +290,7 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 		Inputs: props, Tags: s.desired.Tags, Outputs: withID(res.Outputs, res.ID),
 		DependsOn: s.desired.Dependencies(),
 	}
-	return r.record(func(st *State) { st.Put(done) })
+	return r.put(done)
 }
 
 func (e *Engine) emit(ev Event) {

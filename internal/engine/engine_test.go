@@ -1234,7 +1234,7 @@ func TestSlowJournalDoesNotSerializeSteps(t *testing.T) {
 	e, _, _ := newEngine(c, 20)
 	var mu sync.Mutex
 	writes := 0
-	e.Journal = func(engine.State) error {
+	e.Journal = func(engine.JournalEntry) error {
 		mu.Lock()
 		writes++
 		mu.Unlock()

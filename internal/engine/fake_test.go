@@ -294,18 +294,31 @@ func drivers(c *fakeCloud) engine.Drivers {
 // quick retries: no test waits for real backoff.
 var quick = engine.RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}
 
-// journal keeps every state the engine journals.
+// journal keeps the state as of every journal entry, replaying the
+// engine's changes as a backend would, and the entries themselves.
 type journal struct {
-	mu     sync.Mutex
-	states []engine.State
-	err    error
+	mu      sync.Mutex
+	states  []engine.State
+	entries []engine.JournalEntry
+	now     engine.State
+	err     error
 }
 
-func (j *journal) write(s engine.State) error {
+func (j *journal) write(entry engine.JournalEntry) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.states = append(j.states, s)
-	return j.err
+	j.entries = append(j.entries, entry)
+	if j.err != nil {
+		return j.err
+	}
+	switch entry := entry.(type) {
+	case engine.Changes:
+		entry.Apply(&j.now)
+	case engine.State:
+		j.now = entry.Clone()
+	}
+	j.states = append(j.states, j.now.Clone())
+	return nil
 }
 
 func (j *journal) all() []engine.State {

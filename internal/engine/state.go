@@ -70,6 +70,32 @@ func (s *State) Remove(name string) {
 	}
 }
 
+// A JournalEntry is what the engine hands its journal: the Changes an Apply
+// made since its last entry, or a whole State that replaces the recorded one
+// (Refresh, which may have changed every record).
+type JournalEntry interface{ journalEntry() }
+
+func (State) journalEntry()   {}
+func (Changes) journalEntry() {}
+
+// Changes are the records put and removed since the last journal entry. A
+// name is in at most one of the two lists, as it was last changed, so an
+// entry can be replayed without regard to the order of its changes.
+type Changes struct {
+	Put     []Record `json:"put,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+}
+
+// Apply makes the changes to st.
+func (c Changes) Apply(st *State) {
+	for _, name := range c.Removed {
+		st.Remove(name)
+	}
+	for _, r := range c.Put {
+		st.Put(r)
+	}
+}
+
 // Clone returns a deep copy.
 func (s State) Clone() State {
 	b, err := json.Marshal(s)
@@ -77,6 +103,18 @@ func (s State) Clone() State {
 		panic(err)
 	}
 	var out State
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func (r Record) clone() Record {
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic(err)
+	}
+	var out Record
 	if err := json.Unmarshal(b, &out); err != nil {
 		panic(err)
 	}

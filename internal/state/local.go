@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
 // LocalStore keeps each stack in Dir as <stack>.json, locked by <stack>.lock.
@@ -46,16 +49,59 @@ func (s LocalStore) Stacks(context.Context) ([]string, error) {
 type localBackend struct {
 	dir, stack string
 	mu         sync.Mutex
-	serial     int64
+	// serial is the state file's, as last read or written; known says
+	// whether it was read or written at all (Append needs it for its lines).
+	serial int64
+	known  bool
+	// journal is the journal file, open for appends; nil until the first
+	// Append after a Save.
+	journal *os.File
+	// lockID is the lock this backend took, if it holds one.
+	lockID string
 }
 
-func (b *localBackend) path() string     { return filepath.Join(b.dir, b.stack+".json") }
-func (b *localBackend) lockPath() string { return filepath.Join(b.dir, b.stack+".lock") }
-func (b *localBackend) Where() string    { return b.path() }
+func (b *localBackend) path() string        { return filepath.Join(b.dir, b.stack+".json") }
+func (b *localBackend) lockPath() string    { return filepath.Join(b.dir, b.stack+".lock") }
+func (b *localBackend) journalPath() string { return filepath.Join(b.dir, b.stack+".journal") }
+func (b *localBackend) Where() string       { return b.path() }
 
+// Load reads the state file and replays the journal over it. A backend that
+// holds the stack's lock then folds the journal into the state file, so that
+// the journal does not outgrow a run; one that does not only reads, because
+// the lock holder may be appending to the journal at this moment.
 func (b *localBackend) Load(context.Context) (Document, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, err := b.readState()
+	if err != nil {
+		return Document{}, err
+	}
+	raw, err := os.ReadFile(b.journalPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return d, nil
+	}
+	if err != nil {
+		return Document{}, err
+	}
+	changes, _, err := readLog(raw, d.Serial, b.journalPath())
+	if err != nil {
+		return Document{}, err
+	}
+	replay(&d.State, changes)
+	if b.lockID != "" {
+		if err := b.save(d); err != nil {
+			return Document{}, fmt.Errorf("fold journal %s into the state: %w", b.journalPath(), err)
+		}
+		d.Serial = b.serial
+	}
+	return d, nil
+}
+
+// readState reads the state file alone; the caller holds b.mu.
+func (b *localBackend) readState() (Document, error) {
 	raw, err := os.ReadFile(b.path())
 	if errors.Is(err, fs.ErrNotExist) {
+		b.serial, b.known = 0, true
 		return Document{Version: Version, Stack: b.stack}, nil
 	}
 	if err != nil {
@@ -65,19 +111,21 @@ func (b *localBackend) Load(context.Context) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
-	b.mu.Lock()
-	b.serial = d.Serial
-	b.mu.Unlock()
+	b.serial, b.known = d.Serial, true
 	return d, nil
 }
 
 // Save writes a temporary file next to the state, syncs it, renames it over
 // the state and syncs the directory: after a crash at any point the state
 // file is either the old document or the new one, never a torn mix, and a
-// rename that returned is durable.
+// rename that returned is durable. The journal, now folded in, is removed.
 func (b *localBackend) Save(_ context.Context, d Document) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.save(d)
+}
+
+func (b *localBackend) save(d Document) error {
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
 	raw, err := encode(d)
@@ -109,8 +157,87 @@ func (b *localBackend) Save(_ context.Context, d Document) error {
 	if err := syncDir(b.dir); err != nil {
 		return fmt.Errorf("sync state directory: %w", err)
 	}
-	b.serial = d.Serial
+	b.serial, b.known = d.Serial, true
+	// The journal's lines name the old serial from here on, so a removal
+	// that a crash undoes is harmless and needs no sync.
+	if b.journal != nil {
+		b.journal.Close()
+		b.journal = nil
+	}
+	if err := os.Remove(b.journalPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove journal: %w", err)
+	}
 	return nil
+}
+
+// Append writes the changes as one line at the end of the journal file and
+// syncs it: one write and one fsync per call, however large the state.
+func (b *localBackend) Append(_ context.Context, c engine.Changes) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.known {
+		if _, err := b.readState(); err != nil {
+			return err
+		}
+	}
+	if b.journal == nil {
+		f, err := b.openJournal()
+		if err != nil {
+			return err
+		}
+		b.journal = f
+	}
+	line, err := json.Marshal(logLine{Base: b.serial, Changes: c})
+	if err != nil {
+		return err
+	}
+	_, err = b.journal.Write(append(line, '\n'))
+	if err == nil {
+		err = b.journal.Sync()
+	}
+	if err != nil {
+		// Reopening cuts off whatever part of the line was written.
+		b.journal.Close()
+		b.journal = nil
+		return fmt.Errorf("append to journal %s: %w", b.journalPath(), err)
+	}
+	return nil
+}
+
+// openJournal opens the journal file for appends, cutting off a torn last
+// line first: a line appended after it would turn it into damage.
+func (b *localBackend) openJournal() (*os.File, error) {
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(b.journalPath(), os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	_, valid, err := readLog(raw, b.serial, b.journalPath())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if valid < len(raw) {
+		if err := f.Truncate(int64(valid)); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if len(raw) == 0 {
+		// A new file: its name must survive a crash as well as its lines.
+		if err := syncDir(b.dir); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
 func syncDir(dir string) error {
@@ -159,6 +286,9 @@ func (b *localBackend) Lock(ctx context.Context, operation string) (Lock, error)
 	if err := syncDir(b.dir); err != nil {
 		return Lock{}, err
 	}
+	b.mu.Lock()
+	b.lockID = l.ID
+	b.mu.Unlock()
 	return l, nil
 }
 
@@ -189,10 +319,19 @@ func (b *localBackend) Unlock(ctx context.Context, l Lock) error {
 	if held.ID != l.ID {
 		return fmt.Errorf("stack %q: not unlocking, the lock is now held by %s", b.stack, held)
 	}
-	return os.Remove(b.lockPath())
+	if err := os.Remove(b.lockPath()); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.lockID = ""
+	b.mu.Unlock()
+	return nil
 }
 
 func (b *localBackend) BreakLock(context.Context) error {
+	b.mu.Lock()
+	b.lockID = ""
+	b.mu.Unlock()
 	err := os.Remove(b.lockPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("stack %q is not locked", b.stack)

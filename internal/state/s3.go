@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
 // S3Store keeps each stack in Bucket as <Prefix>/<stack>.json, locked by
@@ -72,6 +75,9 @@ type s3Backend struct {
 	// etag of the state object as last read or written; "" when none exists.
 	etag   string
 	serial int64
+	// doc is a copy of the document as last read or written, which Append
+	// changes and writes whole: an object cannot be appended to.
+	doc Document
 	// lockETag is the ETag of the lock object this process wrote.
 	lockETag string
 }
@@ -108,13 +114,15 @@ func (b *s3Backend) Load(ctx context.Context) (Document, error) {
 	b.etag = etag
 	if !ok {
 		b.serial = 0
-		return Document{Version: Version, Stack: b.stack}, nil
+		b.doc = Document{Version: Version, Stack: b.stack}
+		return b.doc, nil
 	}
 	d, err := decode(raw, b.Where())
 	if err != nil {
 		return Document{}, err
 	}
 	b.serial = d.Serial
+	b.doc = copyDocument(d)
 	return d, nil
 }
 
@@ -122,6 +130,28 @@ func (b *s3Backend) Load(ctx context.Context) (Document, error) {
 func (b *s3Backend) Save(ctx context.Context, d Document) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.put(ctx, d)
+}
+
+// Append rewrites the whole object with the changes made to the document
+// last read or written. That costs the size of the state per call, as
+// before; the engine's group commits keep the calls few.
+func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := copyDocument(b.doc)
+	replay(&d.State, []engine.Changes{c})
+	return b.put(ctx, d)
+}
+
+func copyDocument(d Document) Document {
+	d.State = d.State.Clone()
+	d.Outputs = maps.Clone(d.Outputs)
+	return d
+}
+
+// put writes d as the next serial; the caller holds b.mu.
+func (b *s3Backend) put(ctx context.Context, d Document) error {
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
 	raw, err := encode(d)
@@ -145,6 +175,7 @@ func (b *s3Backend) Save(ctx context.Context, d Document) error {
 		return fmt.Errorf("write %s: %w", b.Where(), err)
 	}
 	b.etag, b.serial = aws.ToString(out.ETag), d.Serial
+	b.doc = copyDocument(d)
 	return nil
 }
 

@@ -1,9 +1,10 @@
 // Package state keeps the engine's records of a stack between runs: in a
 // local file by default, or in an S3 bucket for teams. Every backend writes
 // atomically, so a crash at any moment leaves either the old state or the new
-// one, and guards a stack with a lock that names its holder. A lock is never
-// broken behind anyone's back: a stale one is reported, and only an explicit
-// unlock removes it.
+// one (the local backend's journal of changes since the last save ends in a
+// whole line or a torn one, which Load ignores), and guards a stack with a
+// lock that names its holder. A lock is never broken behind anyone's back: a
+// stale one is reported, and only an explicit unlock removes it.
 package state
 
 import (
@@ -42,6 +43,11 @@ type Backend interface {
 	Load(ctx context.Context) (Document, error)
 	// Save replaces the stored document atomically.
 	Save(ctx context.Context, d Document) error
+	// Append makes changes to the records of the document this backend
+	// last loaded or saved durable, before it returns. The local backend
+	// appends them to a journal file next to the state, which Load replays
+	// and Save folds in; S3 rewrites the object.
+	Append(ctx context.Context, c engine.Changes) error
 	// Lock takes the stack's lock for operation, or returns a *LockedError
 	// naming the holder.
 	Lock(ctx context.Context, operation string) (Lock, error)
@@ -129,19 +135,6 @@ func newLock(operation string) Lock {
 	return Lock{
 		ID: newID(), Holder: name + "@" + host, Host: host, PID: os.Getpid(),
 		Operation: operation, Created: time.Now().UTC(),
-	}
-}
-
-// Journal returns the engine's journal for a stack: every state the engine
-// reports is saved, with doc's other fields as they are now, before the
-// engine goes on. It never writes to doc: the engine may be changing the
-// live state while a journal write is in flight.
-func Journal(ctx context.Context, b Backend, doc *Document) func(engine.State) error {
-	meta := *doc
-	return func(st engine.State) error {
-		d := meta
-		d.State = st
-		return b.Save(ctx, d)
 	}
 }
 

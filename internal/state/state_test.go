@@ -195,8 +195,8 @@ func testStore(t *testing.T, store state.Store) {
 		var saved []int
 		e := &engine.Engine{Drivers: engine.Drivers{memory.Type: drv}}
 		journal := state.Journal(ctx, b, &doc)
-		e.Journal = func(st engine.State) error {
-			if err := journal(st); err != nil {
+		e.Journal = func(entry engine.JournalEntry) error {
+			if err := journal(entry); err != nil {
 				return err
 			}
 			reread, _ := store.Stack("journal")

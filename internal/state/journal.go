@@ -1,0 +1,97 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+)
+
+// Journal returns the engine's journal for a stack. Changes are appended
+// with the backend's Append; a whole state (after a refresh) is saved, with
+// doc's other fields as they are now. It never writes to doc: the engine may
+// be changing the live state while a journal write is in flight.
+func Journal(ctx context.Context, b Backend, doc *Document) func(engine.JournalEntry) error {
+	meta := *doc
+	return func(entry engine.JournalEntry) error {
+		switch entry := entry.(type) {
+		case engine.Changes:
+			return b.Append(ctx, entry)
+		case engine.State:
+			d := meta
+			d.State = entry
+			return b.Save(ctx, d)
+		default:
+			return fmt.Errorf("journal: unknown entry %T", entry)
+		}
+	}
+}
+
+// logLine is one line of a local journal file: changes made on top of the
+// state file whose serial is Base. Save bumps the serial before it removes
+// the journal file, so lines left behind by a crash in between name an
+// older serial and are not replayed over a state that already holds them.
+type logLine struct {
+	Base int64 `json:"base"`
+	engine.Changes
+}
+
+// readLog returns the changes of raw that apply on top of serial, in order,
+// and the length of the prefix of raw made of whole, valid lines. A last
+// line without its newline, or that does not decode, is a write that a
+// crash tore before its sync returned: nobody acted on it, so it is dropped.
+// A bad line with good lines after it is not a torn write but damage, and
+// an error.
+func readLog(raw []byte, serial int64, where string) ([]engine.Changes, int, error) {
+	var (
+		out   []engine.Changes
+		valid int
+	)
+	for len(raw) > valid {
+		rest := raw[valid:]
+		end := bytes.IndexByte(rest, '\n')
+		if end < 0 {
+			break // torn: the newline is written last
+		}
+		var l logLine
+		if err := json.Unmarshal(rest[:end], &l); err != nil {
+			if bytes.IndexByte(rest[end+1:], '\n') >= 0 {
+				return nil, 0, fmt.Errorf("journal %s is damaged at byte %d: %w", where, valid, err)
+			}
+			break // torn: garbage or zeros where the last write was going
+		}
+		if l.Base == serial {
+			out = append(out, l.Changes)
+		}
+		valid += end + 1
+	}
+	return out, valid, nil
+}
+
+// replay applies changes to st in order. It indexes the records by name
+// once, so that replaying a long journal costs in proportion to its length.
+func replay(st *engine.State, changes []engine.Changes) {
+	if len(changes) == 0 {
+		return
+	}
+	byName := make(map[string]engine.Record, len(st.Records))
+	for _, r := range st.Records {
+		byName[r.Name] = r
+	}
+	for _, c := range changes {
+		for _, name := range c.Removed {
+			delete(byName, name)
+		}
+		for _, r := range c.Put {
+			byName[r.Name] = r
+		}
+	}
+	st.Records = make([]engine.Record, 0, len(byName))
+	for _, r := range byName {
+		st.Records = append(st.Records, r)
+	}
+	sort.Slice(st.Records, func(i, j int) bool { return st.Records[i].Name < st.Records[j].Name })
+}
