@@ -19,8 +19,14 @@ import (
 type Engine struct {
 	Drivers Drivers
 	// Parallelism bounds the cloud calls in flight; 0 means DefaultParallelism.
+	// It is read at the first call.
 	Parallelism int
-	Retry       RetryPolicy
+	// Limits bound the calls to each service in each region, by LimitKey
+	// or a prefix of it ("aws:s3" for S3 in every region, "k8s" for every
+	// cluster): the longest key found wins, and these override
+	// DefaultLimits key by key (a zero Limit lifts a default).
+	Limits map[string]Limit
+	Retry  RetryPolicy
 	// Journal makes changes to the state durable. Apply hands it Changes:
 	// a step waits, before its create or delete call (the record is
 	// pending) and after every call, until a Journal call holding its
@@ -33,6 +39,8 @@ type Engine struct {
 	Journal func(JournalEntry) error
 	// OnEvent, if set, hears about every step as it starts and ends.
 	OnEvent func(Event)
+
+	limits limits
 }
 
 // DefaultParallelism is how many steps run at once unless told otherwise.
@@ -87,7 +95,16 @@ func (e *Engine) Apply(ctx context.Context, p Plan, st *State) error {
 		}
 		nodes[name] = deps
 	}
-	return schedule(ctx, nodes, e.parallelism(), func(ctx context.Context, name string) error {
+	// A step that waits for the limit of its service must not keep steps
+	// for other services from starting, so each such step brings a place
+	// of its own; Parallelism still bounds the calls in flight (see call).
+	running := e.parallelism()
+	for _, s := range steps {
+		if e.limitFor(LimitKey(s.Type, s.Region)).bounded() {
+			running++
+		}
+	}
+	return schedule(ctx, nodes, running, func(ctx context.Context, name string) error {
 		return r.step(ctx, steps[name])
 	})
 }
@@ -316,7 +333,7 @@ func (e *Engine) retry(ctx context.Context, s Step, f func() error) error {
 				return errors.Join(err, ctx.Err())
 			}
 		}
-		if err = f(); err == nil || !IsRetryable(err) {
+		if err = e.call(ctx, s, f); err == nil || !IsRetryable(err) {
 			return err
 		}
 	}

@@ -38,6 +38,8 @@ type fakeCloud struct {
 	always   map[string]error
 
 	inFlight, maxInFlight int
+	// inFlightOf and maxInFlightOf count the same per primitive type.
+	inFlightOf, maxInFlightOf map[string]int
 	// delay is how long every call takes; small, so that calls overlap.
 	delay time.Duration
 	// onCall, if set, runs at the start of every call, outside the lock.
@@ -88,6 +90,11 @@ func (c *fakeCloud) begin(cl *call) error {
 	c.calls = append(c.calls, cl)
 	c.inFlight++
 	c.maxInFlight = max(c.maxInFlight, c.inFlight)
+	if c.inFlightOf == nil {
+		c.inFlightOf, c.maxInFlightOf = map[string]int{}, map[string]int{}
+	}
+	c.inFlightOf[cl.Type]++
+	c.maxInFlightOf[cl.Type] = max(c.maxInFlightOf[cl.Type], c.inFlightOf[cl.Type])
 	key := cl.Op + " " + cl.Name
 	var err error
 	if q := c.failures[key]; len(q) > 0 {
@@ -112,6 +119,7 @@ func (c *fakeCloud) end(cl *call, err error) {
 	c.clock++
 	cl.End, cl.EndedAt, cl.Err = c.clock, time.Now(), err
 	c.inFlight--
+	c.inFlightOf[cl.Type]--
 }
 
 // callsOf returns the calls of op (all ops if empty), in start order.
