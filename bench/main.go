@@ -35,6 +35,7 @@ func main() {
 	journalMax := flag.Int("journal-max", 1000, "largest N whose apply journals to a file on every change (the journal rewrites the whole state, so its cost grows as N^2)")
 	tfTimeout := flag.Duration("tf-timeout", 5*time.Minute, "give up on one terraform apply after this long")
 	out := flag.String("o", "bench/results.txt", "results file")
+	only := flag.String("only", "", "run only this section, e.g. a (default: all)")
 	flag.Parse()
 
 	f, err := os.Create(*out)
@@ -52,9 +53,21 @@ func main() {
 	}
 	fmt.Fprintf(w, "meridian engine vs %s, %s, %d CPUs\n\n", tfVersion, time.Now().UTC().Format(time.RFC3339), numCPU())
 
+	if *only == "" || *only == "a" {
+		sectionA(w, *sizes, *journalMax, tf, tfErr, *tfTimeout)
+	}
+	if *only == "" || *only == "b" {
+		sectionB(w, tf, tfErr, *tfTimeout)
+	}
+	fmt.Fprintln(w, "\nengine apply+journal: every state change saved through the local file backend (temp file, fsync, rename, dir fsync).")
+	fmt.Fprintln(w, "terraform: `terraform apply -auto-approve` (plan + apply) of a fresh configuration, init not counted; in (b) each resource runs a local-exec `sleep 0.05`.")
+	fmt.Fprintf(w, "\nwritten to %s\n", *out)
+}
+
+func sectionA(w io.Writer, sizes string, journalMax int, tf string, tfErr error, tfTimeout time.Duration) {
 	fmt.Fprintln(w, "(a) plan + apply of N independent primitives, zero latency, parallelism 10")
 	fmt.Fprintf(w, "%-7s %-12s %-12s %-14s %-14s %s\n", "N", "engine plan", "engine apply", "apply+journal", "terraform", "terraform / engine(+journal)")
-	for _, s := range strings.Split(*sizes, ",") {
+	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			fail(err)
@@ -62,7 +75,7 @@ func main() {
 		plan, apply := engineRun(n, 10, 0, false)
 		journaled := "-"
 		var jdur time.Duration
-		if n <= *journalMax {
+		if n <= journalMax {
 			_, jdur = engineRun(n, 10, 0, true)
 			journaled = jdur.Round(time.Millisecond).String()
 		} else {
@@ -70,7 +83,7 @@ func main() {
 		}
 		tfCell, ratio := "n/a", "n/a"
 		if tfErr == nil {
-			d, err := terraformRun(tf, n, 10, false, *tfTimeout)
+			d, err := terraformRun(tf, n, 10, false, tfTimeout)
 			switch {
 			case err != nil:
 				tfCell = "> " + tfTimeout.String()
@@ -86,7 +99,9 @@ func main() {
 		}
 		fmt.Fprintf(w, "%-7d %-12s %-12s %-14s %-14s %s\n", n, plan.Round(time.Microsecond), apply.Round(time.Microsecond), journaled, tfCell, ratio)
 	}
+}
 
+func sectionB(w io.Writer, tf string, tfErr error, tfTimeout time.Duration) {
 	fmt.Fprintln(w, "\n(b) apply of 200 primitives, 50 ms per call")
 	fmt.Fprintf(w, "%-11s %-9s %-12s %-8s %-14s %s\n", "parallelism", "ideal", "engine", "/ideal", "terraform", "/ideal")
 	for _, par := range []int{10, 50} {
@@ -95,7 +110,7 @@ func main() {
 		_, apply := engineRun(n, par, latency, true)
 		tfCell, tfRatio := "n/a", "n/a"
 		if tfErr == nil {
-			if d, err := terraformRun(tf, n, par, true, *tfTimeout); err == nil {
+			if d, err := terraformRun(tf, n, par, true, tfTimeout); err == nil {
 				tfCell, tfRatio = d.Round(time.Millisecond).String(), fmt.Sprintf("%.2fx", float64(d)/float64(ideal))
 			} else {
 				tfCell = err.Error()
@@ -103,9 +118,6 @@ func main() {
 		}
 		fmt.Fprintf(w, "%-11d %-9s %-12s %-8s %-14s %s\n", par, ideal, apply.Round(time.Millisecond), fmt.Sprintf("%.2fx", float64(apply)/float64(ideal)), tfCell, tfRatio)
 	}
-	fmt.Fprintln(w, "\nengine apply+journal: every state change saved through the local file backend (temp file, fsync, rename, dir fsync).")
-	fmt.Fprintln(w, "terraform: `terraform apply -auto-approve` (plan + apply) of a fresh configuration, init not counted; in (b) each resource runs a local-exec `sleep 0.05`.")
-	fmt.Fprintf(w, "\nwritten to %s\n", *out)
 }
 
 func graph(n int) primitive.Graph {
