@@ -7,10 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -84,6 +87,7 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
+	base.HTTPClient = GuardBodies(base.HTTPClient)
 	c := &Cloud{conf: conf, base: base, clients: map[string]any{}}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
@@ -92,6 +96,37 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 		}
 	}
 	return c, nil
+}
+
+// GuardBodies wraps an SDK HTTP client so that the connection a response
+// arrives on is not closed under it.
+//
+// smithy-go closes a request's body as soon as Do returns (that is, once the
+// response headers are in), while net/http's writeLoop may not yet have
+// finished writing the request: after copying Content-Length bytes it reads
+// the body once more, with io.Copy, to check that nothing is left. The SDK's
+// body implements io.WriterTo, and once closed its WriteTo answers io.EOF,
+// which io.Copy passes on as an error; net/http then takes the request write
+// for failed and closes the connection, while the response body is still
+// being read ("read tcp ...: use of closed network connection", reported as
+// a deserialization error). A fast endpoint with a large answer (the testbed
+// on loopback, ~100 KB of DescribeCapacityReservations) hits it every few
+// calls. Hiding WriteTo makes that last check a Read, which answers (0,
+// io.EOF) after Close, the clean end of the body. See also
+// https://github.com/aws/aws-sdk-go-v2/issues/2737.
+func GuardBodies(next aws.HTTPClient) aws.HTTPClient { return guardedClient{next} }
+
+type guardedClient struct{ next aws.HTTPClient }
+
+// readCloser exposes Read and Close only, not WriteTo.
+type readCloser struct{ io.ReadCloser }
+
+func (c guardedClient) Do(r *http.Request) (*http.Response, error) {
+	if _, ok := r.Body.(io.WriterTo); ok {
+		r = r.WithContext(r.Context())
+		r.Body = readCloser{r.Body}
+	}
+	return c.next.Do(r)
 }
 
 func known(svc string) bool {
@@ -237,14 +272,24 @@ var throttleCodes = map[string]bool{
 var ErrUnsupported = errors.New("not supported by this endpoint")
 
 // classify turns SDK errors into the engine's vocabulary: not found,
-// retryable (throttling, 5xx), or not supported by the endpoint.
+// retryable (throttling, 5xx, a response cut short), or not supported by the
+// endpoint.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
 	var de *smithy.DeserializationError
 	if errors.As(err, &de) {
-		// Emulators answer calls they lack with an HTML page.
+		switch {
+		case errors.Is(de, context.Canceled) || errors.Is(de, context.DeadlineExceeded):
+			// The caller gave up while the body was being read.
+			return err
+		case brokenBody(de):
+			// The answer was cut short on the way: worth another try.
+			return engine.Retryable(err)
+		}
+		// The endpoint answered with something that is not this API:
+		// emulators answer calls they lack with an HTML page.
 		return fmt.Errorf("%w: %v", ErrUnsupported, err)
 	}
 	var ae smithy.APIError
@@ -266,6 +311,16 @@ func classify(err error) error {
 		}
 	}
 	return err
+}
+
+// brokenBody reports whether a response body failed to arrive whole: the
+// connection was closed or reset under it, or it ended early.
+func brokenBody(err error) bool {
+	var ne net.Error
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &ne)
 }
 
 func code(err error) string {

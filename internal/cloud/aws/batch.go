@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -93,20 +92,15 @@ func observeEach(ctx context.Context, recs []engine.Record, observe func(context
 	return seen, err
 }
 
-// transient marks a batch that failed on the connection (a reset, a
-// connection closed under a response) as worth another try. The SDK reports
-// such a failure while reading a body as a deserialization error, which
-// classify takes for an endpoint that lacks the call and flattens to text,
-// hence the match on the message. (The EC2 capacity reservation server of
-// internal/testbed closes the connection under a large
-// DescribeCapacityReservations answer now and then.)
+// transient marks a batch that failed to reach the endpoint (an error of the
+// connection that classify passes on unchanged) as worth another try. A
+// response cut short on the way is classify's to mark.
 func transient(err *error) {
 	if *err == nil || engine.IsRetryable(*err) {
 		return
 	}
 	var op *net.OpError
-	msg := (*err).Error()
-	if errors.As(*err, &op) || strings.Contains(msg, "use of closed network connection") || strings.Contains(msg, "connection reset by peer") {
+	if errors.As(*err, &op) {
 		*err = engine.Retryable(*err)
 	}
 }

@@ -3,17 +3,22 @@ package ec2capacity_test
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
 
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/ec2capacity"
 )
@@ -58,13 +63,31 @@ func start(t *testing.T) *ec2capacity.Server {
 	return server
 }
 
+// client is an EC2 client as internal/cloud/aws makes it: the SDK's HTTP
+// client behind awscloud.GuardBodies, without which the SDK closes its own
+// connection under a large answer now and then (see GuardBodies).
 func client(s *ec2capacity.Server, region string) *ec2.Client {
+	c, _ := countingClient(s, region)
+	return c
+}
+
+// countingClient is client, and counts the connections it opens.
+func countingClient(s *ec2capacity.Server, region string) (*ec2.Client, *atomic.Int32) {
+	dials := new(atomic.Int32)
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		dial := tr.DialContext
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dial(ctx, network, addr)
+		}
+	})
 	return ec2.NewFromConfig(aws.Config{
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(s.Endpoint()),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
-	})
+		HTTPClient:   awscloud.GuardBodies(hc),
+	}), dials
 }
 
 func apiCode(err error) string {
@@ -321,5 +344,54 @@ func TestRulesInjectLatency(t *testing.T) {
 	out, err := c.DescribeCapacityReservations(context.Background(), &ec2.DescribeCapacityReservationsInput{})
 	if err != nil || len(out.CapacityReservations) != 0 {
 		t.Errorf("a request dropped during its delay must not create anything: %v %d", err, len(out.CapacityReservations))
+	}
+}
+
+// A large DescribeCapacityReservations answer (100 reservations, ~100 KB of
+// XML) arrives whole, call after call, on one keep-alive connection: the
+// server never drops a connection. (With the SDK's HTTP client unguarded,
+// this failed on a "use of closed network connection" in about one run of
+// three, and the client dialled a new connection every ten calls or so: the
+// client's own net/http writeLoop closed them, see awscloud.GuardBodies.)
+func TestLargeDescribeArrivesWhole(t *testing.T) {
+	s := start(t)
+	ctx := context.Background()
+	c, dials := countingClient(s, "us-east-1")
+	const n = 100
+	for i := 0; i < n; i++ {
+		_, err := c.CreateCapacityReservation(ctx, &ec2.CreateCapacityReservationInput{
+			InstanceType: aws.String("m5.large"), InstancePlatform: ec2types.CapacityReservationInstancePlatformLinuxUnix,
+			AvailabilityZone: aws.String("us-east-1a"), InstanceCount: aws.Int32(1),
+			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeCapacityReservation, Tags: []ec2types.Tag{
+				{Key: aws.String("team"), Value: aws.String("payments")}, {Key: aws.String("n"), Value: aws.String(strings.Repeat("x", 64))},
+			}}},
+		})
+		if err != nil {
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	for round := 1; round <= 20; round++ {
+		out, err := c.DescribeCapacityReservations(ctx, &ec2.DescribeCapacityReservationsInput{})
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if len(out.CapacityReservations) != n {
+			t.Fatalf("round %d: %d reservations, want %d", round, len(out.CapacityReservations), n)
+		}
+		// The same in pages, as the batched refresh reads them.
+		pages, got := ec2.NewDescribeCapacityReservationsPaginator(c, &ec2.DescribeCapacityReservationsInput{MaxResults: aws.Int32(30)}), 0
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("round %d, paged: %v", round, err)
+			}
+			got += len(page.CapacityReservations)
+		}
+		if got != n {
+			t.Fatalf("round %d, paged: %d reservations, want %d", round, got, n)
+		}
+	}
+	if d := dials.Load(); d != 1 {
+		t.Errorf("%d connections for %d sequential calls, want 1", d, n+20*5)
 	}
 }
