@@ -59,6 +59,7 @@ func main() {
 	if *only == "" || *only == "b" {
 		sectionB(w, tf, tfErr, *tfTimeout)
 	}
+	sectionC(w, *only)
 	fmt.Fprintln(w, "\nengine apply+journal: every state change saved through the local file backend (temp file, fsync, rename, dir fsync).")
 	fmt.Fprintln(w, "terraform: `terraform apply -auto-approve` (plan + apply) of a fresh configuration, init not counted; in (b) each resource runs a local-exec `sleep 0.05`.")
 	fmt.Fprintf(w, "\nwritten to %s\n", *out)
