@@ -32,7 +32,7 @@ import (
 
 func main() {
 	sizes := flag.String("n", "100,1000,10000", "sizes for (a)")
-	journalMax := flag.Int("journal-max", 1000, "largest N whose apply journals to a file on every change (the journal rewrites the whole state, so its cost grows as N^2)")
+	journalMax := flag.Int("journal-max", 1000, "largest N whose apply journals to a file on every change (each journal write appends the changed records to a file and fsyncs it)")
 	tfTimeout := flag.Duration("tf-timeout", 5*time.Minute, "give up on one terraform apply after this long")
 	out := flag.String("o", "bench/results.txt", "results file")
 	only := flag.String("only", "", "run only this section, e.g. a (default: all)")
