@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -95,16 +96,7 @@ func (e *Engine) Apply(ctx context.Context, p Plan, st *State) error {
 		}
 		nodes[name] = deps
 	}
-	// A step that waits for the limit of its service must not keep steps
-	// for other services from starting, so each such step brings a place
-	// of its own; Parallelism still bounds the calls in flight (see call).
-	running := e.parallelism()
-	for _, s := range steps {
-		if e.limitFor(LimitKey(s.Type, s.Region)).bounded() {
-			running++
-		}
-	}
-	return schedule(ctx, nodes, running, func(ctx context.Context, name string) error {
+	return schedule(ctx, nodes, e.slots(maps.Values(steps)), func(ctx context.Context, name string) error {
 		return r.step(ctx, steps[name])
 	})
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"iter"
 	"strings"
 	"sync"
 	"time"
@@ -209,4 +210,18 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// slots is how many steps may be started at once. A step that waits for the
+// limit of its service must not keep steps for other services from
+// starting, so each such step brings a place of its own; Parallelism still
+// bounds the calls in flight (see call).
+func (e *Engine) slots(steps iter.Seq[Step]) int {
+	n := e.parallelism()
+	for s := range steps {
+		if e.limitFor(LimitKey(s.Type, s.Region)).bounded() {
+			n++
+		}
+	}
+	return n
 }

@@ -162,6 +162,7 @@ func TestConcurrentLimitHoldsWhileOtherServicesProceed(t *testing.T) {
 	if _, err := apply(t, e, graph(ps...), &st); err != nil {
 		t.Fatal(err)
 	}
+	holdFirst("read")
 	if _, _, err := e.Refresh(context.Background(), &st); err != nil {
 		t.Fatal(err)
 	}

@@ -139,7 +139,14 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		byName[rec.Name] = rec
 	}
 	if ctx.Err() == nil {
-		errs = append(errs, schedule(ctx, nodes, e.parallelism(), func(ctx context.Context, name string) error {
+		reads := func(yield func(Step) bool) {
+			for _, rec := range single {
+				if !yield(Step{Name: rec.Name, Type: rec.Type, Region: rec.Region}) {
+					return
+				}
+			}
+		}
+		errs = append(errs, schedule(ctx, nodes, e.slots(reads), func(ctx context.Context, name string) error {
 			rec := byName[name]
 			d, ok := e.Drivers[rec.Type]
 			if !ok {
