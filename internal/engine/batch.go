@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 )
@@ -23,6 +24,35 @@ type BatchReader interface {
 	// that no list returns) should go through ForEach, which keeps them
 	// within the engine's parallelism.
 	ReadAll(ctx context.Context, recs []Record) (map[string]Observation, error)
+}
+
+// ReadMissing completes a batched read: seen holds what the batched calls
+// observed, by record name; the records of recs they did not see (a list
+// that lags behind creates, a page cut short, an object without the label
+// a list selects on) are read again with read, through ForEach, and those
+// found gone are left out.
+func ReadMissing(ctx context.Context, recs []Record, seen map[string]Observation, read func(context.Context, Record) (Observation, error)) (map[string]Observation, error) {
+	var missing []Record
+	for _, rec := range recs {
+		if _, ok := seen[rec.Name]; !ok {
+			missing = append(missing, rec)
+		}
+	}
+	sort.Slice(missing, func(i, j int) bool { return missing[i].Name < missing[j].Name })
+	var mu sync.Mutex
+	err := ForEach(ctx, len(missing), func(ctx context.Context, i int) error {
+		obs, err := read(ctx, missing[i])
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", missing[i].Name, err)
+		}
+		mu.Lock()
+		seen[missing[i].Name] = obs
+		mu.Unlock()
+		return nil
+	})
+	return seen, err
 }
 
 type fanOutKey struct{}

@@ -46,32 +46,6 @@ import (
 //
 // where "all" counts the account's objects of the type, meridian's or not.
 
-// readAll is what every batched read shares: seen holds what the batched
-// calls observed, by record name; the records they did not see are read
-// again with read, and those found gone are left out.
-func readAll(ctx context.Context, recs []engine.Record, seen map[string]engine.Observation, read func(context.Context, engine.Record) (engine.Observation, error)) (map[string]engine.Observation, error) {
-	var missing []engine.Record
-	for _, rec := range recs {
-		if _, ok := seen[rec.Name]; !ok {
-			missing = append(missing, rec)
-		}
-	}
-	var mu sync.Mutex
-	err := engine.ForEach(ctx, len(missing), func(ctx context.Context, i int) error {
-		obs, err := read(ctx, missing[i])
-		if errors.Is(err, engine.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", missing[i].Name, err)
-		}
-		mu.Lock()
-		seen[missing[i].Name] = obs
-		mu.Unlock()
-		return nil
-	})
-	return seen, err
-}
-
 // observeEach calls observe for every record, through engine.ForEach, and
 // collects the observations; a record observe finds gone is left out.
 func observeEach(ctx context.Context, recs []engine.Record, observe func(context.Context, engine.Record) (engine.Observation, error)) (map[string]engine.Observation, error) {
@@ -158,7 +132,7 @@ func (d bucketDriver) ReadAll(ctx context.Context, recs []engine.Record) (_ map[
 	if err != nil {
 		return nil, err
 	}
-	return readAll(ctx, recs, seen, d.Read)
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }
 
 // ---- Route 53 health checks
@@ -223,7 +197,7 @@ func (d healthCheckDriver) ReadAll(ctx context.Context, recs []engine.Record) (_
 			seen[rec.Name] = healthCheckObservation(rec.ID, cfg, tags[rec.ID])
 		}
 	}
-	return readAll(ctx, recs, seen, d.Read)
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }
 
 // ---- Route 53 records
@@ -274,7 +248,7 @@ func (d recordDriver) ReadAll(ctx context.Context, recs []engine.Record) (_ map[
 	if err != nil {
 		return nil, err
 	}
-	return readAll(ctx, recs, seen, d.Read)
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }
 
 // list returns every record set of a zone.
@@ -334,7 +308,7 @@ func (d parameterDriver) ReadAll(ctx context.Context, recs []engine.Record) (_ m
 	if err != nil {
 		return nil, err
 	}
-	return readAll(ctx, recs, seen, d.Read)
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }
 
 // ---- EC2 capacity reservations
@@ -375,7 +349,7 @@ func (d reservationDriver) ReadAll(ctx context.Context, recs []engine.Record) (_
 			seen[rec.Name] = reservationObservation(cr)
 		}
 	}
-	return readAll(ctx, recs, seen, d.Read)
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }
 
 // ---- EC2 launch templates
@@ -470,5 +444,5 @@ func (d launchTemplateDriver) ReadAll(ctx context.Context, recs []engine.Record)
 	for k, v := range more {
 		seen[k] = v
 	}
-	return readAll(ctx, recs, seen, d.Read)
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }

@@ -2,9 +2,7 @@ package k8s
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,26 +69,7 @@ func (d driver) ReadAll(ctx context.Context, recs []engine.Record) (_ map[string
 	if err != nil {
 		return nil, err
 	}
-	var missing []engine.Record
-	for _, rec := range recs {
-		if _, ok := seen[rec.Name]; !ok {
-			missing = append(missing, rec)
-		}
-	}
-	sort.Slice(missing, func(i, j int) bool { return missing[i].Name < missing[j].Name })
-	err = engine.ForEach(ctx, len(missing), func(ctx context.Context, i int) error {
-		obs, err := d.Read(ctx, missing[i])
-		if errors.Is(err, engine.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", missing[i].Name, err)
-		}
-		mu.Lock()
-		seen[missing[i].Name] = obs
-		mu.Unlock()
-		return nil
-	})
-	return seen, err
+	return engine.ReadMissing(ctx, recs, seen, d.Read)
 }
 
 // objects turns the items of a typed list into objects.
