@@ -59,12 +59,37 @@ func Format(rp blueprint.RegionPair) string {
 			num(hb, "failure_threshold", hc.FailureThreshold)
 		}
 	}
-	if len(rp.Tags) > 0 {
-		tags := map[string]cty.Value{}
-		for k, v := range rp.Tags {
-			tags[k] = cty.StringVal(v)
+	if w := rp.Workload; w != nil {
+		wb := b.AppendNewBlock("workload", nil).Body()
+		str(wb, "image", w.Image)
+		num(wb, "replicas", w.Replicas)
+		num(wb, "standby_replicas", w.StandbyReplicas)
+		if len(w.Ports) > 0 {
+			ports := make([]cty.Value, len(w.Ports))
+			for i, p := range w.Ports {
+				ports[i] = cty.NumberIntVal(int64(p))
+			}
+			wb.SetAttributeValue("ports", cty.ListVal(ports))
 		}
-		b.SetAttributeValue("tags", cty.MapVal(tags))
+		if len(w.Env) > 0 {
+			wb.SetAttributeValue("env", stringMap(w.Env))
+		}
+		if v := w.Volume; v != nil {
+			vb := wb.AppendNewBlock("volume", nil).Body()
+			str(vb, "size", v.Size)
+			str(vb, "mount_path", v.MountPath)
+		}
+	}
+	if len(rp.Tags) > 0 {
+		b.SetAttributeValue("tags", stringMap(rp.Tags))
 	}
 	return string(f.Bytes())
+}
+
+func stringMap(m map[string]string) cty.Value {
+	vals := make(map[string]cty.Value, len(m))
+	for k, v := range m {
+		vals[k] = cty.StringVal(v)
+	}
+	return cty.MapVal(vals)
 }

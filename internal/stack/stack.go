@@ -29,6 +29,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 )
 
 // ResourceType is the region pair's resource type, the one `meridian up` deploys.
@@ -47,7 +48,10 @@ var resourceTypes = []string{CostTagPolicyType, ResourceType, DRPolicyType, Capa
 
 // Stack is what a set of stack files declares.
 type Stack struct {
-	AWS         awscloud.Config
+	AWS awscloud.Config
+	// Kubernetes are the clusters of the provider's kubernetes block, by
+	// the region each stands for.
+	Kubernetes  map[string]k8s.ClusterConfig
 	DefaultTags map[string]string
 	Parallelism int
 	RegionPairs []RegionPair
@@ -219,7 +223,7 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 
 func (st *Stack) addRegionPair(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics {
 	rp := RegionPair{Label: b.Labels[1], DeclRange: b.DefRange}
-	bp, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx)
+	bp, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx, st.Kubernetes)
 	if diags.HasErrors() {
 		return diags
 	}
@@ -365,6 +369,18 @@ func (v *values) int(path string, a *hcl.Attribute) int {
 	return int(n)
 }
 
+func (v *values) ints(path string, a *hcl.Attribute) []int {
+	val, ok := v.eval(path, a, cty.List(cty.Number))
+	if !ok {
+		return nil
+	}
+	var out []int
+	if err := gocty.FromCtyValue(val, &out); err != nil {
+		v.diags = append(v.diags, errAt(a.Expr.Range(), "Invalid number", fmt.Sprintf("%s: %s must be whole numbers: %v.", v.resource, path, err)))
+	}
+	return out
+}
+
 func (v *values) bool(path string, a *hcl.Attribute) bool {
 	val, ok := v.eval(path, a, cty.Bool)
 	return ok && val.True()
@@ -426,8 +442,15 @@ func attrs(names ...string) []hcl.AttributeSchema {
 
 var providerSchema = &hcl.BodySchema{
 	Attributes: attrs("default_tags", "parallelism"),
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "aws"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "aws"}, {Type: "kubernetes"}},
 }
+
+var (
+	kubernetesSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "cluster"}}}
+	clusterSchema    = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "region", Required: true}, {Name: "kubeconfig"}, {Name: "context"}, {Name: "host"}, {Name: "token"}, {Name: "cluster_ca_certificate"},
+	}}
+)
 
 var awsSchema = &hcl.BodySchema{Attributes: attrs("endpoint", "endpoints", "access_key", "secret_key", "profile", "s3_use_path_style", "skip_credentials_validation")}
 
@@ -453,7 +476,44 @@ func (st *Stack) decodeProvider(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnos
 			SkipCredentialsValidation: v.bool("aws.skip_credentials_validation", a["skip_credentials_validation"]),
 		}
 	}
+	if b := v.single(c.Blocks, "kubernetes", "kubernetes"); b != nil {
+		st.Kubernetes = v.clusters(v.content(b.Body, kubernetesSchema, "kubernetes").Blocks)
+	}
 	return v.diags
+}
+
+// clusters decodes the kubernetes block's clusters as the provider does:
+// one per region, each a kubeconfig (and context) or a host, token and CA.
+// Reaching them is left to the run: the stack is read without I/O.
+func (v *values) clusters(blocks hcl.Blocks) map[string]k8s.ClusterConfig {
+	out := map[string]k8s.ClusterConfig{}
+	where := map[string]hcl.Range{}
+	for i, b := range blocks {
+		path := fmt.Sprintf("kubernetes.cluster[%d]", i)
+		a := v.content(b.Body, clusterSchema, path).Attributes
+		region := v.str(path+".region", a["region"])
+		if region == "" {
+			continue
+		}
+		if prev, dup := where[region]; dup {
+			v.diags = append(v.diags, errAt(b.DefRange, "Duplicate cluster", fmt.Sprintf("%s: %s: region %q already has the cluster at %s.", v.resource, path, region, prev)))
+			continue
+		}
+		where[region] = b.DefRange
+		cc := k8s.ClusterConfig{
+			Kubeconfig: v.str(path+".kubeconfig", a["kubeconfig"]),
+			Context:    v.str(path+".context", a["context"]),
+			Host:       v.str(path+".host", a["host"]),
+			Token:      v.str(path+".token", a["token"]),
+			CAData:     []byte(v.str(path+".cluster_ca_certificate", a["cluster_ca_certificate"])),
+		}
+		if (cc.Kubeconfig == "") == (cc.Host == "") {
+			v.diags = append(v.diags, errAt(b.DefRange, "Invalid cluster", fmt.Sprintf("%s: %s: set either kubeconfig (and context) or host, token and cluster_ca_certificate.", v.resource, path)))
+			continue
+		}
+		out[region] = cc
+	}
+	return out
 }
 
 var (
@@ -462,8 +522,13 @@ var (
 			{Name: "name", Required: true}, {Name: "primary_region", Required: true}, {Name: "secondary_region", Required: true},
 			{Name: "mode"}, {Name: "write_profile"}, {Name: "globally_consistent_store"}, {Name: "tags"}, {Name: "cost_tag_policy"},
 		},
-		Blocks: []hcl.BlockHeaderSchema{{Type: "object_store"}, {Type: "kv_table"}, {Type: "dns"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "object_store"}, {Type: "kv_table"}, {Type: "dns"}, {Type: "workload"}},
 	}
+	workloadSchema = &hcl.BodySchema{
+		Attributes: attrs("image", "replicas", "standby_replicas", "ports", "env"),
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "volume"}},
+	}
+	volumeSchema      = &hcl.BodySchema{Attributes: attrs("size", "mount_path")}
 	objectStoreSchema = &hcl.BodySchema{Attributes: attrs("bucket_prefix", "force_destroy")}
 	kvTableSchema     = &hcl.BodySchema{Attributes: attrs("name", "hash_key")}
 	dnsSchema         = &hcl.BodySchema{
@@ -473,7 +538,9 @@ var (
 	healthCheckSchema = &hcl.BodySchema{Attributes: attrs("protocol", "port", "path", "interval", "failure_threshold")}
 )
 
-func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext) (blueprint.RegionPair, hcl.Diagnostics) {
+// decodeRegionPair reads a region pair; clusters are the provider's, in
+// which its workload runs.
+func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext, clusters map[string]k8s.ClusterConfig) (blueprint.RegionPair, hcl.Diagnostics) {
 	v := &values{resource: address, ctx: ctx, ranges: map[string]hcl.Range{}}
 	c := v.content(body, regionPairSchema, "")
 	a := c.Attributes
@@ -530,6 +597,30 @@ func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *h
 				Path:             v.str("dns.health_check.path", a["path"]),
 				Interval:         v.int("dns.health_check.interval", a["interval"]),
 				FailureThreshold: v.int("dns.health_check.failure_threshold", a["failure_threshold"]),
+			}
+		}
+	}
+	if b := v.single(c.Blocks, "workload", "workload"); b != nil {
+		wc := v.content(b.Body, workloadSchema, "workload")
+		a := wc.Attributes
+		v.ranges["workload"] = b.DefRange
+		need(b, "workload", a, "image")
+		rp.Workload = &blueprint.Workload{
+			Image:           v.str("workload.image", a["image"]),
+			Replicas:        v.int("workload.replicas", a["replicas"]),
+			StandbyReplicas: v.int("workload.standby_replicas", a["standby_replicas"]),
+			Ports:           v.ints("workload.ports", a["ports"]),
+			Env:             v.strMap("workload.env", a["env"]),
+		}
+		if vb := v.single(wc.Blocks, "volume", "workload.volume"); vb != nil {
+			a := v.content(vb.Body, volumeSchema, "workload.volume").Attributes
+			v.ranges["workload.volume"] = vb.DefRange
+			need(vb, "workload.volume", a, "size")
+			rp.Workload.Volume = &blueprint.Volume{Size: v.str("workload.volume.size", a["size"]), MountPath: v.str("workload.volume.mount_path", a["mount_path"])}
+		}
+		for _, region := range []string{rp.PrimaryRegion, rp.SecondaryRegion} {
+			if _, ok := clusters[region]; !ok && region != "" {
+				v.diags = append(v.diags, errAt(b.DefRange, "No cluster for the region", fmt.Sprintf("%s: the workload runs in %s, but the provider's kubernetes block has no cluster with region = %q.", address, region, region)))
 			}
 		}
 	}

@@ -92,6 +92,10 @@ func TestDiagnostics(t *testing.T) {
 		{"duplicate block", "  kv_table {\n    hash_key = \"k\"\n  }\n  kv_table {\n    hash_key = \"j\"\n  }", []string{"stack.tf:8,", "Duplicate kv_table block"}},
 		{"split brain", "  mode = \"active_active_sharded\"\n  write_profile = \"write_heavy\"\n  kv_table {\n    hash_key = \"k\"\n  }", []string{"stack.tf:5,", "Split brain", "meridian_region_pair.p: mode"}},
 		{"empty pair at the resource", "", []string{"stack.tf:2,", "Empty region pair", "meridian_region_pair.p: name"}},
+		{"workload without a cluster", "  workload {\n    image = \"orders:1\"\n  }", []string{"stack.tf:5,", "No cluster for the region", "meridian_region_pair.p: the workload runs in us-east-1", `region = "us-west-2"`}},
+		{"workload without an image", "  workload {\n  }", []string{"stack.tf:5,", "meridian_region_pair.p: workload.image is required"}},
+		{"volume without a size", "  workload {\n    image = \"orders:1\"\n    volume {\n    }\n  }", []string{"stack.tf:7,", "meridian_region_pair.p: workload.volume.size is required"}},
+		{"ports not numbers", "  workload {\n    image = \"orders:1\"\n    ports = [\"http\"]\n  }", []string{"stack.tf:7,", "meridian_region_pair.p: workload.ports: list of number required"}},
 		{"undefined variable", "  kv_table {\n    hash_key = var.nope\n  }", []string{"stack.tf:6,", "meridian_region_pair.p: kv_table.hash_key", "\"nope\""}},
 	}
 	for _, c := range cases {
@@ -180,6 +184,106 @@ func TestFormatParsesBack(t *testing.T) {
 		}
 		if got, want := jsonOf(back.RegionPairs[0].Blueprint), jsonOf(rp.Blueprint); got != want {
 			t.Errorf("round trip:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+func TestKubernetesAndWorkload(t *testing.T) {
+	src := `provider "meridian" {
+  kubernetes {
+    cluster {
+      region     = "us-east-1"
+      kubeconfig = "/tmp/kubeconfig"
+      context    = "region-a"
+    }
+    cluster {
+      region                 = "us-west-2"
+      host                   = "https://127.0.0.1:6443"
+      token                  = "t0ken"
+      cluster_ca_certificate = "PEM"
+    }
+  }
+}
+resource "meridian_region_pair" "orders" {
+  name             = "orders"
+  primary_region   = "us-east-1"
+  secondary_region = "us-west-2"
+  workload {
+    image    = "orders:3"
+    replicas = 3
+    ports    = [8080, 9090]
+    env      = { LOG = "debug" }
+    volume {
+      size = "1Gi"
+    }
+  }
+}
+`
+	st, diags := Parse(map[string][]byte{"s.tf": []byte(src)}, nil)
+	if diags.HasErrors() {
+		t.Fatal(FormatDiagnostics(diags))
+	}
+	a, b := st.Kubernetes["us-east-1"], st.Kubernetes["us-west-2"]
+	if len(st.Kubernetes) != 2 || a.Kubeconfig != "/tmp/kubeconfig" || a.Context != "region-a" || b.Host != "https://127.0.0.1:6443" || b.Token != "t0ken" || string(b.CAData) != "PEM" {
+		t.Errorf("clusters: %+v", st.Kubernetes)
+	}
+	want := blueprint.Workload{Image: "orders:3", Replicas: 3, Ports: []int{8080, 9090}, Env: map[string]string{"LOG": "debug"}, Volume: &blueprint.Volume{Size: "1Gi"}}
+	if got := st.RegionPairs[0].Blueprint.Workload; got == nil || jsonOf(*got) != jsonOf(want) {
+		t.Fatalf("workload %+v, want %+v", got, want)
+	}
+	g, err := st.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployments := map[string]bool{}
+	for _, p := range g.Primitives {
+		if p.Type == "k8s_deployment" {
+			deployments[p.Region] = true
+		}
+	}
+	if !deployments["us-east-1"] || !deployments["us-west-2"] {
+		t.Errorf("deployments in %v, want one in each region", deployments)
+	}
+	back, diags := Parse(map[string][]byte{"f.tf": []byte(src[:strings.Index(src, "resource")] + Format(st.RegionPairs[0].Blueprint))}, nil)
+	if diags.HasErrors() {
+		t.Fatalf("%s\n%s", Format(st.RegionPairs[0].Blueprint), FormatDiagnostics(diags))
+	}
+	if got := jsonOf(back.RegionPairs[0].Blueprint); got != jsonOf(st.RegionPairs[0].Blueprint) {
+		t.Errorf("round trip:\n got %s\nwant %s", got, jsonOf(st.RegionPairs[0].Blueprint))
+	}
+}
+
+func TestKubernetesErrors(t *testing.T) {
+	src := `provider "meridian" {
+  kubernetes {
+    cluster {
+      region     = "us-east-1"
+      kubeconfig = "k"
+      host       = "https://h"
+    }
+    cluster {
+      region = "us-west-2"
+    }
+    cluster {
+      region     = "us-west-2"
+      kubeconfig = "k"
+    }
+    cluster {
+      kubeconfig = "k"
+    }
+  }
+}
+`
+	_, diags := Parse(map[string][]byte{"s.tf": []byte(src)}, nil)
+	out := FormatDiagnostics(diags)
+	for _, w := range []string{
+		"s.tf:3,", `provider "meridian": kubernetes.cluster[0]: set either kubeconfig (and context) or host`,
+		"s.tf:8,", "kubernetes.cluster[1]: set either",
+		"s.tf:11,", "Duplicate cluster", `kubernetes.cluster[2]: region "us-west-2" already has the cluster at s.tf:8`,
+		"s.tf:15,", `Missing required argument`, `"region" is required`,
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("diagnostics lack %q:\n%s", w, out)
 		}
 	}
 }
