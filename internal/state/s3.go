@@ -147,6 +147,7 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 func copyDocument(d Document) Document {
 	d.State = d.State.Clone()
 	d.Outputs = maps.Clone(d.Outputs)
+	d.Drills = maps.Clone(d.Drills)
 	return d
 }
 

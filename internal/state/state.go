@@ -32,6 +32,8 @@ type Document struct {
 	Serial int64 `json:"serial"`
 	// Outputs are the stack's outputs as of the last complete run.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Drills holds the report of each region pair's latest drill.
+	Drills map[string]json.RawMessage `json:"drills,omitempty"`
 	engine.State
 }
 

@@ -2,6 +2,7 @@ package state_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -78,6 +79,7 @@ func testStore(t *testing.T, store state.Store) {
 		}
 		d.Records = []engine.Record{{Name: "a", Type: "t", Region: "r", ID: "id-a", Inputs: map[string]any{"x": "1"}}}
 		d.Outputs = map[string]string{"k": "v"}
+		d.Drills = map[string]json.RawMessage{"orders": json.RawMessage(`{"passed":true}`)}
 		for range 3 {
 			if err := b.Save(ctx, d); err != nil {
 				t.Fatal(err)
@@ -90,6 +92,10 @@ func testStore(t *testing.T, store state.Store) {
 		}
 		if got.Serial != 3 || got.Stack != "dev" || len(got.Records) != 1 || got.Records[0].ID != "id-a" || got.Outputs["k"] != "v" {
 			t.Fatalf("round trip: %+v", got)
+		}
+		var drill struct{ Passed bool }
+		if err := json.Unmarshal(got.Drills["orders"], &drill); err != nil || !drill.Passed {
+			t.Fatalf("drill report after the round trip: %s (%v)", got.Drills["orders"], err)
 		}
 		names, err := store.Stacks(ctx)
 		if err != nil || len(names) != 1 || names[0] != "dev" {
