@@ -94,35 +94,6 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 	}
 }
 
-// clusterLifecycle destroys and recreates the testbed cluster of a region.
-type clusterLifecycle struct {
-	set      *cluster.Set
-	contexts map[string]string
-}
-
-func (l clusterLifecycle) name(region string) (string, error) {
-	if c := l.contexts[region]; c != "" {
-		return c, nil
-	}
-	return "", fmt.Errorf("the provider's kubernetes block names no context for region %s", region)
-}
-
-func (l clusterLifecycle) Destroy(_ context.Context, region string) error {
-	name, err := l.name(region)
-	if err != nil {
-		return err
-	}
-	return l.set.Destroy(name)
-}
-
-func (l clusterLifecycle) Recreate(ctx context.Context, region string) error {
-	name, err := l.name(region)
-	if err != nil {
-		return err
-	}
-	return l.set.Recreate(ctx, name)
-}
-
 func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var m drDrillModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
@@ -164,7 +135,7 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 	d := &drill.Drill{
 		ID: time.Now().UTC().Format("20060102T150405Z"), Pair: pair, Runbook: rb, RPO: rpo, RTO: rto,
 		MaxDeviation: int(m.MaxDeviation.ValueInt64()), Clusters: r.data.clusters, Cloud: r.data.cloud,
-		Lifecycle: clusterLifecycle{set: set, contexts: r.data.contexts},
+		Lifecycle: cluster.Regions{Set: set, Contexts: r.data.contexts},
 		Log:       func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) },
 	}
 	if pair.DNS != nil {

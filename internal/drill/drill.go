@@ -156,7 +156,7 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 	defer func() {
 		cleanup := context.WithoutCancel(ctx)
 		if destroyed {
-			if rerr := d.Lifecycle.Recreate(cleanup, region); rerr != nil {
+			if rerr := d.recreate(cleanup, region); rerr != nil {
 				err = errors.Join(err, fmt.Errorf("cleanup: recreate %s: %w", region, rerr))
 			}
 		}
@@ -205,7 +205,7 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 		return rep, err
 	}
 	if err := step("recreate cluster "+region, 0, func() error {
-		if err := d.Lifecycle.Recreate(ctx, region); err != nil {
+		if err := d.recreate(ctx, region); err != nil {
 			return err
 		}
 		destroyed = false
@@ -266,6 +266,30 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// recreate brings the region's cluster back, still marked as a drill
+// target: it was one, and only the drill took the mark away.
+func (d *Drill) recreate(ctx context.Context, region string) error {
+	if err := d.Lifecycle.Recreate(ctx, region); err != nil {
+		return err
+	}
+	client, err := d.Clusters.Client(region)
+	if err != nil {
+		return err
+	}
+	sys, err := client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("mark the new cluster as a drill target: %w", err)
+	}
+	if sys.Labels == nil {
+		sys.Labels = map[string]string{}
+	}
+	sys.Labels[DrillTargetLabel] = "true"
+	if _, err := client.CoreV1().Namespaces().Update(ctx, sys, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("mark the new cluster as a drill target: %w", err)
+	}
+	return nil
+}
 
 func (d *Drill) checkTarget(ctx context.Context, client kubernetes.Interface, region string) error {
 	sys, err := client.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
