@@ -9,6 +9,7 @@ package sdk
 import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
@@ -19,8 +20,13 @@ type (
 	KVTable     = blueprint.KVTable
 	DNS         = blueprint.DNS
 	HealthCheck = blueprint.HealthCheck
+	Workload    = blueprint.Workload
+	Volume      = blueprint.Volume
+	DRPolicy    = blueprint.DRPolicy
 	// AWS says how to reach AWS (endpoint overrides for moto or LocalStack).
 	AWS = awscloud.Config
+	// Cluster says how to reach the Kubernetes cluster of a region.
+	Cluster = k8s.ClusterConfig
 	// Event reports a step starting, retrying, ending or failing.
 	Event = engine.Event
 	// Step is one primitive's part of a plan.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
@@ -31,20 +33,25 @@ type Options struct {
 	// StateRegion is the region of the state bucket; default us-east-1.
 	StateRegion string
 	AWS         AWS
+	// Kubernetes are the clusters that stand for regions, by region: a
+	// region pair's workload runs in the cluster of each of its regions.
+	Kubernetes  map[string]Cluster
 	DefaultTags map[string]string
 	// Parallelism bounds the cloud calls in flight; 0 means the engine's default.
 	Parallelism int
 	OnEvent     func(Event)
-	// Drivers, if set, replace the AWS drivers (tests and benchmarks).
+	// Drivers, if set, replace the AWS and Kubernetes drivers (tests and benchmarks).
 	Drivers engine.Drivers
 }
 
 // Workspace runs operations on one stack.
 type Workspace struct {
-	opts    Options
-	cloud   *awscloud.Cloud
-	store   state.Store
-	backend state.Backend
+	opts  Options
+	cloud *awscloud.Cloud
+	// clusters is nil when Options.Kubernetes is empty.
+	clusters *k8s.Cloud
+	store    state.Store
+	backend  state.Backend
 }
 
 // Open connects to AWS (unless Drivers are given and the state is local)
@@ -65,6 +72,13 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 			return nil, err
 		}
 		w.cloud = c
+	}
+	if len(opts.Kubernetes) > 0 && opts.Drivers == nil {
+		c, err := k8s.New(opts.Kubernetes)
+		if err != nil {
+			return nil, err
+		}
+		w.clusters = c
 	}
 	switch {
 	case s3state:
@@ -101,6 +115,9 @@ func (w *Workspace) engine() *engine.Engine {
 	drivers := w.opts.Drivers
 	if drivers == nil {
 		drivers = w.cloud.Drivers()
+		if w.clusters != nil {
+			maps.Copy(drivers, w.clusters.Drivers())
+		}
 	}
 	return &engine.Engine{Drivers: drivers, Parallelism: w.opts.Parallelism, OnEvent: w.opts.OnEvent}
 }

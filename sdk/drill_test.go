@@ -1,0 +1,69 @@
+package sdk_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
+	"github.com/meridianhq/terraform-provider-meridian/sdk"
+)
+
+// TestDrillRefusals checks what a drill refuses before it touches any
+// cluster: it needs clusters, a workload, a lifecycle and a deployed pair,
+// and a refusal leaves the stack unlocked with no report. The clusters and
+// AWS named here are unreachable addresses: reaching either fails the test.
+// (test/ runs real drills on real clusters.)
+func TestDrillRefusals(t *testing.T) {
+	ctx := context.Background()
+	state := t.TempDir()
+	unreachable := sdk.AWS{Endpoint: "http://127.0.0.1:1", AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true}
+	clusters := map[string]sdk.Cluster{"us-east-1": {Host: "https://127.0.0.1:1"}, "us-west-2": {Host: "https://127.0.0.1:2"}}
+	withWorkload := pair("orders")
+	withWorkload.Workload = &sdk.Workload{Image: "orders:1"}
+	policy := func(rp sdk.RegionPair) sdk.DRPolicy {
+		return sdk.DRPolicy{Name: "orders", RegionPair: rp, RPO: "15m", RTO: "4h"}
+	}
+	lifecycle := cluster.Regions{Contexts: map[string]string{"us-east-1": "region-a"}}
+
+	open := func(k map[string]sdk.Cluster) *sdk.Workspace {
+		ws, err := sdk.Open(ctx, sdk.Options{Stack: "dev", State: state, AWS: unreachable, Kubernetes: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	cases := []struct {
+		name      string
+		ws        *sdk.Workspace
+		policy    sdk.DRPolicy
+		lifecycle sdk.Lifecycle
+		want      string
+	}{
+		{"no workload", open(clusters), policy(pair("orders")), lifecycle, `region pair "orders" has no workload`},
+		{"no clusters", open(nil), policy(withWorkload), lifecycle, "no Kubernetes clusters are configured"},
+		{"no lifecycle", open(clusters), policy(withWorkload), nil, "nothing can destroy and recreate the cluster of us-east-1"},
+		{"swapped targets", open(clusters), sdk.DRPolicy{Name: "orders", RegionPair: withWorkload, RPO: "1d", RTO: "5m"}, lifecycle, "RPO and RTO look swapped"},
+		{"not deployed", open(clusters), policy(withWorkload), lifecycle, `region pair "orders" is not deployed in stack "dev"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := c.ws.Drill(ctx, c.policy, sdk.DrillOptions{Lifecycle: c.lifecycle})
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `DR policy "orders"`) {
+				t.Fatalf("drill: %v, want an error about %q", err, c.want)
+			}
+			if len(rep.Steps) != 0 {
+				t.Errorf("a refused drill ran steps: %+v", rep.Steps)
+			}
+			doc, err := c.ws.State(ctx)
+			if err != nil || len(doc.Drills) != 0 {
+				t.Errorf("state after a refusal: %+v, %v", doc.Drills, err)
+			}
+			if l, err := c.ws.Backend().Lock(ctx, "check"); err != nil {
+				t.Errorf("the stack stayed locked: %v", err)
+			} else if err := c.ws.Backend().Unlock(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
