@@ -3,7 +3,9 @@
 # start moto (standing in for AWS) on a free 127.0.0.1 port, build the provider
 # into a filesystem mirror, then terraform init/apply examples/quickstart,
 # prove what was made with an independent client (boto3), check that a second
-# plan is empty, destroy, prove that nothing is left, and stop moto.
+# plan is empty, destroy and prove that nothing is left; then drill a DR
+# policy on two local Kubernetes clusters, with terraform (examples/drill) and
+# with the meridian CLI (examples/stacks/drill), and stop everything.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -250,9 +252,20 @@ header "terraform destroy examples/drill"
 dr destroy -auto-approve -input=false "${NO_COLOR[@]}" "${DRILL_VARS[@]}" >/dev/null
 echo "destroyed"
 
+header "The same drill with the meridian CLI: up, drill and destroy examples/stacks/drill"
+go build -o "$TMP/meridian" ./cmd/meridian
+STACK="$TMP/stack"
+mkdir -p "$STACK"
+cp -R "$ROOT/examples/stacks/drill/." "$STACK/"
+m() { "$TMP/meridian" -C "$STACK" "$@" --var "aws_endpoint=$ENDPOINT" --var "kubeconfig=$CLUSTERS/kubeconfig"; }
+m stack init demo
+m up --yes --progress=plain | tail -n 1
+m drill orders --testbed "$CLUSTERS" --yes
+m destroy --yes --progress=plain | tail -n 1
+
 header "Stopping the clusters and moto"
 go run ./internal/testbed/cmd/clusters down -dir "$CLUSTERS"
 CLUSTERS_UP=""
 stop_moto
 
-printf '\n%sdemo passed:%s quickstart (apply, verify, empty plan, destroy, verify) and a DR drill, against moto and two local clusters on 127.0.0.1.\n' "$GREEN" "$RESET"
+printf '\n%sdemo passed:%s quickstart (apply, verify, empty plan, destroy, verify) and a DR drill with terraform and with the CLI, against moto and two local clusters on 127.0.0.1.\n' "$GREEN" "$RESET"

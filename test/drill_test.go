@@ -16,6 +16,7 @@ import (
 	"github.com/gruntwork-io/terratest/modules/terraform"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 )
@@ -40,7 +41,6 @@ func TestDrill(t *testing.T) {
 	b := start(t, filepath.Join("examples", "drill"))
 	b.opts.Vars["testbed"] = b.clusters.Dir()
 	defer terraform.Destroy(t, b.opts)
-	ctx := context.Background()
 	primary, err := k8s.GetKubernetesClientFromOptionsE(t, b.kube("region-a", ""))
 	if err != nil {
 		t.Fatal(err)
@@ -53,14 +53,7 @@ func TestDrill(t *testing.T) {
 	}
 	k8s.WaitUntilDeploymentAvailable(t, b.kube("region-a", "orders"), "orders", 10, time.Second)
 
-	sys, err := primary.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sys.Labels[drill.DrillTargetLabel] = "true"
-	if _, err := primary.CoreV1().Namespaces().Update(ctx, sys, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("mark region-a as a drill target: %v", err)
-	}
+	markDrillTarget(t, primary)
 
 	terraform.Apply(t, b.opts)
 	var got drillOutput
@@ -73,35 +66,35 @@ func TestDrill(t *testing.T) {
 		t.Errorf("drill result %+v, want identical, passed and both measurements", got)
 	}
 
-	// The restore ran in runbook order: the restore steps follow the
-	// policy's runbook for the primary's Kubernetes primitives.
-	var runbook []struct {
-		Primitive string `json:"primitive"`
-		Region    string `json:"region"`
-		Type      string `json:"type"`
-	}
+	// The restore ran in runbook order.
+	var runbook []runbookStep
 	terraform.OutputStruct(t, b.opts, "runbook_steps", &runbook)
-	var want, ran []string
-	for _, s := range runbook {
-		if s.Region == "us-east-1" && strings.HasPrefix(s.Type, "k8s_") {
-			want = append(want, "restore "+s.Primitive)
-		}
-	}
+	var ran []string
 	for _, s := range got.Steps {
-		if strings.HasPrefix(s.Name, "restore ") {
-			ran = append(ran, s.Name)
-		}
+		ran = append(ran, s.Name)
 	}
-	if strings.Join(ran, ",") != strings.Join(want, ",") || len(want) < 5 {
-		t.Errorf("restore steps %v, want the runbook's order %v", ran, want)
-	}
-	if !strings.HasPrefix(ran[0], "restore k8s_namespace") || !strings.HasPrefix(ran[len(ran)-1], "restore k8s_service") {
-		t.Errorf("restore order %v: the namespace must come first and the service last", ran)
-	}
+	checkRestoreOrder(t, runbook, ran)
 
-	// Independently of the drill's own check: the objects in the recreated
-	// cluster are those of the snapshot in the secondary bucket.
-	obj, err := s3.NewFromConfig(b.aws("us-west-2"), func(o *s3.Options) { o.UsePathStyle = true }).GetObject(ctx, &s3.GetObjectInput{
+	checkRestored(t, b.aws("us-west-2"), primary)
+	k8s.WaitUntilDeploymentAvailable(t, b.kube("region-a", "orders"), "orders", 10, time.Second)
+
+	// The policy reads the drill's report on refresh and is proven.
+	terraform.RunTerraformCommand(t, b.opts, terraform.FormatArgs(b.opts, "apply", "-refresh-only", "-auto-approve", "-input=false")...)
+	if proven := terraform.Output(t, b.opts, "policy_proven"); proven != "true" {
+		t.Errorf("policy proven = %s after a passing drill", proven)
+	}
+	if code := terraform.PlanExitCode(t, b.opts); code != 0 {
+		t.Errorf("plan after the drill exits %d, want 0: the restored workload matches the configuration", code)
+	}
+}
+
+// checkRestored checks, independently of the drill's own check, that the
+// config maps in the recreated primary cluster are those of the snapshot in
+// the secondary bucket.
+func checkRestored(t *testing.T, secondary aws.Config, primary kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	obj, err := s3.NewFromConfig(secondary, func(o *s3.Options) { o.UsePathStyle = true }).GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String("orders-objects-us-west-2"), Key: aws.String("meridian/drills/latest/snapshot.json")})
 	if err != nil {
 		t.Fatalf("snapshot in the secondary bucket: %v", err)
@@ -122,14 +115,49 @@ func TestDrill(t *testing.T) {
 			t.Errorf("config map %s after the drill: %v (%v), snapshot had %v", cm.Name, now, err, cm.Data)
 		}
 	}
-	k8s.WaitUntilDeploymentAvailable(t, b.kube("region-a", "orders"), "orders", 10, time.Second)
+}
 
-	// The policy reads the drill's report on refresh and is proven.
-	terraform.RunTerraformCommand(t, b.opts, terraform.FormatArgs(b.opts, "apply", "-refresh-only", "-auto-approve", "-input=false")...)
-	if proven := terraform.Output(t, b.opts, "policy_proven"); proven != "true" {
-		t.Errorf("policy proven = %s after a passing drill", proven)
+// runbookStep is a step of a DR policy's runbook, as terraform and
+// meridian runbook --json show it.
+type runbookStep struct {
+	Primitive string `json:"primitive"`
+	Region    string `json:"region"`
+	Type      string `json:"type"`
+}
+
+// checkRestoreOrder checks that a drill's restore steps follow the runbook
+// for the primary's Kubernetes primitives: namespace first, service last.
+func checkRestoreOrder(t *testing.T, runbook []runbookStep, steps []string) {
+	t.Helper()
+	var want, ran []string
+	for _, s := range runbook {
+		if s.Region == "us-east-1" && strings.HasPrefix(s.Type, "k8s_") {
+			want = append(want, "restore "+s.Primitive)
+		}
 	}
-	if code := terraform.PlanExitCode(t, b.opts); code != 0 {
-		t.Errorf("plan after the drill exits %d, want 0: the restored workload matches the configuration", code)
+	for _, s := range steps {
+		if strings.HasPrefix(s, "restore ") {
+			ran = append(ran, s)
+		}
+	}
+	if strings.Join(ran, ",") != strings.Join(want, ",") || len(want) < 5 {
+		t.Fatalf("restore steps %v, want the runbook's order %v", ran, want)
+	}
+	if !strings.HasPrefix(ran[0], "restore k8s_namespace") || !strings.HasPrefix(ran[len(ran)-1], "restore k8s_service") {
+		t.Errorf("restore order %v: the namespace must come first and the service last", ran)
+	}
+}
+
+// markDrillTarget allows drills to destroy the cluster.
+func markDrillTarget(t *testing.T, c kubernetes.Interface) {
+	t.Helper()
+	ctx := context.Background()
+	sys, err := c.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys.Labels[drill.DrillTargetLabel] = "true"
+	if _, err := c.CoreV1().Namespaces().Update(ctx, sys, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("mark the cluster as a drill target: %v", err)
 	}
 }

@@ -39,16 +39,7 @@ type bed struct {
 func start(t *testing.T, dir string) *bed {
 	t.Helper()
 	tf := testbed.RequireTool(t, "terraform")
-	testbed.RequireTool(t, "moto_server")
-	clusters := cluster.ForTest(t, "region-a", "region-b")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	moto, err := testbed.StartMoto(ctx)
-	if err != nil {
-		t.Fatalf("moto: %v", err)
-	}
-	t.Cleanup(func() { _ = moto.Stop() })
-
+	moto, clusters := startCloud(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
@@ -78,12 +69,30 @@ func start(t *testing.T, dir string) *bed {
 	}}
 }
 
+// startCloud starts moto and two clusters (region-a, region-b), stopped
+// when the test ends.
+func startCloud(t *testing.T) (*testbed.Moto, *cluster.Set) {
+	t.Helper()
+	testbed.RequireTool(t, "moto_server")
+	clusters := cluster.ForTest(t, "region-a", "region-b")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	moto, err := testbed.StartMoto(ctx)
+	if err != nil {
+		t.Fatalf("moto: %v", err)
+	}
+	t.Cleanup(func() { _ = moto.Stop() })
+	return moto, clusters
+}
+
 func (b *bed) kube(region, namespace string) *k8s.KubectlOptions {
 	return k8s.NewKubectlOptions(region, b.clusters.Kubeconfig(), namespace)
 }
 
-func (b *bed) aws(region string) aws.Config {
-	return aws.Config{Region: region, BaseEndpoint: aws.String(b.moto.Endpoint()),
+func (b *bed) aws(region string) aws.Config { return awsConfig(b.moto, region) }
+
+func awsConfig(moto *testbed.Moto, region string) aws.Config {
+	return aws.Config{Region: region, BaseEndpoint: aws.String(moto.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 }
 

@@ -241,10 +241,19 @@ output`)
 	}
 }
 
+// TestDrillCommand checks what meridian drill refuses before it touches a
+// cluster; test/TestDrillCLI runs real drills on real clusters.
 func TestDrillCommand(t *testing.T) {
-	r := newCLI(t, platformStack(t)).run("drill", "checkout")
-	if r.code != 1 || !strings.Contains(r.stderr, "meridian_dr_drill") || !strings.Contains(r.stderr, "kubernetes") {
-		t.Errorf("drill: exit %d\n%s", r.code, r.stderr)
+	c := newCLI(t, platformStack(t))
+	if r := c.run("drill", "checkout"); r.code != 1 || !strings.Contains(r.stderr, "--testbed DIR is required") {
+		t.Errorf("drill without --testbed: exit %d\n%s", r.code, r.stderr)
+	}
+	c.must("stack", "init", "dev")
+	if r := c.run("drill", "nope", "--testbed", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, `no meridian_dr_policy "nope" in the stack (it has checkout)`) {
+		t.Errorf("drill of an unknown policy: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("drill", "checkout", "--testbed", filepath.Join(t.TempDir(), "none")); r.code != 1 || !strings.Contains(r.stderr, "start the clusters with make clusters") {
+		t.Errorf("drill without a cluster set: exit %d\n%s", r.code, r.stderr)
 	}
 }
 

@@ -362,7 +362,7 @@ func warnNotDeployed(cmd *cobra.Command, st *stack.Stack) {
 		addrs = append(addrs, c.Address())
 	}
 	if len(addrs) > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "warning: up deploys only %s blocks; %s are read for meridian runbook, capacity and cost, and deployed by terraform\n",
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: up deploys only %s blocks; %s are read for meridian runbook, drill, capacity and cost, and deployed by terraform\n",
 			stack.ResourceType, strings.Join(addrs, ", "))
 	}
 }

@@ -2,26 +2,143 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
+	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
 
-// errDrillNeedsTerraform says why the CLI does not drill: a drill destroys
-// and recreates the primary region's Kubernetes cluster and restores the
-// pair's workload in it, and a stack cannot declare clusters (the
-// provider's kubernetes block) or workloads (a region pair's workload
-// block) yet.
-var errDrillNeedsTerraform = errors.New(`meridian drill is not available in the CLI yet: a drill destroys the primary region's Kubernetes cluster, recreates it and restores the region pair's workload, and a stack cannot declare Kubernetes clusters (the provider's kubernetes block) or workloads (a region pair's workload block).
-Drill with terraform instead: declare a meridian_dr_drill resource next to the meridian_dr_policy (see examples/drill/main.tf and docs/resources/dr_drill.md); ` + "`meridian runbook`" + ` prints the restore order the drill follows`)
+func drillCmd(f *flags) *cobra.Command {
+	var testbed string
+	c := &cobra.Command{
+		Use:   "drill [LABEL] --testbed DIR",
+		Short: "Drill a DR policy: destroy the primary region's cluster for real, restore it in runbook order, measure RTO and RPO",
+		Long: `Drill the meridian_dr_policy of the given label (or the stack's only one) on
+its region pair as this stack deployed it (meridian up first):
 
-func drillCmd(_ *flags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "drill [LABEL]",
-		Short: "Not in the CLI yet: drill a DR policy with the meridian_dr_drill terraform resource",
-		Long:  errDrillNeedsTerraform.Error() + ".",
-		Args:  cobra.ArbitraryArgs,
-		RunE: func(*cobra.Command, []string) error {
-			return errDrillNeedsTerraform
+  1. write a canary into the primary region's workload namespace, then
+     snapshot the namespace's objects into the pair's secondary bucket;
+  2. fail DNS over to the secondary (the primary's health check is inverted);
+  3. destroy the primary region's cluster and create a fresh, empty one;
+  4. restore the snapshot in the policy's runbook order, wait until the
+     workload is Available, fail DNS back;
+  5. check every restored object against the snapshot, and measure the RTO
+     (outage start to service ready) and the RPO (age at the outage of the
+     newest write that came back) against the policy's targets.
+
+Only clusters marked as drill targets (label meridian.io/drill-target=true on
+their kube-system namespace) are touched, and whatever step fails, the
+cluster is recreated and DNS failed back. Clusters are destroyed through the
+local testbed (--testbed, the folder make clusters writes), whose cluster
+names are the contexts of the provider's kubernetes block.
+
+The report is kept in the stack's state (the pair's latest drill), in the
+secondary bucket (meridian/drills/), and printed as a table or, with --json,
+as one JSON event. The command exits 1 when the drill fails or misses its
+targets by more than the policy's drill.max_deviation_percent.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if testbed == "" {
+				return errors.New("--testbed DIR is required: a drill destroys and recreates the primary region's cluster, and it can do that only to the clusters of a local testbed (make clusters writes .testbed/clusters)")
+			}
+			p, err := open(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			p.live = nil // a drill has no engine steps to draw
+			policies, err := selectPolicies(p.st, args)
+			if err != nil {
+				return err
+			}
+			if len(policies) > 1 {
+				return fmt.Errorf("the stack declares %d %s (%s): name the one to drill", len(policies), stack.DRPolicyType, strings.TrimPrefix(drLabels(p.st), "it has "))
+			}
+			policy := policies[0]
+			set, err := cluster.Load(testbed)
+			if err != nil {
+				return fmt.Errorf("--testbed %s: %w (start the clusters with make clusters)", testbed, err)
+			}
+			contexts := map[string]string{}
+			for region, c := range p.st.Kubernetes {
+				contexts[region] = c.Context
+			}
+			pair := policy.Blueprint.RegionPair
+			if err := p.confirm(cmd, fmt.Sprintf("Destroy the cluster of %s (context %q) for real and restore it?", pair.PrimaryRegion, contexts[pair.PrimaryRegion])); err != nil {
+				return err
+			}
+			log := func(format string, args ...any) {
+				if f.json {
+					p.emit(map[string]any{"event": "progress", "resource": policy.Address(), "message": fmt.Sprintf(format, args...)})
+				} else {
+					p.printf(format+"\n", args...)
+				}
+			}
+			rep, err := p.ws.Drill(cmd.Context(), policy.Blueprint, sdk.DrillOptions{Lifecycle: cluster.Regions{Set: set, Contexts: contexts}, Log: log})
+			if len(rep.Steps) > 0 {
+				if f.json {
+					p.emit(map[string]any{"event": "drill", "resource": policy.Address(), "estimated_rto": policy.Runbook.Estimate, "report": rep})
+				} else {
+					writeDrillReport(p.out, rep, policy.Runbook.Estimate)
+				}
+			}
+			if err == nil && !rep.Passed {
+				err = fmt.Errorf("the drill of %s missed its targets: RTO %s (target %s), RPO %s (target %s), restored objects identical: %v",
+					policy.Address(), rep.MeasuredRTO, rep.TargetRTO, rep.MeasuredRPO, rep.TargetRPO, rep.Identical)
+			}
+			return err
 		},
 	}
+	c.Flags().StringVar(&testbed, "testbed", "", "folder of the local cluster set whose primary cluster the drill destroys (make clusters writes .testbed/clusters)")
+	return c
+}
+
+// writeDrillReport prints the measurements next to the targets, then the steps.
+func writeDrillReport(out io.Writer, rep sdk.DrillReport, estimate string) {
+	verdict := map[bool]string{true: "passed", false: "FAILED"}[rep.Passed]
+	fmt.Fprintf(out, "\ndrill %s of region pair %s (%s): %s\n", rep.ID, rep.Pair, rep.Region, verdict)
+	fmt.Fprintf(out, "%-4s%10s  %8s\n", "", "measured", "target")
+	fmt.Fprintf(out, "%-4s%10s  %8s\n", "RTO", orNone(rep.MeasuredRTO), rep.TargetRTO)
+	fmt.Fprintf(out, "%-4s%10s  %8s\n", "RPO", orNone(rep.MeasuredRPO), rep.TargetRPO)
+	fmt.Fprintf(out, "design estimate of the RTO: %s\n", estimate)
+	fmt.Fprintf(out, "restored objects: %d, identical to the snapshot: %v\n", rep.Restored, rep.Identical)
+	for _, m := range rep.Mismatch {
+		fmt.Fprintf(out, "  differs: %s\n", m)
+	}
+	fmt.Fprintln(out)
+	var steps strings.Builder
+	tw := tabwriter.NewWriter(&steps, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "STEP\tGROUP\tDURATION\tERROR\n")
+	for _, s := range rep.Steps {
+		group := ""
+		if s.Group > 0 {
+			group = fmt.Sprint(s.Group)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, group, s.Duration, s.Error)
+	}
+	tw.Flush()
+	for _, line := range strings.Split(strings.TrimSuffix(steps.String(), "\n"), "\n") {
+		fmt.Fprintln(out, strings.TrimRight(line, " "))
+	}
+	if len(rep.NotExercised) > 0 {
+		fmt.Fprintln(out, "\nnot exercised on this testbed:")
+		for _, n := range rep.NotExercised {
+			fmt.Fprintf(out, "  - %s\n", n)
+		}
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(out, "\nerror: %s\n", rep.Error)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

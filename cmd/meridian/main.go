@@ -1,6 +1,7 @@
 // Command meridian deploys HCL stacks with meridian's engine, without
 // terraform: preview, up, destroy, refresh and import, with the state in a
-// local directory or an S3 bucket.
+// local directory or an S3 bucket; it also plans (capacity, runbook, cost)
+// and drills a deployed stack's DR policy (drill).
 package main
 
 import (

@@ -106,7 +106,7 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 		parallel = st.Parallelism
 	}
 	p.ws, err = sdk.Open(cmd.Context(), sdk.Options{
-		Stack: name, State: f.stateLocation(), AWS: st.AWS, DefaultTags: st.DefaultTags,
+		Stack: name, State: f.stateLocation(), AWS: st.AWS, Kubernetes: st.Kubernetes, DefaultTags: st.DefaultTags,
 		Parallelism: parallel, OnEvent: p.progress,
 	})
 	if err != nil {

@@ -25,20 +25,9 @@ configuration. Nothing is read from the cloud.`,
 			if err != nil {
 				return err
 			}
-			policies := st.DRPolicies
-			if len(args) == 1 {
-				policies = nil
-				for _, p := range st.DRPolicies {
-					if p.Label == args[0] || p.Address() == args[0] {
-						policies = append(policies, p)
-					}
-				}
-				if len(policies) == 0 {
-					return fmt.Errorf("no %s %q in the stack (%s)", stack.DRPolicyType, args[0], drLabels(st))
-				}
-			}
-			if len(policies) == 0 {
-				return fmt.Errorf("the stack in %s declares no %s: a runbook is the restore order of a DR policy's region pair", f.dir, stack.DRPolicyType)
+			policies, err := selectPolicies(st, args)
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			for i, p := range policies {
@@ -62,6 +51,23 @@ configuration. Nothing is read from the cloud.`,
 			return nil
 		},
 	}
+}
+
+// selectPolicies returns the DR policy named by args (its label or
+// address), or every policy of the stack when args is empty.
+func selectPolicies(st *stack.Stack, args []string) ([]stack.DRPolicy, error) {
+	if len(st.DRPolicies) == 0 {
+		return nil, fmt.Errorf("the stack in %s declares no %s", st.Dir, stack.DRPolicyType)
+	}
+	if len(args) == 0 {
+		return st.DRPolicies, nil
+	}
+	for _, p := range st.DRPolicies {
+		if p.Label == args[0] || p.Address() == args[0] {
+			return []stack.DRPolicy{p}, nil
+		}
+	}
+	return nil, fmt.Errorf("no %s %q in the stack (%s)", stack.DRPolicyType, args[0], drLabels(st))
 }
 
 func drLabels(st *stack.Stack) string {
