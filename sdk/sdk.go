@@ -1,6 +1,6 @@
 // Package sdk lets a Go program declare meridian resources in code and
 // deploy them, as Pulumi's Automation API does: a Program declares region
-// pairs, and a Workspace previews, deploys (Up), refreshes and destroys them
+// resources, and a Workspace previews, deploys (Up), refreshes and destroys them
 // against a stack whose state lives in a local directory or an S3 bucket.
 // The meridian CLI is built on this package, so a program and the CLI share
 // one engine, one state format and one lock.
@@ -11,6 +11,7 @@ import (
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 )
 
 // The resource kinds and their parts, as a program writes them.
@@ -23,6 +24,9 @@ type (
 	Workload    = blueprint.Workload
 	Volume      = blueprint.Volume
 	DRPolicy    = blueprint.DRPolicy
+	TagPolicy   = blueprint.TagPolicy
+	Capacity    = blueprint.Capacity
+	PriceTable  = blueprint.PriceTable
 	// AWS says how to reach AWS (endpoint overrides for moto or LocalStack).
 	AWS = awscloud.Config
 	// Cluster says how to reach the Kubernetes cluster of a region.
@@ -48,20 +52,40 @@ type Program func(*Context) error
 
 // Context collects what a program declares.
 type Context struct {
-	pairs []RegionPair
+	res stack.Resources
 }
 
 // RegionPair declares a region pair.
-func (c *Context) RegionPair(rp RegionPair) { c.pairs = append(c.pairs, rp) }
+func (c *Context) RegionPair(rp RegionPair) { c.res.RegionPairs = append(c.res.RegionPairs, rp) }
 
-// Declare runs a program and returns the region pairs it declared.
-func Declare(p Program) ([]RegionPair, error) {
+// DRPolicy declares a DR policy: its backup vaults, plan and selection.
+func (c *Context) DRPolicy(p DRPolicy) { c.res.DRPolicies = append(c.res.DRPolicies, p) }
+
+// CostTagPolicy declares a cost tag policy. It deploys an AWS
+// Organizations tag policy when it enforces in the cloud, and nothing
+// otherwise; a region pair enforces it by naming it (CostTagPolicy).
+func (c *Context) CostTagPolicy(p TagPolicy) { c.res.TagPolicies = append(c.res.TagPolicies, p) }
+
+// CapacityReservation declares a capacity reservation, priced by prices
+// (DefaultPrices for the table meridian ships).
+func (c *Context) CapacityReservation(spec Capacity, prices PriceTable) {
+	c.res.Capacities = append(c.res.Capacities, stack.Capacity{Spec: spec, Prices: prices})
+}
+
+// DefaultPrices is the price table meridian ships.
+func DefaultPrices() PriceTable { return blueprint.DefaultPrices() }
+
+// Declare runs a program and returns what it declared.
+func Declare(p Program) (*Context, error) {
 	c := &Context{}
 	if p == nil {
-		return nil, nil
+		return c, nil
 	}
 	if err := p(c); err != nil {
 		return nil, err
 	}
-	return c.pairs, nil
+	return c, nil
 }
+
+// RegionPairs are the region pairs the program declared.
+func (c *Context) RegionPairs() []RegionPair { return c.res.RegionPairs }

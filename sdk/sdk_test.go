@@ -11,6 +11,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/memory"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
@@ -190,5 +191,58 @@ func TestWorkspaceAgainstMoto(t *testing.T) {
 	}
 	if _, err := ws.Destroy(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProgramDeclaresEveryKind deploys a region pair and its DR policy from
+// a program (in memory): each resource's primitives are named after it, a
+// second plan is empty, and one resource can be destroyed by its prefix.
+func TestProgramDeclaresEveryKind(t *testing.T) {
+	ctx := context.Background()
+	rp := pair("gamma")
+	dr := sdk.DRPolicy{Name: "gamma", RegionPair: rp, RPO: "15m", RTO: "4h"}
+	prog := func(c *sdk.Context) error {
+		c.RegionPair(rp)
+		c.DRPolicy(dr)
+		return nil
+	}
+	g, err := stack.CompileResources(stack.Resources{RegionPairs: []sdk.RegionPair{rp}, DRPolicies: []sdk.DRPolicy{dr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, drivers := memory.New(0), engine.Drivers{}
+	for _, p := range g.Primitives {
+		drivers[p.Type] = mem
+	}
+	ws, err := sdk.Open(ctx, sdk.Options{Stack: "dev", State: t.TempDir(), Drivers: drivers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.Up(ctx, prog, nil); err != nil {
+		t.Fatal(err)
+	}
+	count := func() map[string]int {
+		doc, err := ws.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[string]int{}
+		for _, r := range doc.Records {
+			n[strings.SplitN(r.Name, "/", 2)[0]]++
+		}
+		return n
+	}
+	if n := count(); n["gamma"] != 12 || n["meridian_dr_policy.gamma"] == 0 || len(n) != 2 {
+		t.Fatalf("records by resource after up: %v", n)
+	}
+	pv, err := ws.Preview(ctx, prog)
+	if err != nil || len(pv.Plan.Changes()) != 0 {
+		t.Fatalf("second preview: %v changes, %v", pv.Counts, err)
+	}
+	if _, err := ws.Destroy(ctx, "meridian_dr_policy.gamma"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n["gamma"] != 12 || n["meridian_dr_policy.gamma"] != 0 {
+		t.Fatalf("records by resource after destroying the DR policy: %v", n)
 	}
 }

@@ -144,11 +144,13 @@ type Preview struct {
 	Counts map[engine.Op]int
 }
 
-func (w *Workspace) plan(doc state.Document, pairs []RegionPair, targets []string, destroy bool) (Preview, primitive.Graph, error) {
+// plan compiles what decl declares (nothing, to destroy) and diffs it
+// against the state.
+func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (Preview, primitive.Graph, error) {
 	var g primitive.Graph
-	if !destroy {
+	if decl != nil {
 		var err error
-		if g, err = stack.Compile(pairs, w.opts.DefaultTags); err != nil {
+		if g, err = stack.CompileResources(decl.res, w.opts.DefaultTags); err != nil {
 			return Preview{}, g, err
 		}
 	}
@@ -218,9 +220,10 @@ func sortedKeys(m map[string]any) []string {
 	return out
 }
 
-// selectTargets keeps the steps of the targeted primitives ("pair" for all
-// of a region pair's, or "pair/primitive") and of what they depend on, so
-// that their references resolve.
+// selectTargets keeps the steps of the targeted primitives (a resource's
+// prefix, such as "pair" or "meridian_dr_policy.pair", for all of its
+// primitives, or "prefix/primitive") and of what they depend on, so that
+// their references resolve.
 func selectTargets(p engine.Plan, g primitive.Graph, st engine.State, targets []string) engine.Plan {
 	matches := func(name string) bool {
 		for _, t := range targets {
@@ -266,7 +269,7 @@ func selectTargets(p engine.Plan, g primitive.Graph, st engine.State, targets []
 
 // Preview shows what Up would do, without locking or changing anything.
 func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string) (Preview, error) {
-	pairs, err := Declare(prog)
+	decl, err := Declare(prog)
 	if err != nil {
 		return Preview{}, err
 	}
@@ -274,7 +277,7 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 	if err != nil {
 		return Preview{}, err
 	}
-	pv, _, err := w.plan(doc, pairs, targets, false)
+	pv, _, err := w.plan(doc, decl, targets)
 	return pv, err
 }
 
@@ -284,7 +287,7 @@ func (w *Workspace) PreviewDestroy(ctx context.Context, targets ...string) (Prev
 	if err != nil {
 		return Preview{}, err
 	}
-	pv, _, err := w.plan(doc, nil, targets, true)
+	pv, _, err := w.plan(doc, nil, targets)
 	return pv, err
 }
 
@@ -299,14 +302,14 @@ type Result struct {
 // saving the state before and after every cloud call. outputs, if set, are
 // computed from the declared pairs and stored with the state.
 func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionPair) map[string]string, targets ...string) (Result, error) {
-	pairs, err := Declare(prog)
+	decl, err := Declare(prog)
 	if err != nil {
 		return Result{}, err
 	}
 	return w.run(ctx, "up", func(doc *state.Document) (Preview, error) {
-		pv, _, err := w.plan(*doc, pairs, targets, false)
+		pv, _, err := w.plan(*doc, decl, targets)
 		if err == nil && outputs != nil && len(targets) == 0 {
-			doc.Outputs = outputs(pairs)
+			doc.Outputs = outputs(decl.RegionPairs())
 		}
 		return pv, err
 	})
@@ -315,7 +318,7 @@ func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionP
 // Destroy deletes every primitive of the stack (or of the targets).
 func (w *Workspace) Destroy(ctx context.Context, targets ...string) (Result, error) {
 	return w.run(ctx, "destroy", func(doc *state.Document) (Preview, error) {
-		pv, _, err := w.plan(*doc, nil, targets, true)
+		pv, _, err := w.plan(*doc, nil, targets)
 		if err == nil && len(targets) == 0 {
 			doc.Outputs = nil
 		}

@@ -13,12 +13,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/ec2capacity"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -298,6 +302,82 @@ func TestCostAccount(t *testing.T) {
 	evs := jsonLines(t, r.stdout)
 	if evs[0]["event"] != "account_violation" || evs[0]["arn"] != "arn:aws:s3:::rogue-untagged" || evs[0]["type"] != "s3:bucket" {
 		t.Errorf("cost --account --json:\n%s", r.stdout)
+	}
+}
+
+// TestUpDeploysEveryKind deploys examples/stacks/platform, its tag policy
+// enforced in a moto organization, with meridian up: every resource kind
+// lands in the state under its own name, refresh and preview find nothing
+// to change, and destroy leaves nothing in the state or in moto. Capacity
+// reservations go to the testbed's ec2capacity stand-in in front of moto,
+// which serves the EC2 capacity reservation calls moto does not implement.
+func TestUpDeploysEveryKind(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 to run it against moto (make test does)")
+	}
+	m := startMoto(t)
+	capacity, err := ec2capacity.Start(m.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { capacity.Close() })
+	ctx := context.Background()
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cloud.Organizations().CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
+		t.Fatal(err)
+	}
+	roots, err := cloud.Organizations().ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil || len(roots.Roots) == 0 {
+		t.Fatalf("roots: %v %v", roots, err)
+	}
+	dir := platformStack(t)
+	edit(t, filepath.Join(dir, "main.tf"), "  # enforce_in_cloud {\n  #   target_id = \"r-abcd\"\n  # }", "  enforce_in_cloud {\n    target_id = \""+*roots.Roots[0].Id+"\"\n  }")
+	c := newCLI(t, dir, "MERIDIAN_STATE=")
+	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
+	c.must("stack", "init", "dev")
+	c.must("up", "--yes", "--progress=plain", endpoint)
+
+	st := readState(t, filepath.Join(dir, ".meridian", "stacks", "dev.json"))
+	kinds := map[string]int{}
+	for _, r := range st.Records {
+		kinds[strings.SplitN(r.Name, "/", 2)[0]]++
+	}
+	for _, want := range []string{"checkout", "meridian_dr_policy.checkout", "meridian_capacity_reservation.checkout-web", "meridian_cost_tag_policy.finance"} {
+		if kinds[want] == 0 {
+			t.Errorf("no records of %s after up: %v", want, kinds)
+		}
+	}
+	vaults, err := cloud.Backup("us-west-2").ListBackupVaults(ctx, &backup.ListBackupVaultsInput{})
+	if err != nil || len(vaults.BackupVaultList) == 0 {
+		t.Errorf("no backup vault in us-west-2 after up: %v %v", vaults, err)
+	}
+	if r := c.must("refresh", endpoint); !strings.Contains(r.stdout, "0 drifted") {
+		t.Errorf("refresh after up:\n%s", r.stdout)
+	}
+	if r := c.must("preview", endpoint); !strings.Contains(r.stdout, "0 to create, 0 to update, 0 to replace, 0 to delete") {
+		t.Errorf("preview after up:\n%s", r.stdout)
+	}
+	// A resource other than a pair is a target by its address.
+	c.must("destroy", "--yes", "--progress=plain", "--target", "meridian_dr_policy.checkout", endpoint)
+	left := readState(t, filepath.Join(dir, ".meridian", "stacks", "dev.json")).Records
+	for _, r := range left {
+		if strings.HasPrefix(r.Name, "meridian_dr_policy.checkout/") {
+			t.Errorf("%s left after destroy --target meridian_dr_policy.checkout", r.Name)
+		}
+	}
+	if len(left) != len(st.Records)-kinds["meridian_dr_policy.checkout"] {
+		t.Errorf("%d records after destroy --target meridian_dr_policy.checkout, want %d", len(left), len(st.Records)-kinds["meridian_dr_policy.checkout"])
+	}
+	c.must("destroy", "--yes", "--progress=plain", endpoint)
+	if st := readState(t, filepath.Join(dir, ".meridian", "stacks", "dev.json")); len(st.Records) != 0 {
+		t.Errorf("%d records after destroy", len(st.Records))
+	}
+	vaults, err = cloud.Backup("us-west-2").ListBackupVaults(ctx, &backup.ListBackupVaultsInput{})
+	if err != nil || len(vaults.BackupVaultList) != 0 {
+		t.Errorf("backup vaults left after destroy: %v %v", vaults, err)
 	}
 }
 

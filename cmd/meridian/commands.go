@@ -24,7 +24,6 @@ func previewCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			warnNotDeployed(cmd, p.st)
 			targets, err := p.targets()
 			if err != nil {
 				return err
@@ -49,7 +48,6 @@ func upCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			warnNotDeployed(cmd, p.st)
 			targets, err := p.targets()
 			if err != nil {
 				return err
@@ -347,22 +345,3 @@ func stackCmd(f *flags) *cobra.Command {
 }
 
 var timeNow = time.Now
-
-// warnNotDeployed says, on stderr, which blocks of the stack up does not
-// deploy: only region pairs become primitives in the CLI today.
-func warnNotDeployed(cmd *cobra.Command, st *stack.Stack) {
-	var addrs []string
-	for _, p := range st.CostTagPolicies {
-		addrs = append(addrs, p.Address())
-	}
-	for _, p := range st.DRPolicies {
-		addrs = append(addrs, p.Address())
-	}
-	for _, c := range st.CapacityReservations {
-		addrs = append(addrs, c.Address())
-	}
-	if len(addrs) > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "warning: up deploys only %s blocks; %s are read for meridian runbook, drill, capacity and cost, and deployed by terraform\n",
-			stack.ResourceType, strings.Join(addrs, ", "))
-	}
-}

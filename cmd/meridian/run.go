@@ -26,6 +26,7 @@ import (
 type project struct {
 	f     *flags
 	st    *stack.Stack
+	res   []resource
 	ws    *sdk.Workspace
 	name  string
 	out   io.Writer
@@ -97,7 +98,7 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &project{f: f, st: st, name: name, out: cmd.OutOrStdout(), start: time.Now()}
+	p := &project{f: f, st: st, res: resources(st), name: name, out: cmd.OutOrStdout(), start: time.Now()}
 	if p.live, err = p.liveDisplay(cmd); err != nil {
 		return nil, err
 	}
@@ -115,26 +116,62 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 	return p, nil
 }
 
+// program declares every resource of the stack.
 func (p *project) program(c *sdk.Context) error {
-	for _, rp := range p.st.RegionPairs {
-		c.RegionPair(rp.Blueprint)
+	res, diags := p.st.Resources()
+	if diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	for _, rp := range res.RegionPairs {
+		c.RegionPair(rp)
+	}
+	for _, dr := range res.DRPolicies {
+		c.DRPolicy(dr)
+	}
+	for _, tp := range res.TagPolicies {
+		c.CostTagPolicy(tp)
+	}
+	for _, cr := range res.Capacities {
+		c.CapacityReservation(cr.Spec, cr.Prices)
 	}
 	return nil
 }
 
-// targets maps resource addresses to the pair names the graph uses.
+// resource is a stack resource as the graph and the user name it.
+type resource struct{ address, prefix string }
+
+// resources lists the stack's resources: their addresses and the prefixes
+// of their primitives' names.
+func resources(st *stack.Stack) []resource {
+	var out []resource
+	for _, rp := range st.RegionPairs {
+		out = append(out, resource{rp.Address(), stack.Prefix(stack.ResourceType, rp.Blueprint.Name)})
+	}
+	for _, dr := range st.DRPolicies {
+		out = append(out, resource{dr.Address(), stack.Prefix(stack.DRPolicyType, dr.Blueprint.Name)})
+	}
+	for _, tp := range st.CostTagPolicies {
+		out = append(out, resource{tp.Address(), stack.Prefix(stack.CostTagPolicyType, tp.Blueprint.Name)})
+	}
+	for _, cr := range st.CapacityReservations {
+		out = append(out, resource{cr.Address(), stack.Prefix(stack.CapacityReservationType, cr.Blueprint.Name)})
+	}
+	return out
+}
+
+// targets maps resource addresses to the prefixes the graph uses; other
+// targets (a pair's name, pair/primitive) pass as they are.
 func (p *project) targets() ([]string, error) {
 	var out []string
 	for _, t := range p.f.targets {
-		label, ok := strings.CutPrefix(t, stack.ResourceType+".")
-		if !ok {
+		if !strings.HasPrefix(t, "meridian_") {
 			out = append(out, t)
 			continue
 		}
 		found := false
-		for _, rp := range p.st.RegionPairs {
-			if rp.Label == label {
-				out, found = append(out, rp.Blueprint.Name), true
+		for _, r := range p.res {
+			if r.address == t {
+				out, found = append(out, r.prefix), true
 			}
 		}
 		if !found {
@@ -355,20 +392,20 @@ func leafChanges(path string, old, new any) []string {
 	return out
 }
 
-// groupOf names the stack resource a primitive belongs to (the region
-// pair's address, meridian_region_pair.LABEL, or its name if the stack files
-// no longer declare it) and the primitive's name within it.
+// groupOf names the stack resource a primitive belongs to (its address,
+// such as meridian_region_pair.LABEL, or its prefix if the stack files no
+// longer declare it) and the primitive's name within it.
 func (p *project) groupOf(name string) (string, string) {
-	pair, short, ok := strings.Cut(name, stack.Separator)
+	prefix, short, ok := strings.Cut(name, stack.Separator)
 	if !ok {
 		return name, name
 	}
-	for _, rp := range p.st.RegionPairs {
-		if rp.Blueprint.Name == pair {
-			return rp.Address(), short
+	for _, r := range p.res {
+		if r.prefix == prefix {
+			return r.address, short
 		}
 	}
-	return pair, short
+	return prefix, short
 }
 
 // liveDisplay returns the live tree if --progress asks for it, or if it is

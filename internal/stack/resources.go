@@ -410,6 +410,7 @@ func (st *Stack) addCapacityReservation(b *hcl.Block, ctx *hcl.EvalContext) hcl.
 		ka := v.content(kb.Body, capacityK8sSchema, "kubernetes").Attributes
 		v.ranges["kubernetes"] = kb.DefRange
 		bp.Kubernetes = &blueprint.CapacityKubernetes{Namespace: v.str("kubernetes.namespace", ka["namespace"]), CreateNamespace: v.bool("kubernetes.create_namespace", ka["create_namespace"])}
+		v.needClusters(kb.DefRange, "the split is enforced", st.Kubernetes, bp.PrimaryRegion, bp.SecondaryRegion)
 	}
 	db := v.single(c.Blocks, "demand", "demand")
 	if db == nil {
@@ -524,9 +525,9 @@ func (v *values) strList(path string, a *hcl.Attribute) []string {
 }
 
 // compileDRPolicy compiles a DR policy as the provider does, with the tags
-// of its pair's cost tag policy, but leaves checking that policy to the
-// caller (TagGraphs): the policy's primitives are not deployed by the CLI,
-// and a stack that breaks a tag policy must still be readable to report it.
+// of its pair's cost tag policy, but leaves checking that policy to
+// TagGraphs' caller (meridian cost) and to CompileResources (meridian up):
+// a stack that breaks a tag policy must still be readable to report it.
 func compileDRPolicy(bp blueprint.DRPolicy, defaultTags map[string]string) (primitive.Graph, compile.Runbook, error) {
 	if policy := bp.RegionPair.CostTagPolicy; policy != nil {
 		defaultTags = MergeTags(defaultTags, policy.DefaultTags)

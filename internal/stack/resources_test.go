@@ -58,14 +58,25 @@ func TestParseAllKinds(t *testing.T) {
 	if c.Address() != "meridian_capacity_reservation.web" || dr.Address() != "meridian_dr_policy.checkout" || st.CostTagPolicies[0].Address() != "meridian_cost_tag_policy.finance" {
 		t.Errorf("addresses: %s %s %s", c.Address(), dr.Address(), st.CostTagPolicies[0].Address())
 	}
-	// The pair's default tags come from the policy it names, and the
-	// pair's graph passes the policy.
+	// The default tags of the pair and of its DR policy come from the
+	// policy the pair names, and their graphs pass the policy.
 	g, err := st.Graph()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every resource deploys, named after its type and name (a pair by its name).
+	prefixes := map[string]int{}
 	for _, p := range g.Primitives {
-		if p.Tags != nil && p.Tags["owner"] != "finops" {
+		prefixes[strings.SplitN(p.Name, Separator, 2)[0]]++
+	}
+	for _, want := range []string{"checkout", "meridian_dr_policy.checkout", "meridian_capacity_reservation.checkout-web", "meridian_cost_tag_policy.finance"} {
+		if prefixes[want] == 0 {
+			t.Errorf("no primitives of %s in the stack's graph: %v", want, prefixes)
+		}
+	}
+	for _, p := range g.Primitives {
+		governed := strings.HasPrefix(p.Name, "checkout/") || strings.HasPrefix(p.Name, "meridian_dr_policy.checkout/")
+		if governed && p.Tags != nil && p.Tags["owner"] != "finops" {
 			t.Errorf("%s lacks the policy's default tag: %v", p.Name, p.Tags)
 		}
 	}
@@ -180,6 +191,7 @@ func TestResourceDiagnostics(t *testing.T) {
 		{"capacity: unknown type", capacity("  demand {\n    values = [1]\n  }\n  instance_typo = 1"), []string{"stack.tf:10,", "Unsupported argument", "instance_typo"}},
 		{"capacity: no price", strings.Replace(capacity("  demand {\n    values = [1]\n  }"), "m5.large", "z9.huge", 1), []string{"stack.tf:5,", "No price for instance type"}},
 		{"capacity: bad season", capacity("  demand {\n    values = [1]\n    season = \"5h\"\n    step = \"2h\"\n  }"), []string{"stack.tf:9,", "Season not a whole number of steps", "demand.season"}},
+		{"capacity: split in clusters that are not there", capacity("  kubernetes {\n    namespace = \"batch\"\n  }\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:7,", "No cluster for the region", "meridian_capacity_reservation.c: the split is enforced in us-east-1"}},
 		{"unsupported resource", "resource \"meridian_dr_drill\" \"x\" {}\n", []string{"stack.tf:1,", "Unsupported resource type", "meridian_dr_policy", "meridian_capacity_reservation"}},
 		{"duplicate", "resource \"meridian_cost_tag_policy\" \"t\" {\n  name = \"f\"\n}\nresource \"meridian_cost_tag_policy\" \"t\" {\n  name = \"g\"\n}\n", []string{"stack.tf:4,", "Duplicate resource", "meridian_cost_tag_policy.t"}},
 	}

@@ -482,6 +482,15 @@ func (st *Stack) decodeProvider(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnos
 	return v.diags
 }
 
+// needClusters reports each region without a cluster, in which what runs.
+func (v *values) needClusters(at hcl.Range, what string, clusters map[string]k8s.ClusterConfig, regions ...string) {
+	for _, region := range regions {
+		if _, ok := clusters[region]; !ok && region != "" {
+			v.diags = append(v.diags, errAt(at, "No cluster for the region", fmt.Sprintf("%s: %s in %s, but the provider's kubernetes block has no cluster with region = %q.", v.resource, what, region, region)))
+		}
+	}
+}
+
 // clusters decodes the kubernetes block's clusters as the provider does:
 // one per region, each a kubeconfig (and context) or a host, token and CA.
 // Reaching them is left to the run: the stack is read without I/O.
@@ -618,11 +627,7 @@ func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *h
 			need(vb, "workload.volume", a, "size")
 			rp.Workload.Volume = &blueprint.Volume{Size: v.str("workload.volume.size", a["size"]), MountPath: v.str("workload.volume.mount_path", a["mount_path"])}
 		}
-		for _, region := range []string{rp.PrimaryRegion, rp.SecondaryRegion} {
-			if _, ok := clusters[region]; !ok && region != "" {
-				v.diags = append(v.diags, errAt(b.DefRange, "No cluster for the region", fmt.Sprintf("%s: the workload runs in %s, but the provider's kubernetes block has no cluster with region = %q.", address, region, region)))
-			}
-		}
+		v.needClusters(b.DefRange, "the workload runs", clusters, rp.PrimaryRegion, rp.SecondaryRegion)
 	}
 	if a := c.Attributes["cost_tag_policy"]; a != nil {
 		if text := v.str("cost_tag_policy", a); text != "" {

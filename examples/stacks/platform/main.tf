@@ -1,8 +1,8 @@
 # A meridian stack with every kind of block the CLI reads, referring to each
 # other as in terraform: a cost tag policy, a region pair that names it, the
-# pair's DR policy and the capacity of its web tier. `meridian up` deploys the
-# region pair; `meridian runbook`, `meridian capacity` and `meridian cost`
-# work from the other blocks without deploying them:
+# pair's DR policy and the capacity of its web tier. `meridian up` deploys
+# them all; `meridian runbook`, `meridian capacity` and `meridian cost` plan
+# from them without a cloud call:
 #
 #   meridian runbook            # the restore runbook (Markdown)
 #   meridian capacity --chart capacity.svg
@@ -47,7 +47,7 @@ resource "meridian_cost_tag_policy" "finance" {
   }
 
   # Uncomment to make the policy an AWS Organizations tag policy too
-  # (deployed by terraform; the CLI checks the rules at plan time).
+  # (meridian up deploys it into the AWS Organization the target belongs to).
   # enforce_in_cloud {
   #   target_id = "r-abcd"
   # }
