@@ -22,7 +22,7 @@ type BatchReader interface {
 	//
 	// Calls a driver makes for each object after its batched call (tags
 	// that no list returns) should go through ForEach, which keeps them
-	// within the engine's parallelism.
+	// within the engine's parallelism and the limit of their service.
 	ReadAll(ctx context.Context, recs []Record) (map[string]Observation, error)
 }
 
@@ -57,17 +57,33 @@ func ReadMissing(ctx context.Context, recs []Record, seen map[string]Observation
 
 type fanOutKey struct{}
 
-// withFanOut tells ForEach how many calls a batch may have in flight.
-func withFanOut(ctx context.Context, n int) context.Context {
-	return context.WithValue(ctx, fanOutKey{}, n)
+// fanOut is how a batch's per-object calls may run: n at once, each
+// started when pace lets it.
+type fanOut struct {
+	n    int
+	pace func(context.Context) error
 }
 
-// ForEach calls f for 0..n-1, as many at once as the engine allows the
-// batch running under ctx (one outside a batch), and returns the errors of
-// the calls, joined in index order. It stops starting calls once ctx is done.
+// withFanOut lets the per-object calls of a batch of typ in region run as
+// the engine's calls to that service and region do: within Parallelism,
+// the limit's Concurrent and its rate. The batch's own call holds a place
+// of Concurrent meanwhile, so its calls can be one more than that in flight.
+func (e *Engine) withFanOut(ctx context.Context, typ, region string) context.Context {
+	l, _, clk := e.limiter(typ, region)
+	fo := fanOut{n: e.parallelism(), pace: func(ctx context.Context) error { return l.pace(ctx, clk) }}
+	if c := cap(l.slots); c > 0 {
+		fo.n = min(fo.n, c)
+	}
+	return context.WithValue(ctx, fanOutKey{}, fo)
+}
+
+// ForEach calls f for 0..n-1, as many at once and as often as the engine
+// allows the batch running under ctx (one at a time outside a batch), and
+// returns the errors of the calls, joined in index order. It stops starting
+// calls once ctx is done.
 func ForEach(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
-	par, _ := ctx.Value(fanOutKey{}).(int)
-	par = max(1, min(par, n))
+	fo, _ := ctx.Value(fanOutKey{}).(fanOut)
+	par := max(1, min(fo.n, n))
 	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -76,6 +92,11 @@ func ForEach(ctx context.Context, n int, f func(ctx context.Context, i int) erro
 		go func() {
 			defer wg.Done()
 			for i := range next {
+				if fo.pace != nil {
+					if errs[i] = fo.pace(ctx); errs[i] != nil {
+						continue
+					}
+				}
 				errs[i] = f(ctx, i)
 			}
 		}()

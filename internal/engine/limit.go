@@ -169,26 +169,33 @@ func (l *limiter) wait(ctx context.Context, clk clock) (func(), error) {
 			<-l.slots
 		}
 	}
-	if l.interval > 0 {
-		l.mu.Lock()
-		now := clk.Now()
-		due := l.next
-		if due.Before(now) {
-			due = now
-		}
-		start := due.Add(-l.tolerance)
-		l.next = due.Add(l.interval)
-		l.mu.Unlock()
-		// A reservation abandoned on cancel is not given back: the bucket
-		// only ever errs towards fewer calls.
-		if d := start.Sub(now); d > 0 {
-			if err := clk.Sleep(ctx, d); err != nil {
-				release()
-				return nil, err
-			}
-		}
+	if err := l.pace(ctx, clk); err != nil {
+		release()
+		return nil, err
 	}
 	return release, nil
+}
+
+// pace returns once the token bucket lets a call start.
+func (l *limiter) pace(ctx context.Context, clk clock) error {
+	if l.interval == 0 {
+		return nil
+	}
+	l.mu.Lock()
+	now := clk.Now()
+	due := l.next
+	if due.Before(now) {
+		due = now
+	}
+	start := due.Add(-l.tolerance)
+	l.next = due.Add(l.interval)
+	l.mu.Unlock()
+	// A reservation abandoned on cancel is not given back: the bucket
+	// only ever errs towards fewer calls.
+	if d := start.Sub(now); d > 0 {
+		return clk.Sleep(ctx, d)
+	}
+	return nil
 }
 
 // clock is time as the limiters see it; tests hold it still.

@@ -108,7 +108,7 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		var seen map[string]Observation
 		step := Step{Name: fmt.Sprintf("%s in %s (%d records)", b.typ, b.region, len(b.recs)), Type: b.typ, Region: b.region}
 		err := e.retry(ctx, step, func() (err error) {
-			seen, err = b.reader.ReadAll(withFanOut(ctx, e.parallelism()), b.recs)
+			seen, err = b.reader.ReadAll(e.withFanOut(ctx, b.typ, b.region), b.recs)
 			return err
 		})
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 type batchDriver struct {
 	*fakeDriver
 	inFlight, maxInFlight atomic.Int32
+	perObject             atomic.Int32 // per-object calls made
 }
 
 func (d *batchDriver) ReadAll(ctx context.Context, recs []engine.Record) (map[string]engine.Observation, error) {
@@ -37,6 +38,7 @@ func (d *batchDriver) ReadAll(ctx context.Context, recs []engine.Record) (map[st
 	var mu sync.Mutex
 	out := map[string]engine.Observation{}
 	err = engine.ForEach(ctx, len(recs), func(ctx context.Context, i int) error {
+		d.perObject.Add(1)
 		n := d.inFlight.Add(1)
 		defer d.inFlight.Add(-1)
 		for m := d.maxInFlight.Load(); n > m && !d.maxInFlight.CompareAndSwap(m, n); m = d.maxInFlight.Load() {
@@ -282,5 +284,44 @@ func TestBatchFanOutIsBounded(t *testing.T) {
 	})
 	if most.Load() != 1 || err == nil || err.Error() != "item 1\nitem 3" {
 		t.Errorf("ForEach: %d at once, err %v", most.Load(), err)
+	}
+}
+
+// TestBatchFanOutIsPaced: a batch's per-object calls keep the rate limit of
+// their service, as one-by-one reads do: with one call a second and the
+// batch's own call first, each second of the clock lets one more through.
+func TestBatchFanOutIsPaced(t *testing.T) {
+	c := newCloud()
+	e, _, _ := newEngine(c, 4)
+	bd := &batchDriver{fakeDriver: e.Drivers[tPolicy].(*fakeDriver)}
+	e.Drivers[tPolicy] = bd
+	const n = 4
+	var ps []primitive.Primitive
+	for i := range n {
+		ps = append(ps, prim(fmt.Sprintf("p%02d", i), tPolicy, map[string]any{"i": i}))
+	}
+	var st engine.State
+	if _, err := apply(t, e, graph(ps...), &st); err != nil {
+		t.Fatal(err)
+	}
+	clk := newManualClock()
+	r := &engine.Engine{Drivers: e.Drivers, Parallelism: 4, Retry: quick,
+		Limits: map[string]engine.Limit{engine.LimitKey(tPolicy, ps[0].Region): {PerSecond: 1, Burst: 1}}}
+	r.SetClock(clk)
+	done := make(chan error, 1)
+	go func() { _, _, err := r.Refresh(context.Background(), &st); done <- err }()
+	for k := 0; k < n; k++ {
+		// The batch call took the first second's token; every per-object
+		// call not made yet waits for the clock.
+		eventually(t, fmt.Sprintf("%d per-object calls made and the rest waiting", k), func() bool {
+			return bd.perObject.Load() == int32(k) && clk.sleeping() == n-k
+		})
+		clk.advance(time.Second)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := bd.perObject.Load(); got != n {
+		t.Errorf("%d per-object calls, want %d", got, n)
 	}
 }
