@@ -253,6 +253,9 @@ dr destroy -auto-approve -input=false "${NO_COLOR[@]}" "${DRILL_VARS[@]}" >/dev/
 echo "destroyed"
 
 header "The same drill with the meridian CLI: up, drill and destroy examples/stacks/drill"
+# moto keeps a deleted backup plan and refuses a new plan of the same name
+# (AlreadyExistsException), so the CLI deploys the same policy into a reset moto.
+python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/moto-api/reset", method="POST"))' "$ENDPOINT"
 go build -o "$TMP/meridian" ./cmd/meridian
 STACK="$TMP/stack"
 mkdir -p "$STACK"
