@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -254,7 +253,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 	if last := plan.LastDrill.ValueString(); last != "" {
 		var rep drill.Report
 		if json.Unmarshal([]byte(last), &rep) == nil {
-			p.MeasuredRTO = durationText(rep.MeasuredRTO)
+			p.MeasuredRTO = blueprint.Seconds(rep.MeasuredRTO)
 		}
 	}
 	resp.Diagnostics.Append(diags...)
@@ -349,14 +348,4 @@ func (r *drPolicy) Read(ctx context.Context, req resource.ReadRequest, resp *res
 
 func (r *drPolicy) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	deleteRecorded[drPolicyModel](ctx, r.data, req, resp)
-}
-
-// durationText turns a Go duration ("1m2.5s") into the unit form
-// blueprint.ParseDuration reads, in whole seconds rounded up.
-func durationText(goDuration string) string {
-	d, err := time.ParseDuration(goDuration)
-	if err != nil {
-		return ""
-	}
-	return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
 }

@@ -261,6 +261,31 @@ func TestDrillCommand(t *testing.T) {
 	}
 }
 
+// TestMeasuredRTOStopsThePlan: once a drill kept in the state measured a
+// restore longer than the policy's RTO, preview and up fail at rto, as the
+// provider's plan does, and destroy still runs.
+func TestMeasuredRTOStopsThePlan(t *testing.T) {
+	dir := platformStack(t)
+	c := newCLI(t, dir, "MERIDIAN_STATE=")
+	c.must("stack", "init", "dev")
+	doc := `{"version": 1, "stack": "dev", "serial": 1, "drills": {"checkout": {"id": "d1", "pair": "checkout", "measured_rto": "1h30m0s", "passed": false}}}`
+	if err := os.WriteFile(filepath.Join(dir, ".meridian", "stacks", "dev.json"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"preview", "up"} {
+		r := c.run(cmd, "--yes")
+		if r.code != 1 || !strings.Contains(r.stderr, "main.tf:76,") || !strings.Contains(r.stderr, "RTO shorter than the measured restore") ||
+			!strings.Contains(r.stderr, "meridian_dr_policy.checkout: rto: the last drill restored the pair in 1h30m0s, longer than rto 1h0m0s") {
+			t.Errorf("%s after a drill that measured 1h30m: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+	c.must("destroy", "--yes")
+	edit(t, filepath.Join(dir, "main.tf"), `rto           = "1h"`, `rto           = "2h"`)
+	if r := c.must("preview"); !strings.Contains(r.stdout, "to create") {
+		t.Errorf("preview with an RTO above the measured restore:\n%s", r.stdout)
+	}
+}
+
 // TestCostAccount audits a moto account: a bucket meridian did not create
 // and that carries no tags is reported; a compliant one is not.
 func TestCostAccount(t *testing.T) {

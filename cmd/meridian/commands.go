@@ -24,6 +24,9 @@ func previewCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := p.checkMeasured(cmd.Context()); err != nil {
+				return err
+			}
 			targets, err := p.targets()
 			if err != nil {
 				return err
@@ -46,6 +49,9 @@ func upCmd(f *flags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := open(cmd, f, true)
 			if err != nil {
+				return err
+			}
+			if err := p.checkMeasured(cmd.Context()); err != nil {
 				return err
 			}
 			targets, err := p.targets()

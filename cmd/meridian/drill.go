@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,6 +98,27 @@ targets by more than the policy's drill.max_deviation_percent.`,
 	}
 	c.Flags().StringVar(&testbed, "testbed", "", "folder of the local cluster set whose primary cluster the drill destroys (make clusters writes .testbed/clusters)")
 	return c
+}
+
+// checkMeasured holds the stack's DR policies to the RTO their pairs' last
+// drills measured, which meridian drill keeps in the state: a policy whose
+// target a drill has already missed does not plan.
+func (p *project) checkMeasured(ctx context.Context) error {
+	doc, err := p.ws.State(ctx)
+	if err != nil {
+		return err
+	}
+	measured := map[string]string{}
+	for pair, raw := range doc.Drills {
+		var rep sdk.DrillReport
+		if json.Unmarshal(raw, &rep) == nil {
+			measured[pair] = rep.MeasuredRTO
+		}
+	}
+	if diags := p.st.CheckMeasured(measured); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	return nil
 }
 
 // writeDrillReport prints the measurements next to the targets, then the steps.

@@ -154,6 +154,16 @@ func (p DRPolicy) Validate() []Problem {
 
 var durationPattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$`)
 
+// Seconds writes a Go duration ("1m2.5s", as a drill measures it) as
+// ParseDuration reads it, in whole seconds rounded up; "" if it is none.
+func Seconds(goDuration string) string {
+	d, err := time.ParseDuration(goDuration)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
+}
+
 // ParseDuration reads "90s", "15m", "4h" or "1d". A number without a unit is
 // an error: RPO in minutes and RTO in hours is exactly the confusion to avoid.
 func ParseDuration(s string) (time.Duration, error) {

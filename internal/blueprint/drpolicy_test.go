@@ -103,3 +103,16 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestSeconds(t *testing.T) {
+	for in, want := range map[string]string{"6.76s": "7s", "1h2m3s": "3723s", "40ms": "1s", "0s": "0s", "": "", "soon": ""} {
+		if got := Seconds(in); got != want {
+			t.Errorf("Seconds(%q) = %q, want %q", in, got, want)
+		}
+		if want != "" {
+			if _, err := ParseDuration(Seconds(in)); err != nil {
+				t.Errorf("ParseDuration(Seconds(%q)): %v", in, err)
+			}
+		}
+	}
+}

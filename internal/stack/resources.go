@@ -54,10 +54,31 @@ type DRPolicy struct {
 	Graph     primitive.Graph
 	Runbook   compile.Runbook
 	DeclRange hcl.Range
+	ranges    map[string]hcl.Range
 }
 
 // Address is how terraform names the resource.
 func (p DRPolicy) Address() string { return DRPolicyType + "." + p.Label }
+
+// CheckMeasured holds each DR policy to the RTO its region pair's latest
+// drill measured, as the provider's plan does once a drill has run: a
+// target shorter than a measured restore is an error at rto. measured maps
+// a pair's name to that RTO, as a Go duration ("6.76s").
+func (st *Stack) CheckMeasured(measured map[string]string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for i := range st.DRPolicies {
+		p := &st.DRPolicies[i]
+		rto := blueprint.Seconds(measured[p.Blueprint.RegionPair.Name])
+		if rto == "" {
+			continue
+		}
+		p.Blueprint.MeasuredRTO = rto
+		v := &values{resource: p.Address(), ranges: p.ranges}
+		v.problems(p.DeclRange, p.Blueprint.WithDefaults().Validate())
+		diags = append(diags, v.diags...)
+	}
+	return diags
+}
 
 // CapacityReservation is a meridian_capacity_reservation block. Its demand
 // history and price table may be files, read by Resolve, not by Parse.
@@ -321,8 +342,8 @@ func (st *Stack) addCostTagPolicy(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagno
 }
 
 func (st *Stack) addDRPolicy(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics {
-	p := DRPolicy{Label: b.Labels[1], DeclRange: b.DefRange}
-	v := &values{resource: p.Address(), ctx: ctx, ranges: map[string]hcl.Range{}}
+	p := DRPolicy{Label: b.Labels[1], DeclRange: b.DefRange, ranges: map[string]hcl.Range{}}
+	v := &values{resource: p.Address(), ctx: ctx, ranges: p.ranges}
 	c := v.content(b.Body, drPolicySchemaBody, "")
 	a := c.Attributes
 	bp := blueprint.DRPolicy{
