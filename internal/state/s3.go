@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -15,13 +14,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
 // S3Store keeps each stack in Bucket as <Prefix>/<stack>.json, locked by
-// <Prefix>/<stack>.lock.
+// <Prefix>/<stack>.lock, with the changes journalled since the last save as
+// one object each under <Prefix>/<stack>.journal/ (an object cannot be
+// appended to, and rewriting the state for each change costs its size).
 //
 // Both objects are written with S3 conditional writes: the lock with
 // If-None-Match: * (only one of two racing runs can create it), the state
@@ -75,16 +77,29 @@ type s3Backend struct {
 	// etag of the state object as last read or written; "" when none exists.
 	etag   string
 	serial int64
-	// doc is a copy of the document as last read or written, which Append
-	// changes and writes whole: an object cannot be appended to.
-	doc Document
+	// known is set once the state has been read or written.
+	known bool
+	// seq numbers this process's journal entries on top of serial.
+	seq int
+	// entries are the journal objects seen or written since the state was
+	// last read or written, which the next Save removes.
+	entries []string
 	// lockETag is the ETag of the lock object this process wrote.
 	lockETag string
 }
 
-func (b *s3Backend) stateKey() string { return b.store.key(b.stack + ".json") }
-func (b *s3Backend) lockKey() string  { return b.store.key(b.stack + ".lock") }
-func (b *s3Backend) Where() string    { return "s3://" + b.store.Bucket + "/" + b.stateKey() }
+func (b *s3Backend) stateKey() string      { return b.store.key(b.stack + ".json") }
+func (b *s3Backend) lockKey() string       { return b.store.key(b.stack + ".lock") }
+func (b *s3Backend) journalPrefix() string { return b.store.key(b.stack+".journal") + "/" }
+
+// entryKey names a journal entry by the serial of the state it applies on
+// top of and its place among that state's entries, so that listing the
+// prefix gives them in order and an entry left from an older state is
+// never replayed over a newer one.
+func (b *s3Backend) entryKey(base int64, seq int) string {
+	return fmt.Sprintf("%s%020d-%010d.json", b.journalPrefix(), base, seq)
+}
+func (b *s3Backend) Where() string { return "s3://" + b.store.Bucket + "/" + b.stateKey() }
 
 func (b *s3Backend) get(ctx context.Context, key string) ([]byte, string, bool, error) {
 	out, err := b.store.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(key)},
@@ -104,55 +119,137 @@ func (b *s3Backend) get(ctx context.Context, key string) ([]byte, string, bool, 
 	return raw, aws.ToString(out.ETag), true, nil
 }
 
+// Load reads the state and replays the journal entries made on top of it.
+// A run that holds the lock folds them into the state and removes them.
 func (b *s3Backend) Load(ctx context.Context) (Document, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d, err := b.readState(ctx)
+	if err != nil {
+		return Document{}, err
+	}
+	keys, err := b.listJournal(ctx)
+	if err != nil {
+		return Document{}, err
+	}
+	var changes []engine.Changes
+	for _, key := range keys {
+		var base int64
+		var seq int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(key, b.journalPrefix()), "%020d-%010d.json", &base, &seq); err != nil || base != b.serial {
+			continue // another state's: removed with the rest by the next save
+		}
+		raw, _, ok, err := b.get(ctx, key)
+		if err != nil {
+			return Document{}, err
+		}
+		if !ok {
+			continue
+		}
+		var c engine.Changes
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return Document{}, fmt.Errorf("journal entry s3://%s/%s is damaged: %w", b.store.Bucket, key, err)
+		}
+		changes = append(changes, c)
+		b.seq = max(b.seq, seq)
+	}
+	b.entries = keys
+	replay(&d.State, changes)
+	if b.lockETag != "" && len(keys) > 0 {
+		if err := b.save(ctx, d); err != nil {
+			return Document{}, fmt.Errorf("fold the journal into %s: %w", b.Where(), err)
+		}
+		d.Serial = b.serial
+	}
+	return d, nil
+}
+
+// readState reads the state object alone; the caller holds b.mu.
+func (b *s3Backend) readState(ctx context.Context) (Document, error) {
 	raw, etag, ok, err := b.get(ctx, b.stateKey())
 	if err != nil {
 		return Document{}, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.etag = etag
+	b.etag, b.known, b.seq, b.entries = etag, true, 0, nil
 	if !ok {
 		b.serial = 0
-		b.doc = Document{Version: Version, Stack: b.stack}
-		return b.doc, nil
+		return Document{Version: Version, Stack: b.stack}, nil
 	}
 	d, err := decode(raw, b.Where())
 	if err != nil {
 		return Document{}, err
 	}
 	b.serial = d.Serial
-	b.doc = copyDocument(d)
 	return d, nil
 }
 
-// Save replaces the state object in one PUT, which S3 makes atomic.
+func (b *s3Backend) listJournal(ctx context.Context) ([]string, error) {
+	var keys []string
+	p := s3.NewListObjectsV2Paginator(b.store.Client, &s3.ListObjectsV2Input{Bucket: aws.String(b.store.Bucket), Prefix: aws.String(b.journalPrefix())})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list the journal s3://%s/%s: %w", b.store.Bucket, b.journalPrefix(), err)
+		}
+		for _, o := range page.Contents {
+			keys = append(keys, aws.ToString(o.Key))
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Save replaces the state object in one PUT, which S3 makes atomic, then
+// removes the journal entries it folds in: they name the old serial from
+// then on, so a removal that fails leaves nothing that would be replayed.
 func (b *s3Backend) Save(ctx context.Context, d Document) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.put(ctx, d)
+	return b.save(ctx, d)
 }
 
-// Append rewrites the whole object with the changes made to the document
-// last read or written. That costs the size of the state per call, as
-// before; the engine's group commits keep the calls few.
+// Append writes the changes as a journal entry of their own, so that a
+// change costs its size, not the state's. The entry is written before the
+// state's ETag is checked: if another run has saved since this one read
+// the state (it took the lock after a stack unlock), the entry may have
+// been missed, and Append fails, so the engine makes no cloud call on it.
 func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	d := copyDocument(b.doc)
-	replay(&d.State, []engine.Changes{c})
-	return b.put(ctx, d)
+	if !b.known {
+		if _, err := b.readState(ctx); err != nil {
+			return err
+		}
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	b.seq++
+	key := b.entryKey(b.serial, b.seq)
+	if _, err := b.store.Client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(b.store.Bucket), Key: aws.String(key), Body: bytes.NewReader(raw),
+		ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*"),
+	}); err != nil {
+		return fmt.Errorf("append to the journal s3://%s/%s: %w", b.store.Bucket, key, err)
+	}
+	b.entries = append(b.entries, key)
+	head, err := b.store.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(b.stateKey())})
+	etag := ""
+	switch {
+	case err == nil:
+		etag = aws.ToString(head.ETag)
+	case !isNotFound(err):
+		return fmt.Errorf("check %s after a journal write: %w", b.Where(), err)
+	}
+	if etag != b.etag {
+		return fmt.Errorf("state %s was changed by another run since this one read it (serial %d); not journalling over it", b.Where(), b.serial)
+	}
+	return nil
 }
 
-func copyDocument(d Document) Document {
-	d.State = d.State.Clone()
-	d.Outputs = maps.Clone(d.Outputs)
-	d.Drills = maps.Clone(d.Drills)
-	return d
-}
-
-// put writes d as the next serial; the caller holds b.mu.
-func (b *s3Backend) put(ctx context.Context, d Document) error {
+// save writes d as the next serial; the caller holds b.mu.
+func (b *s3Backend) save(ctx context.Context, d Document) error {
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
 	raw, err := encode(d)
@@ -175,8 +272,18 @@ func (b *s3Backend) put(ctx context.Context, d Document) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", b.Where(), err)
 	}
-	b.etag, b.serial = aws.ToString(out.ETag), d.Serial
-	b.doc = copyDocument(d)
+	b.etag, b.serial, b.known, b.seq = aws.ToString(out.ETag), d.Serial, true, 0
+	entries := b.entries
+	b.entries = nil
+	for start := 0; start < len(entries); start += 1000 {
+		var objs []s3types.ObjectIdentifier
+		for _, k := range entries[start:min(start+1000, len(entries))] {
+			objs = append(objs, s3types.ObjectIdentifier{Key: aws.String(k)})
+		}
+		if _, err := b.store.Client.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(b.store.Bucket), Delete: &s3types.Delete{Objects: objs, Quiet: aws.Bool(true)}}); err != nil {
+			return fmt.Errorf("remove the journal folded into %s: %w", b.Where(), err)
+		}
+	}
 	return nil
 }
 
@@ -256,6 +363,12 @@ func (b *s3Backend) BreakLock(ctx context.Context) error {
 	}
 	_, err := b.store.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(b.lockKey())})
 	return err
+}
+
+// isNotFound is a HEAD's 404, which carries no error code.
+func isNotFound(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	return isCode(err, "NotFound", "NoSuchKey") || errors.As(err, &re) && re.HTTPStatusCode() == 404
 }
 
 func isCode(err error, codes ...string) bool {

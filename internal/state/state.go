@@ -46,9 +46,10 @@ type Backend interface {
 	// Save replaces the stored document atomically.
 	Save(ctx context.Context, d Document) error
 	// Append makes changes to the records of the document this backend
-	// last loaded or saved durable, before it returns. The local backend
-	// appends them to a journal file next to the state, which Load replays
-	// and Save folds in; S3 rewrites the object.
+	// last loaded or saved durable, before it returns, at a cost that grows
+	// with the changes and not with the state: the local backend appends
+	// them to a journal file next to the state, S3 writes them as an object
+	// of their own; Load replays them and Save folds them in.
 	Append(ctx context.Context, c engine.Changes) error
 	// Lock takes the stack's lock for operation, or returns a *LockedError
 	// naming the holder.

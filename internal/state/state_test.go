@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/memory"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
@@ -61,6 +62,93 @@ func TestS3(t *testing.T) {
 		err := a.Save(ctx, state.Document{})
 		if err == nil || !strings.Contains(err.Error(), "changed by another run") {
 			t.Fatalf("stale writer saved over a newer state: %v", err)
+		}
+	})
+
+	journal := func(stack string) []s3types.Object {
+		out, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("meridian-state"), Prefix: aws.String("team/stacks/" + stack + ".journal/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Contents
+	}
+	stateETag := func(stack string) string {
+		out, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("meridian-state"), Key: aws.String("team/stacks/" + stack + ".json")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.ETag)
+	}
+	t.Run("the journal costs the changes, not the state", func(t *testing.T) {
+		b, _ := store.Stack("big")
+		var d state.Document
+		for i := range 500 {
+			d.Records = append(d.Records, engine.Record{Name: fmt.Sprintf("obj.%03d", i), Type: "t", Region: "r", ID: fmt.Sprintf("id-%03d", i), Inputs: map[string]any{"payload": strings.Repeat("x", 100)}})
+		}
+		if err := b.Save(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		before := stateETag("big")
+		for i := range 3 {
+			if err := b.Append(ctx, engine.Changes{Put: []engine.Record{{Name: fmt.Sprintf("new.%d", i), Type: "t", Region: "r", ID: "id-new"}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		entries := journal("big")
+		if len(entries) != 3 || stateETag("big") != before {
+			t.Fatalf("%d journal objects, state rewritten: %v", len(entries), stateETag("big") != before)
+		}
+		for _, o := range entries {
+			if aws.ToInt64(o.Size) > 512 {
+				t.Errorf("journal entry %s is %d bytes for one record", aws.ToString(o.Key), aws.ToInt64(o.Size))
+			}
+		}
+		reader, _ := store.Stack("big")
+		got, err := reader.Load(ctx)
+		if err != nil || len(got.Records) != 503 || got.Serial != 1 || len(journal("big")) != 3 {
+			t.Fatalf("load without the lock: %d records, serial %d, %d journal objects, %v", len(got.Records), got.Serial, len(journal("big")), err)
+		}
+		holder, _ := store.Stack("big")
+		l, err := holder.Lock(ctx, "up")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer holder.Unlock(ctx, l)
+		got, err = holder.Load(ctx)
+		if err != nil || len(got.Records) != 503 || got.Serial != 2 || len(journal("big")) != 0 {
+			t.Fatalf("load with the lock: %d records, serial %d, %d journal objects left, %v", len(got.Records), got.Serial, len(journal("big")), err)
+		}
+	})
+	t.Run("a writer that lost its lock cannot journal over the new state", func(t *testing.T) {
+		a, _ := store.Stack("taken")
+		if _, err := a.Lock(ctx, "up"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Append(ctx, engine.Changes{Put: []engine.Record{{Name: "early", Type: "t", Region: "r", ID: "1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := store.Stack("taken")
+		if err := b.BreakLock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		lb, err := b.Lock(ctx, "up")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Unlock(ctx, lb)
+		if d, err := b.Load(ctx); err != nil || len(d.Records) != 1 {
+			t.Fatalf("the new holder's load: %+v, %v", d.Records, err)
+		}
+		err = a.Append(ctx, engine.Changes{Put: []engine.Record{{Name: "late", Type: "t", Region: "r", ID: "2"}}})
+		if err == nil || !strings.Contains(err.Error(), "changed by another run") {
+			t.Fatalf("stale writer journalled over a newer state: %v", err)
+		}
+		c, _ := store.Stack("taken")
+		if d, err := c.Load(ctx); err != nil || len(d.Records) != 1 || d.Records[0].Name != "early" {
+			t.Fatalf("state after the stale write: %+v, %v", d.Records, err)
 		}
 	})
 }
