@@ -6,33 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/state"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 )
 
 // BenchmarkS3Append journals one record's change on stacks of 200 and 2000
 // records kept in S3 (moto): the cost of a change should not grow with the
 // state. go test ./internal/state -run '^$' -bench S3Append -benchtime 200x
 func BenchmarkS3Append(b *testing.B) {
-	testbed.RequireTool(b, "moto_server")
 	ctx := context.Background()
-	m, err := testbed.StartMoto(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Stop()
-	client := s3.New(s3.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint()), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-		b.Fatal(err)
-	}
+	client := motoBucket(b, "bench")
 	for _, n := range []int{200, 2000} {
 		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
 			st, _ := state.S3Store{Client: client, Bucket: "bench"}.Stack(fmt.Sprintf("bench-%d", n))

@@ -29,21 +29,29 @@ func TestLocal(t *testing.T) {
 	testStore(t, state.LocalStore{Dir: t.TempDir()})
 }
 
-func TestS3(t *testing.T) {
-	testbed.RequireTool(t, "moto_server")
+// motoBucket starts moto, stopped when tb ends, and makes bucket in it.
+func motoBucket(tb testing.TB, bucket string) *s3.Client {
+	tb.Helper()
+	testbed.RequireTool(tb, "moto_server")
 	ctx := context.Background()
 	m, err := testbed.StartMoto(ctx)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = m.Stop() })
+	tb.Cleanup(func() { _ = m.Stop() })
 	client := s3.New(s3.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint()), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("meridian-state")}); err != nil {
-		t.Fatal(err)
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		tb.Fatal(err)
 	}
+	return client
+}
+
+func TestS3(t *testing.T) {
+	ctx := context.Background()
+	client := motoBucket(t, "meridian-state")
 	store := state.S3Store{Client: client, Bucket: "meridian-state", Prefix: "team/stacks"}
 	testStore(t, store)
 
