@@ -31,15 +31,46 @@ import (
 // at random points while they deploy ~200 primitives to moto, and checks
 // that the runs that follow finish the job: afterwards every object in moto
 // is recorded in the state exactly once, and every record has its object.
+// It runs with the state in a local directory and in an S3 bucket (moto),
+// whose journals work differently.
 //
 // Each round kills a destroy and then an up at random delays, then runs up
-// to completion and takes the inventory, until 20 kills have landed. The seed
-// is printed; MERIDIAN_CRASH_SEED replays a run.
+// to completion and takes the inventory, until 2 x rounds kills have landed
+// (20 on the local state, 10 on S3). The seed is printed;
+// MERIDIAN_CRASH_SEED replays a run.
 func TestCrashRecovery(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" && os.Getenv("MERIDIAN_CRASH_TEST") == "" {
 		t.Skip("set TF_ACC=1 (make test does) or MERIDIAN_CRASH_TEST=1: the crash test deploys ~200 primitives to moto many times")
 	}
-	pairs, rounds := 17, 10
+	t.Run("local state", func(t *testing.T) {
+		crashRecovery(t, 10, "", func(t *testing.T, _ *awscloud.Cloud, dir string) stateFile {
+			return readState(t, filepath.Join(dir, ".meridian/stacks/crash.json"))
+		})
+	})
+	t.Run("s3 state", func(t *testing.T) {
+		crashRecovery(t, 5, "s3://"+crashStateBucket+"/stacks", func(t *testing.T, cloud *awscloud.Cloud, _ string) stateFile {
+			out, err := cloud.S3("us-east-1").GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(crashStateBucket), Key: aws.String("stacks/crash.json")},
+				func(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Body.Close()
+			var s stateFile
+			if err := json.NewDecoder(out.Body).Decode(&s); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		})
+	})
+}
+
+// crashStateBucket holds the S3 state; the inventory leaves it out.
+const crashStateBucket = "meridian-crash-state"
+
+// crashRecovery is TestCrashRecovery with the state at stateURL ("" for the
+// stack directory), read back after each complete run by load.
+func crashRecovery(t *testing.T, rounds int, stateURL string, load func(*testing.T, *awscloud.Cloud, string) stateFile) {
+	pairs := 17
 	if v := os.Getenv("MERIDIAN_CRASH_ROUNDS"); v != "" {
 		rounds, _ = strconv.Atoi(v)
 	}
@@ -53,10 +84,8 @@ func TestCrashRecovery(t *testing.T) {
 	m := startMoto(t)
 	dir := t.TempDir()
 	writeStack(t, dir, "crash", pairs, 10)
-	c := newCLI(t, dir, "MERIDIAN_STATE=")
+	c := newCLI(t, dir, "MERIDIAN_STATE="+stateURL)
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	statePath := filepath.Join(dir, ".meridian/stacks/crash.json")
-	c.must("stack", "init", "crash")
 
 	cloud, err := awscloud.New(context.Background(), awscloud.Config{
 		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true,
@@ -64,6 +93,13 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if stateURL != "" {
+		if _, err := cloud.S3("us-east-1").CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(crashStateBucket)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.must("stack", "init", "crash", endpoint)
+	check := func() int { return checkInventory(t, cloud, load(t, cloud, dir)) }
 
 	// A full up and a full destroy, timed, set the scale of the random delays.
 	took := map[string]time.Duration{}
@@ -72,7 +108,7 @@ func TestCrashRecovery(t *testing.T) {
 		c.must(op, "--yes", endpoint)
 		took[op] = time.Since(start)
 	}
-	n := check(t, cloud, statePath)
+	n := check()
 	t.Logf("full up %s, full destroy %s, for %d primitives", took["up"].Round(time.Millisecond), took["destroy"].Round(time.Millisecond), n)
 
 	kills, upKills := 0, 0
@@ -116,9 +152,9 @@ func TestCrashRecovery(t *testing.T) {
 			}
 		}
 		c.must("up", "--yes", endpoint)
-		n = check(t, cloud, statePath)
+		n = check()
 	}
-	records := len(readState(t, statePath).Records)
+	records := len(load(t, cloud, dir).Records)
 	t.Logf("crash test: %d SIGKILLs in %d rounds (%d of them of an up with work left); then the state holds %d records, and %d objects in moto match them one to one (no duplicates, no orphans; the %d DynamoDB replicas are not counted: moto ignores replicas)",
 		kills, round, upKills, records, n, records-n)
 	// Leave moto empty, as a last check that destroy finds everything.
@@ -168,13 +204,13 @@ func recoverLock(t *testing.T, c *cli, pid int, endpoint string) {
 	if r.code != 3 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("after a kill, want exit 3 and %q, got %d: %s", want, r.code, r.stderr)
 	}
-	c.must("stack", "unlock", "--yes")
+	c.must("stack", "unlock", "--yes", endpoint)
 }
 
-// check compares moto with the state and returns how many objects matched.
-func check(t *testing.T, cloud *awscloud.Cloud, statePath string) int {
+// checkInventory compares moto with the state and returns how many objects
+// matched.
+func checkInventory(t *testing.T, cloud *awscloud.Cloud, st stateFile) int {
 	t.Helper()
-	st := readState(t, statePath)
 	recorded := map[string]map[string]int{}
 	for _, r := range st.Records {
 		if r.Pending != "" {
@@ -257,6 +293,9 @@ func inventory(t *testing.T, c *awscloud.Cloud) map[string]map[string]int {
 	fail("buckets", err)
 	for _, b := range buckets.Buckets {
 		name := aws.ToString(b.Name)
+		if name == crashStateBucket {
+			continue
+		}
 		add(compile.S3Bucket, name)
 		region := "us-east-1"
 		if strings.HasSuffix(name, "us-west-2") {
