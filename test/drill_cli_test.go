@@ -147,6 +147,10 @@ func TestDrillCLI(t *testing.T) {
 		t.Errorf("state's drills %+v (%v), want drill %s", doc.Drills, err, report.ID)
 	}
 
+	if out := must("drill", "--last"); !strings.Contains(out, "drill "+report.ID+" of region pair orders (us-east-1): passed") {
+		t.Errorf("drill --last:\n%s", out)
+	}
+
 	// What meridian deployed is what the restored cluster holds: no drift,
 	// nothing to change.
 	if out := must("refresh"); !strings.Contains(out, "0 drifted") {

@@ -259,6 +259,9 @@ func TestDrillCommand(t *testing.T) {
 	if r := c.run("drill", "checkout", "--testbed", filepath.Join(t.TempDir(), "none")); r.code != 1 || !strings.Contains(r.stderr, "start the clusters with make clusters") {
 		t.Errorf("drill without a cluster set: exit %d\n%s", r.code, r.stderr)
 	}
+	if r := c.run("drill", "--last"); r.code != 1 || !strings.Contains(r.stderr, `stack dev keeps no drill of region pair "checkout"`) {
+		t.Errorf("drill --last before any drill: exit %d\n%s", r.code, r.stderr)
+	}
 }
 
 // TestMeasuredRTOStopsThePlan: once a drill kept in the state measured a
@@ -278,6 +281,15 @@ func TestMeasuredRTOStopsThePlan(t *testing.T) {
 			!strings.Contains(r.stderr, "meridian_dr_policy.checkout: rto: the last drill restored the pair in 1h30m0s, longer than rto 1h0m0s") {
 			t.Errorf("%s after a drill that measured 1h30m: exit %d\n%s", cmd, r.code, r.stderr)
 		}
+	}
+	// The kept report reads back, and a drill that did not pass exits 1.
+	r := c.run("drill", "--last")
+	if r.code != 1 || !strings.Contains(r.stdout, "drill d1 of region pair checkout") || !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stdout, "1h30m0s") ||
+		!strings.Contains(r.stderr, "the drill of meridian_dr_policy.checkout missed its targets") {
+		t.Errorf("drill --last: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if evs := jsonLines(t, c.run("drill", "--last", "--json").stdout); len(evs) != 1 || evs[0]["event"] != "drill" || evs[0]["report"].(map[string]any)["id"] != "d1" {
+		t.Errorf("drill --last --json: %v", evs)
 	}
 	c.must("destroy", "--yes")
 	edit(t, filepath.Join(dir, "main.tf"), `rto           = "1h"`, `rto           = "2h"`)

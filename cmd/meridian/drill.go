@@ -17,9 +17,12 @@ import (
 )
 
 func drillCmd(f *flags) *cobra.Command {
-	var testbed string
+	var (
+		testbed string
+		last    bool
+	)
 	c := &cobra.Command{
-		Use:   "drill [LABEL] --testbed DIR",
+		Use:   "drill [LABEL] --testbed DIR | --last",
 		Short: "Drill a DR policy: destroy the primary region's cluster for real, restore it in runbook order, measure RTO and RPO",
 		Long: `Drill the meridian_dr_policy of the given label (or the stack's only one) on
 its region pair as this stack deployed it (meridian up first):
@@ -42,11 +45,12 @@ names are the contexts of the provider's kubernetes block.
 
 The report is kept in the stack's state (the pair's latest drill), in the
 secondary bucket (meridian/drills/), and printed as a table or, with --json,
-as one JSON event. The command exits 1 when the drill fails or misses its
-targets by more than the policy's drill.max_deviation_percent.`,
+as one JSON event; --last prints the kept one again. The command exits 1
+when the drill fails or misses its targets by more than the policy's
+drill.max_deviation_percent.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if testbed == "" {
+			if testbed == "" && !last {
 				return errors.New("--testbed DIR is required: a drill destroys and recreates the primary region's cluster, and it can do that only to the clusters of a local testbed (make clusters writes .testbed/clusters)")
 			}
 			p, err := open(cmd, f, true)
@@ -62,6 +66,9 @@ targets by more than the policy's drill.max_deviation_percent.`,
 				return fmt.Errorf("the stack declares %d %s (%s): name the one to drill", len(policies), stack.DRPolicyType, strings.TrimPrefix(drLabels(p.st), "it has "))
 			}
 			policy := policies[0]
+			if last {
+				return p.lastDrill(cmd.Context(), policy)
+			}
 			set, err := cluster.Load(testbed)
 			if err != nil {
 				return fmt.Errorf("--testbed %s: %w (start the clusters with make clusters)", testbed, err)
@@ -82,22 +89,48 @@ targets by more than the policy's drill.max_deviation_percent.`,
 				}
 			}
 			rep, err := p.ws.Drill(cmd.Context(), policy.Blueprint, sdk.DrillOptions{Lifecycle: cluster.Regions{Set: set, Contexts: contexts}, Log: log})
-			if len(rep.Steps) > 0 {
-				if f.json {
-					p.emit(map[string]any{"event": "drill", "resource": policy.Address(), "estimated_rto": policy.Runbook.Estimate, "report": rep})
-				} else {
-					writeDrillReport(p.out, rep, policy.Runbook.Estimate)
-				}
+			if len(rep.Steps) == 0 {
+				return err
 			}
-			if err == nil && !rep.Passed {
-				err = fmt.Errorf("the drill of %s missed its targets: RTO %s (target %s), RPO %s (target %s), restored objects identical: %v",
-					policy.Address(), rep.MeasuredRTO, rep.TargetRTO, rep.MeasuredRPO, rep.TargetRPO, rep.Identical)
-			}
-			return err
+			return errors.Join(err, p.showDrill(policy, rep, err == nil))
 		},
 	}
 	c.Flags().StringVar(&testbed, "testbed", "", "folder of the local cluster set whose primary cluster the drill destroys (make clusters writes .testbed/clusters)")
+	c.Flags().BoolVar(&last, "last", false, "print the latest drill report kept in the stack's state instead of drilling (exit 1 if that drill did not pass)")
 	return c
+}
+
+// showDrill prints a drill's report and, if ran to its end without an
+// error (judge), returns an error when the drill missed its targets.
+func (p *project) showDrill(policy stack.DRPolicy, rep sdk.DrillReport, judge bool) error {
+	if p.f.json {
+		p.emit(map[string]any{"event": "drill", "resource": policy.Address(), "estimated_rto": policy.Runbook.Estimate, "report": rep})
+	} else {
+		writeDrillReport(p.out, rep, policy.Runbook.Estimate)
+	}
+	if judge && !rep.Passed {
+		return fmt.Errorf("the drill of %s missed its targets: RTO %s (target %s), RPO %s (target %s), restored objects identical: %v",
+			policy.Address(), orNone(rep.MeasuredRTO), rep.TargetRTO, orNone(rep.MeasuredRPO), rep.TargetRPO, rep.Identical)
+	}
+	return nil
+}
+
+// lastDrill shows the policy's pair's latest drill, as the state keeps it.
+func (p *project) lastDrill(ctx context.Context, policy stack.DRPolicy) error {
+	doc, err := p.ws.State(ctx)
+	if err != nil {
+		return err
+	}
+	pair := policy.Blueprint.RegionPair.Name
+	raw, ok := doc.Drills[pair]
+	if !ok {
+		return fmt.Errorf("stack %s keeps no drill of region pair %q: run meridian drill %s --testbed DIR", p.name, pair, policy.Label)
+	}
+	var rep sdk.DrillReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return fmt.Errorf("the drill report of %q in stack %s: %w", pair, p.name, err)
+	}
+	return p.showDrill(policy, rep, true)
 }
 
 // checkMeasured holds the stack's DR policies to the RTO their pairs' last
