@@ -99,6 +99,7 @@ func (b *s3Backend) journalPrefix() string { return b.store.key(b.stack+".journa
 func (b *s3Backend) entryKey(base int64, seq int) string {
 	return fmt.Sprintf("%s%020d-%010d.json", b.journalPrefix(), base, seq)
 }
+
 func (b *s3Backend) Where() string { return "s3://" + b.store.Bucket + "/" + b.stateKey() }
 
 func (b *s3Backend) get(ctx context.Context, key string) ([]byte, string, bool, error) {
