@@ -142,6 +142,9 @@ type Preview struct {
 	Plan   engine.Plan
 	Steps  []StepDetail
 	Counts map[engine.Op]int
+	// Warnings are checks the cloud could not make (an emulator without
+	// the call), said rather than skipped.
+	Warnings []string
 }
 
 // plan compiles what decl declares (nothing, to destroy) and diffs it
@@ -277,8 +280,50 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 	if err != nil {
 		return Preview{}, err
 	}
+	warnings, err := w.checkOfferings(ctx, decl)
+	if err != nil {
+		return Preview{}, err
+	}
 	pv, _, err := w.plan(doc, decl, targets)
+	pv.Warnings = warnings
 	return pv, err
+}
+
+// checkOfferings makes an instance type that a capacity reservation's
+// zone does not offer an error before anything is planned, as the
+// provider's plan does: otherwise up would fail halfway, with the rest of
+// the stack already changed.
+func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings []string, err error) {
+	if w.cloud == nil {
+		return nil, nil // Options.Drivers stand in for the cloud
+	}
+	var errs []error
+	for _, c := range decl.res.Capacities {
+		address := stack.CapacityReservationType + " " + c.Spec.Name
+		for _, region := range []string{c.Spec.PrimaryRegion, c.Spec.SecondaryRegion} {
+			zone := compile.CapacityZone(region)
+			offered, err := w.cloud.InstanceTypesOffered(ctx, region, zone, c.Spec.InstanceTypes)
+			switch {
+			case errors.Is(err, awscloud.ErrUnsupported):
+				warnings = append(warnings, fmt.Sprintf("%s: instance type offerings not checked: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", address, region, err))
+				continue
+			case err != nil:
+				errs = append(errs, fmt.Errorf("%s: instance_types: cannot check the offerings in %s (DescribeInstanceTypeOfferings): %w", address, zone, err))
+				continue
+			}
+			var missing []string
+			for _, t := range c.Spec.InstanceTypes {
+				if !offered[t] {
+					missing = append(missing, t)
+				}
+			}
+			if len(missing) > 0 {
+				errs = append(errs, fmt.Errorf("%s: instance_types: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions",
+					address, strings.Join(missing, ", "), zone))
+			}
+		}
+	}
+	return warnings, errors.Join(errs...)
 }
 
 // PreviewDestroy shows what Destroy would do.
@@ -306,8 +351,13 @@ func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionP
 	if err != nil {
 		return Result{}, err
 	}
+	warnings, err := w.checkOfferings(ctx, decl)
+	if err != nil {
+		return Result{}, err
+	}
 	return w.run(ctx, "up", func(doc *state.Document) (Preview, error) {
 		pv, _, err := w.plan(*doc, decl, targets)
+		pv.Warnings = warnings
 		if err == nil && outputs != nil && len(targets) == 0 {
 			doc.Outputs = outputs(decl.RegionPairs())
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -261,6 +262,54 @@ func TestDrillCommand(t *testing.T) {
 	}
 	if r := c.run("drill", "--last"); r.code != 1 || !strings.Contains(r.stderr, `stack dev keeps no drill of region pair "checkout"`) {
 		t.Errorf("drill --last before any drill: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestInstanceTypeNotOffered: a capacity reservation whose instance type
+// its zone does not offer (DescribeInstanceTypeOfferings, answered by moto
+// through the ec2capacity stand-in) stops preview and up before anything
+// is created, as it stops terraform's plan.
+func TestInstanceTypeNotOffered(t *testing.T) {
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 to run it against moto (make test does)")
+	}
+	m := startMoto(t)
+	capacity, err := ec2capacity.Start(m.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { capacity.Close() })
+	dir := platformStack(t)
+	// x9.large has a price, so that only the cloud can tell it is not offered.
+	prices := blueprint.DefaultPrices()
+	for _, region := range []string{"us-east-1", "us-west-2"} {
+		prices.Prices[region]["x9.large"] = blueprint.TypePrice{VCPUs: 2, OnDemand: 0.1, Reserved: 0.06, Spot: 0.03}
+	}
+	raw, _ := json.Marshal(prices)
+	if err := os.WriteFile(filepath.Join(dir, "prices.json"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edit(t, filepath.Join(dir, "main.tf"), `instance_types   = ["m5.large", "m6i.large"]`, `instance_types   = ["m5.large", "x9.large"]
+  price_table      = "${path.module}/prices.json"`)
+	c := newCLI(t, dir, "MERIDIAN_STATE=")
+	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
+	c.must("stack", "init", "dev", endpoint)
+	for _, cmd := range []string{"preview", "up"} {
+		r := c.run(cmd, "--yes", endpoint)
+		if r.code != 1 || !strings.Contains(r.stderr, "meridian_capacity_reservation checkout-web: instance_types: x9.large not offered in us-east-1a") {
+			t.Errorf("%s with x9.large: exit %d\n%s", cmd, r.code, r.stderr)
+		}
+	}
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buckets, err := cloud.S3("us-east-1").ListBuckets(context.Background(), &s3.ListBucketsInput{})
+	if err != nil || len(buckets.Buckets) != 0 {
+		t.Errorf("up refused, yet moto holds buckets %v (%v)", buckets.Buckets, err)
+	}
+	if st := readState(t, filepath.Join(dir, ".meridian", "stacks", "dev.json")); len(st.Records) != 0 {
+		t.Errorf("up refused, yet the state holds %d records", len(st.Records))
 	}
 }
 

@@ -129,13 +129,7 @@ func refreshCmd(f *flags) *cobra.Command {
 					p.printf("drift: %s\n", d)
 				}
 			}
-			for _, w := range warnings {
-				if f.json {
-					p.emit(map[string]any{"event": "warning", "message": w})
-				} else {
-					p.printf("warning: %s\n", w)
-				}
-			}
+			p.warn(warnings)
 			if err == nil && !f.json {
 				p.printf("refresh of stack %s: %d drifted\n", p.name, len(drifts))
 			}

@@ -264,6 +264,7 @@ func (p *project) showPreview(pv sdk.Preview) {
 				"changes": s.Changes, "replace_because": s.ReplaceBecause, "diffs": s.Diffs})
 		}
 		p.emit(map[string]any{"event": "plan", "stack": p.name, "counts": counts})
+		p.warn(pv.Warnings)
 		return
 	}
 	if p.live != nil {
@@ -294,6 +295,17 @@ func (p *project) showPreview(pv sdk.Preview) {
 	}
 	p.printf("stack %s: %d to create, %d to update, %d to replace, %d to delete, %d unchanged\n",
 		p.name, counts["create"], counts["update"], counts["replace"], counts["delete"], counts["same"])
+	p.warn(pv.Warnings)
+}
+
+func (p *project) warn(warnings []string) {
+	for _, w := range warnings {
+		if p.f.json {
+			p.emit(map[string]any{"event": "warning", "message": w})
+		} else {
+			p.printf("warning: %s\n", w)
+		}
+	}
 }
 
 // confirm asks on the terminal unless --yes; without a terminal it refuses.
@@ -324,6 +336,9 @@ func (p *project) finish(op string, res sdk.Result, err error) error {
 		p.live.stop(err == nil)
 	}
 	took := time.Since(p.start).Round(time.Millisecond)
+	if p.f.yes {
+		p.warn(res.Warnings) // no preview showed them
+	}
 	if p.f.json {
 		m := map[string]any{"event": "summary", "operation": op, "stack": p.name, "records": res.Records, "elapsed_ms": took.Milliseconds(), "ok": err == nil}
 		if err != nil {
