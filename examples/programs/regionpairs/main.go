@@ -1,5 +1,5 @@
-// A meridian program: region pairs declared in Go and deployed with the SDK,
-// the way a Pulumi program uses the Automation API.
+// A meridian program: region pairs and their DR policies declared in Go and
+// deployed with the SDK, the way a Pulumi program uses the Automation API.
 //
 //	go run ./examples/programs/regionpairs -endpoint http://127.0.0.1:5000 preview
 //	go run ./examples/programs/regionpairs -endpoint http://127.0.0.1:5000 up
@@ -15,12 +15,13 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
 
-// services each get a region pair: the same shape, declared in a loop.
+// services each get a region pair and a DR policy: the same shape,
+// declared in a loop.
 var services = []string{"checkout", "search", "ledger"}
 
 func program(c *sdk.Context) error {
 	for _, svc := range services {
-		c.RegionPair(sdk.RegionPair{
+		pair := sdk.RegionPair{
 			Name:            svc,
 			PrimaryRegion:   "us-east-1",
 			SecondaryRegion: "us-west-2",
@@ -31,7 +32,9 @@ func program(c *sdk.Context) error {
 				PrimaryEndpoint: "api-use1." + svc + ".example.com", SecondaryEndpoint: "api-usw2." + svc + ".example.com",
 			},
 			Tags: map[string]string{"service": svc},
-		})
+		}
+		c.RegionPair(pair)
+		c.DRPolicy(sdk.DRPolicy{Name: svc, RegionPair: pair, RPO: "15m", RTO: "4h"})
 	}
 	return nil
 }
