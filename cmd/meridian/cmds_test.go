@@ -265,11 +265,11 @@ func TestDrillCommand(t *testing.T) {
 	}
 }
 
-// TestInstanceTypeNotOffered: a capacity reservation whose instance type
-// its zone does not offer (DescribeInstanceTypeOfferings, answered by moto
-// through the ec2capacity stand-in) stops preview and up before anything
-// is created, as it stops terraform's plan.
-func TestInstanceTypeNotOffered(t *testing.T) {
+// startCapacityMoto starts moto and, in front of it, the testbed's
+// ec2capacity stand-in for the EC2 capacity reservation calls moto lacks;
+// it skips without TF_ACC, as the other acceptance tests do.
+func startCapacityMoto(t *testing.T) (*testbed.Moto, *ec2capacity.Server) {
+	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it against moto (make test does)")
 	}
@@ -279,6 +279,15 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { capacity.Close() })
+	return m, capacity
+}
+
+// TestInstanceTypeNotOffered: a capacity reservation whose instance type
+// its zone does not offer (DescribeInstanceTypeOfferings, answered by moto
+// through the ec2capacity stand-in) stops preview and up before anything
+// is created, as it stops terraform's plan.
+func TestInstanceTypeNotOffered(t *testing.T) {
+	m, capacity := startCapacityMoto(t)
 	dir := platformStack(t)
 	// x9.large has a price, so that only the cloud can tell it is not offered.
 	prices := blueprint.DefaultPrices()
@@ -398,15 +407,7 @@ func TestCostAccount(t *testing.T) {
 // reservations go to the testbed's ec2capacity stand-in in front of moto,
 // which serves the EC2 capacity reservation calls moto does not implement.
 func TestUpDeploysEveryKind(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("acceptance test: set TF_ACC=1 to run it against moto (make test does)")
-	}
-	m := startMoto(t)
-	capacity, err := ec2capacity.Start(m.Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { capacity.Close() })
+	_, capacity := startCapacityMoto(t)
 	ctx := context.Background()
 	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
 	if err != nil {
