@@ -55,14 +55,14 @@ func newRoot() *cobra.Command {
 	}
 	p := root.PersistentFlags()
 	p.StringVarP(&f.dir, "dir", "C", ".", "directory of the stack files (*.tf, *.hcl)")
-	p.StringVarP(&f.stack, "stack", "s", "", "stack to use (default: the selected one, see `meridian stack select`)")
+	p.StringVarP(&f.stack, "stack", "s", "", "stack to use (default: the selected one, see meridian stack select)")
 	p.StringVar(&f.state, "state", os.Getenv("MERIDIAN_STATE"), "where stacks live: a directory or s3://BUCKET/PREFIX (default <dir>/.meridian/stacks; env MERIDIAN_STATE)")
 	p.StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable)")
 	p.BoolVar(&f.json, "json", false, "print one JSON event per line")
 	p.StringVar(&f.progress, "progress", "auto", "how up and destroy show progress: tree (redrawn in place), plain (a line per step) or auto (tree on a terminal)")
 	p.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	p.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight (default: the provider block's parallelism, else 10)")
-	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (meridian_region_pair.LABEL, a pair name, or pair/primitive) and what it depends on (repeatable)")
+	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (its address, such as meridian_dr_policy.LABEL; a pair's name; or PREFIX/primitive) and what it depends on (repeatable)")
 	root.AddCommand(previewCmd(f), upCmd(f), destroyCmd(f), refreshCmd(f), importCmd(f), stackCmd(f))
 	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f))
 	return root
