@@ -326,32 +326,35 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 // restore longer than the policy's RTO, preview and up fail at rto, as the
 // provider's plan does, and destroy still runs.
 func TestMeasuredRTOStopsThePlan(t *testing.T) {
+	// The plan checks the capacity reservation's instance types in the cloud.
+	_, capacity := startCapacityMoto(t)
+	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
 	dir := platformStack(t)
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
-	c.must("stack", "init", "dev")
+	c.must("stack", "init", "dev", endpoint)
 	doc := `{"version": 1, "stack": "dev", "serial": 1, "drills": {"checkout": {"id": "d1", "pair": "checkout", "measured_rto": "1h30m0s", "passed": false}}}`
 	if err := os.WriteFile(filepath.Join(dir, ".meridian", "stacks", "dev.json"), []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"preview", "up"} {
-		r := c.run(cmd, "--yes")
+		r := c.run(cmd, "--yes", endpoint)
 		if r.code != 1 || !strings.Contains(r.stderr, "main.tf:76,") || !strings.Contains(r.stderr, "RTO shorter than the measured restore") ||
 			!strings.Contains(r.stderr, "meridian_dr_policy.checkout: rto: the last drill restored the pair in 1h30m0s, longer than rto 1h0m0s") {
 			t.Errorf("%s after a drill that measured 1h30m: exit %d\n%s", cmd, r.code, r.stderr)
 		}
 	}
 	// The kept report reads back, and a drill that did not pass exits 1.
-	r := c.run("drill", "--last")
+	r := c.run("drill", "--last", endpoint)
 	if r.code != 1 || !strings.Contains(r.stdout, "drill d1 of region pair checkout") || !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stdout, "1h30m0s") ||
 		!strings.Contains(r.stderr, "the drill of meridian_dr_policy.checkout missed its targets") {
 		t.Errorf("drill --last: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if evs := jsonLines(t, c.run("drill", "--last", "--json").stdout); len(evs) != 1 || evs[0]["event"] != "drill" || evs[0]["report"].(map[string]any)["id"] != "d1" {
+	if evs := jsonLines(t, c.run("drill", "--last", "--json", endpoint).stdout); len(evs) != 1 || evs[0]["event"] != "drill" || evs[0]["report"].(map[string]any)["id"] != "d1" {
 		t.Errorf("drill --last --json: %v", evs)
 	}
-	c.must("destroy", "--yes")
+	c.must("destroy", "--yes", endpoint)
 	edit(t, filepath.Join(dir, "main.tf"), `rto           = "1h"`, `rto           = "2h"`)
-	if r := c.must("preview"); !strings.Contains(r.stdout, "to create") {
+	if r := c.must("preview", endpoint); !strings.Contains(r.stdout, "to create") {
 		t.Errorf("preview with an RTO above the measured restore:\n%s", r.stdout)
 	}
 }
