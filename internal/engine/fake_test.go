@@ -321,7 +321,7 @@ func (j *journal) write(entry engine.JournalEntry) error {
 	}
 	switch entry := entry.(type) {
 	case engine.Changes:
-		entry.Apply(&j.now)
+		j.now.Replay(entry)
 	case engine.State:
 		j.now = entry.Clone()
 	}

@@ -86,14 +86,29 @@ type Changes struct {
 	Removed []string `json:"removed,omitempty"`
 }
 
-// Apply makes the changes to st.
-func (c Changes) Apply(st *State) {
-	for _, name := range c.Removed {
-		st.Remove(name)
+// Replay makes changes to s in order. It indexes the records by name once,
+// so that replaying a long journal costs in proportion to its length.
+func (s *State) Replay(changes ...Changes) {
+	if len(changes) == 0 {
+		return
 	}
-	for _, r := range c.Put {
-		st.Put(r)
+	byName := make(map[string]Record, len(s.Records))
+	for _, r := range s.Records {
+		byName[r.Name] = r
 	}
+	for _, c := range changes {
+		for _, name := range c.Removed {
+			delete(byName, name)
+		}
+		for _, r := range c.Put {
+			byName[r.Name] = r
+		}
+	}
+	s.Records = make([]Record, 0, len(byName))
+	for _, r := range byName {
+		s.Records = append(s.Records, r)
+	}
+	sort.Slice(s.Records, func(i, j int) bool { return s.Records[i].Name < s.Records[j].Name })
 }
 
 // Clone returns a deep copy.

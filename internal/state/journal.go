@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
@@ -69,29 +68,4 @@ func readLog(raw []byte, serial int64, where string) ([]engine.Changes, int, err
 		valid += end + 1
 	}
 	return out, valid, nil
-}
-
-// replay applies changes to st in order. It indexes the records by name
-// once, so that replaying a long journal costs in proportion to its length.
-func replay(st *engine.State, changes []engine.Changes) {
-	if len(changes) == 0 {
-		return
-	}
-	byName := make(map[string]engine.Record, len(st.Records))
-	for _, r := range st.Records {
-		byName[r.Name] = r
-	}
-	for _, c := range changes {
-		for _, name := range c.Removed {
-			delete(byName, name)
-		}
-		for _, r := range c.Put {
-			byName[r.Name] = r
-		}
-	}
-	st.Records = make([]engine.Record, 0, len(byName))
-	for _, r := range byName {
-		st.Records = append(st.Records, r)
-	}
-	sort.Slice(st.Records, func(i, j int) bool { return st.Records[i].Name < st.Records[j].Name })
 }

@@ -87,7 +87,7 @@ func (b *localBackend) Load(context.Context) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
-	replay(&d.State, changes)
+	d.State.Replay(changes...)
 	if b.lockID != "" {
 		if err := b.save(d); err != nil {
 			return Document{}, fmt.Errorf("fold journal %s into the state: %w", b.journalPath(), err)

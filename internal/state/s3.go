@@ -155,7 +155,7 @@ func (b *s3Backend) Load(ctx context.Context) (Document, error) {
 		b.seq = max(b.seq, seq)
 	}
 	b.entries = keys
-	replay(&d.State, changes)
+	d.State.Replay(changes...)
 	if b.lockETag != "" && len(keys) > 0 {
 		if err := b.save(ctx, d); err != nil {
 			return Document{}, fmt.Errorf("fold the journal into %s: %w", b.Where(), err)
