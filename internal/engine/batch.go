@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -29,8 +31,7 @@ type BatchReader interface {
 // ReadMissing completes a batched read: seen holds what the batched calls
 // observed, by record name; the records of recs they did not see (a list
 // that lags behind creates, a page cut short, an object without the label
-// a list selects on) are read again with read, through ForEach, and those
-// found gone are left out.
+// a list selects on) are read again with ReadEach.
 func ReadMissing(ctx context.Context, recs []Record, seen map[string]Observation, read func(context.Context, Record) (Observation, error)) (map[string]Observation, error) {
 	var missing []Record
 	for _, rec := range recs {
@@ -38,17 +39,28 @@ func ReadMissing(ctx context.Context, recs []Record, seen map[string]Observation
 			missing = append(missing, rec)
 		}
 	}
-	sort.Slice(missing, func(i, j int) bool { return missing[i].Name < missing[j].Name })
+	more, err := ReadEach(ctx, missing, read)
+	maps.Copy(seen, more)
+	return seen, err
+}
+
+// ReadEach reads every record of recs with read, in name order, through
+// ForEach, and returns what it observed by record name; those found gone
+// are left out.
+func ReadEach(ctx context.Context, recs []Record, read func(context.Context, Record) (Observation, error)) (map[string]Observation, error) {
+	recs = slices.Clone(recs)
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
+	seen := map[string]Observation{}
 	var mu sync.Mutex
-	err := ForEach(ctx, len(missing), func(ctx context.Context, i int) error {
-		obs, err := read(ctx, missing[i])
+	err := ForEach(ctx, len(recs), func(ctx context.Context, i int) error {
+		obs, err := read(ctx, recs[i])
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		} else if err != nil {
-			return fmt.Errorf("%s: %w", missing[i].Name, err)
+			return fmt.Errorf("%s: %w", recs[i].Name, err)
 		}
 		mu.Lock()
-		seen[missing[i].Name] = obs
+		seen[recs[i].Name] = obs
 		mu.Unlock()
 		return nil
 	})

@@ -46,26 +46,6 @@ import (
 //
 // where "all" counts the account's objects of the type, meridian's or not.
 
-// observeEach calls observe for every record, through engine.ForEach, and
-// collects the observations; a record observe finds gone is left out.
-func observeEach(ctx context.Context, recs []engine.Record, observe func(context.Context, engine.Record) (engine.Observation, error)) (map[string]engine.Observation, error) {
-	seen := map[string]engine.Observation{}
-	var mu sync.Mutex
-	err := engine.ForEach(ctx, len(recs), func(ctx context.Context, i int) error {
-		obs, err := observe(ctx, recs[i])
-		if errors.Is(err, engine.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", recs[i].Name, err)
-		}
-		mu.Lock()
-		seen[recs[i].Name] = obs
-		mu.Unlock()
-		return nil
-	})
-	return seen, err
-}
-
 // transient marks a batch that failed to reach the endpoint (an error of the
 // connection that classify passes on unchanged) as worth another try. A
 // response cut short on the way is classify's to mark.
@@ -126,7 +106,7 @@ func (d bucketDriver) ReadAll(ctx context.Context, recs []engine.Record) (_ map[
 			present = append(present, rec)
 		}
 	}
-	seen, err := observeEach(ctx, present, func(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	seen, err := engine.ReadEach(ctx, present, func(ctx context.Context, rec engine.Record) (engine.Observation, error) {
 		return d.observe(ctx, client, rec)
 	})
 	if err != nil {
@@ -298,7 +278,7 @@ func (d parameterDriver) ReadAll(ctx context.Context, recs []engine.Record) (_ m
 			present = append(present, rec)
 		}
 	}
-	seen, err := observeEach(ctx, present, func(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	seen, err := engine.ReadEach(ctx, present, func(ctx context.Context, rec engine.Record) (engine.Observation, error) {
 		value, err := manifest(region, rec.ID, values[rec.ID])
 		if err != nil {
 			return engine.Observation{}, err
@@ -435,7 +415,7 @@ func (d launchTemplateDriver) ReadAll(ctx context.Context, recs []engine.Record)
 		}
 		seen[rec.Name] = engine.Observation{Properties: launchTemplateProperties(lt, data), Tags: tags[rec.ID], Outputs: launchTemplateOutputs(lt)}
 	}
-	more, err := observeEach(ctx, rest, func(ctx context.Context, rec engine.Record) (engine.Observation, error) {
+	more, err := engine.ReadEach(ctx, rest, func(ctx context.Context, rec engine.Record) (engine.Observation, error) {
 		return d.observe(ctx, rec, templates[rec.ID], tags[rec.ID])
 	})
 	if err != nil {
