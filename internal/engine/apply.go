@@ -40,6 +40,11 @@ type Engine struct {
 	Journal func(JournalEntry) error
 	// OnEvent, if set, hears about every step as it starts and ends.
 	OnEvent func(Event)
+	// Scope names whose primitives this engine deploys: "stack:dev" for a
+	// CLI stack, the resource address for a terraform resource. It is the
+	// first part of every OwnerTag, so it must not change over an object's
+	// life.
+	Scope string
 
 	limits limits
 }
