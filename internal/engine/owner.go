@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -93,4 +94,24 @@ func stripMarks(tags map[string]string) (map[string]string, string, string) {
 	delete(out, OwnerTag)
 	delete(out, TokenTag)
 	return out, owner, token
+}
+
+// Finder is implemented by drivers that can look for the object a create
+// cut short may have made, without making one: by its name, or by the
+// OwnerTag among the objects of its kind for types whose ids the cloud
+// generates. It reports found = false when there is no such object, and an
+// error wrapping ErrNotOwned when the object it finds does not carry req's
+// OwnerTag. The engine calls it to resolve a pending create that is no
+// longer wanted, rather than creating the object in order to delete it.
+type Finder interface {
+	Find(ctx context.Context, req Request) (res Result, found bool, err error)
+}
+
+// DataHolder is implemented by drivers whose objects hold data (a bucket's
+// objects, a table's items, a vault's recovery points). HoldsData says what
+// the object holds ("objects", "items", "3 recovery points"), or "" when it
+// is empty, so that plans can refuse to delete or replace data unless the
+// resource allows it.
+type DataHolder interface {
+	HoldsData(ctx context.Context, rec Record) (string, error)
 }
