@@ -470,3 +470,16 @@ type panicDriver struct{ *fakeDriver }
 func (panicDriver) Create(context.Context, engine.Request) (engine.Result, error) {
 	panic("driver bug")
 }
+
+// HoldsData reports the "data" property of the object, as a bucket would
+// report its objects.
+func (d markedDriver) HoldsData(ctx context.Context, rec engine.Record) (string, error) {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	o, ok := d.c.objects[rec.ID]
+	if !ok {
+		return "", fmt.Errorf("fake: %s: %w", rec.ID, engine.ErrNotFound)
+	}
+	s, _ := o.Props["data"].(string)
+	return s, nil
+}

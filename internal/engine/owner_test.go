@@ -208,3 +208,47 @@ func TestInterruptedDeleteAdoptsWhatSurvived(t *testing.T) {
 		t.Errorf("record %+v, %d objects, %d deletes: want the survivor adopted", rec, c.count(), len(c.callsOf("delete")))
 	}
 }
+
+// TestPreflight: before anything is applied, a create whose name an object
+// not ours holds is reported, and so is every delete or replace of an
+// object that holds data; objects without data and our own names are not.
+func TestPreflight(t *testing.T) {
+	c := newCloud()
+	e := ownedEngine(c)
+	var st engine.State
+	g := graph(
+		prim("full", tOwned, map[string]any{"name": "full", "data": "3 objects"}),
+		prim("empty", tOwned, map[string]any{"name": "empty"}),
+		prim("kept", tOwned, map[string]any{"name": "kept", "data": "items"}),
+	)
+	if _, err := apply(t, e, g, &st); err != nil {
+		t.Fatal(err)
+	}
+	c.objects["theirs"] = &object{ID: "theirs", Type: tOwned, Props: map[string]any{"name": "taken"}}
+	next := graph(
+		prim("full", tOwned, map[string]any{"name": "full2", "data": "3 objects"}), // replaced
+		prim("kept", tOwned, map[string]any{"name": "kept", "data": "items"}),      // unchanged
+		prim("new", tOwned, map[string]any{"name": "taken"}),                       // name taken
+		prim("mine", tOwned, map[string]any{"name": "fresh"}),                      // free
+	) // "empty" is deleted
+	p, err := engine.Diff(next, st, e.Drivers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := len(c.calls)
+	pf, err := e.Preflight(context.Background(), p, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pf.Taken) != 1 || !errors.Is(pf.Taken[0], engine.ErrNotOwned) || !strings.HasPrefix(pf.Taken[0].Error(), "new: ") {
+		t.Errorf("taken = %v, want new's name", pf.Taken)
+	}
+	if len(pf.Data) != 1 || pf.Data[0].Step.Name != "full" || pf.Data[0].Holds != "3 objects" {
+		t.Errorf("data = %v, want full's 3 objects", pf.Data)
+	}
+	for _, cl := range c.calls[calls:] {
+		if cl.Op != "find" {
+			t.Errorf("preflight made a %s call", cl.Op)
+		}
+	}
+}
