@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,12 +18,14 @@ import (
 )
 
 // EmulatorTagsPath adds the trailing slash that the older AWS Backup API
-// model put after /tags/{arn}: moto routes only that form and answers the
-// SDK's /tags/{arn} with no tags at all. It is added only for an overridden
-// endpoint; AWS itself gets the SDK's request unchanged.
+// model put after ListTags' GET /tags/{arn}: moto routes only that form and
+// answers the SDK's /tags/{arn} with no tags at all. TagResource (POST to
+// the same path) is left alone: moto takes the ARN from the path's last
+// segment, and with the slash it tags the ARN "". It is added only for an
+// overridden endpoint; AWS itself gets the SDK's request unchanged.
 func EmulatorTagsPath(stack *middleware.Stack) error {
 	return stack.Build.Add(middleware.BuildMiddlewareFunc("meridianEmulatorTagsPath", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-		if req, ok := in.Request.(*smithyhttp.Request); ok && strings.HasPrefix(req.URL.Path, "/tags/") && !strings.HasSuffix(req.URL.Path, "/") {
+		if req, ok := in.Request.(*smithyhttp.Request); ok && req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/tags/") && !strings.HasSuffix(req.URL.Path, "/") {
 			req.URL.Path += "/"
 			if req.URL.RawPath != "" {
 				req.URL.RawPath += "/"
@@ -309,11 +312,22 @@ func (d backupPlanDriver) Update(ctx context.Context, rec engine.Record, req eng
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	out, err := d.c.Backup(req.Region).UpdateBackupPlan(ctx, &backup.UpdateBackupPlanInput{BackupPlanId: aws.String(rec.ID), BackupPlan: p.input()})
+	// UpdateBackupPlan makes a new version of the plan each time: call it
+	// only when the plan differs, not for a change of tags alone or an
+	// adoption of a plan that is as asked (emulators lack it, too).
+	obs, err := d.Read(ctx, rec)
 	if err != nil {
-		return engine.Result{}, classify(err)
+		return engine.Result{}, err
 	}
-	arn := aws.ToString(out.BackupPlanArn)
+	var have backupPlanProps
+	arn := obs.Outputs["arn"]
+	if err := primitive.Decode(primitive.Normalize(obs.Properties), &have); err != nil || have != p {
+		out, err := d.c.Backup(req.Region).UpdateBackupPlan(ctx, &backup.UpdateBackupPlanInput{BackupPlanId: aws.String(rec.ID), BackupPlan: p.input()})
+		if err != nil {
+			return engine.Result{}, classify(err)
+		}
+		arn = aws.ToString(out.BackupPlanArn)
+	}
 	if err := d.c.setBackupTags(ctx, req.Region, arn, req.Tags); err != nil {
 		return engine.Result{}, err
 	}

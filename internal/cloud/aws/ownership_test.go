@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -18,19 +19,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/ec2capacity"
 )
 
 // Every driver of a taggable type carries the ownership marks, and the
@@ -803,4 +811,217 @@ func TestRefusedDeletesSayWhatToDo(t *testing.T) {
 			t.Errorf("delete of a table already gone: %v", err)
 		}
 	})
+}
+
+// TestBucketOfAnotherAccount: bucket names are global, and one that
+// another account holds is reported as taken, in us-east-1 too, where the
+// driver looks before it creates.
+func TestBucketOfAnotherAccount(t *testing.T) {
+	e := startOwnEnv(t)
+	other := e.raw.Copy()
+	other.APIOptions = append(other.APIOptions, smithyhttp.AddHeaderValue("x-moto-account-id", "111111111111"))
+	theirs := s3.NewFromConfig(other, func(o *s3.Options) { o.Region, o.UsePathStyle = "us-east-1", true })
+	must[*s3.CreateBucketOutput](t, "create their bucket")(theirs.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String("their-bucket")}))
+	must[*s3.PutObjectOutput](t, "put object")(theirs.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String("their-bucket"), Key: aws.String("k"), Body: strings.NewReader("v")}))
+	for _, region := range []string{"us-east-1", "us-west-2"} {
+		req := ownReq(compile.S3Bucket, region, "aws_s3_bucket.b", "tok", map[string]any{"bucket": "their-bucket", "versioning": true, "force_destroy": true})
+		_, err := e.drivers[compile.S3Bucket].Create(e.ctx, req)
+		if !errors.Is(err, engine.ErrExists) {
+			t.Errorf("%s: create of another account's bucket: %v, want ErrExists", region, err)
+		}
+	}
+	v := must[*s3.GetBucketVersioningOutput](t, "versioning")(theirs.GetBucketVersioning(e.ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("their-bucket")}))
+	if v.Status != "" {
+		t.Errorf("their bucket's versioning is %q", v.Status)
+	}
+}
+
+// TestOtherNameKeyedCreatesClaim: the same rule for SSM parameters, backup
+// vaults, launch templates and backup plans: an object of the name that is
+// not ours is refused, resumed or not, and left as it was; marked as ours it
+// is adopted and carries the request's tags.
+func TestOtherNameKeyedCreatesClaim(t *testing.T) {
+	e := startOwnEnv(t)
+	const region = "us-west-2"
+	ssmc := ssm.NewFromConfig(e.raw, func(o *ssm.Options) { o.Region = region })
+	bk := backup.NewFromConfig(e.raw, func(o *backup.Options) {
+		o.Region = region
+		o.APIOptions = append(o.APIOptions, EmulatorTagsPath) // moto's ListTags path
+	})
+	ec := ec2.NewFromConfig(e.raw, func(o *ec2.Options) { o.Region = region })
+	images := must[*ec2.DescribeImagesOutput](t, "images")(ec.DescribeImages(e.ctx, &ec2.DescribeImagesInput{}))
+	image := aws.ToString(images.Images[0].ImageId)
+	vaultArn := func(t *testing.T, name string) string {
+		return aws.ToString(must[*backup.DescribeBackupVaultOutput](t, "vault")(bk.DescribeBackupVault(e.ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(name)})).BackupVaultArn)
+	}
+	planID := func(t *testing.T, name string) (id, arn string, n int) {
+		for _, p := range must[*backup.ListBackupPlansOutput](t, "plans")(bk.ListBackupPlans(e.ctx, &backup.ListBackupPlansInput{})).BackupPlansList {
+			if aws.ToString(p.BackupPlanName) == name {
+				id, arn, n = aws.ToString(p.BackupPlanId), aws.ToString(p.BackupPlanArn), n+1
+			}
+		}
+		return id, arn, n
+	}
+	ltID := func(t *testing.T, name string) string {
+		out := must[*ec2.DescribeLaunchTemplatesOutput](t, "templates")(ec.DescribeLaunchTemplates(e.ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{name}}))
+		return aws.ToString(out.LaunchTemplates[0].LaunchTemplateId)
+	}
+	ec2Tagged := func(t *testing.T, id string) map[string]string {
+		out := must[*ec2.DescribeTagsOutput](t, "tags")(ec.DescribeTags(e.ctx, &ec2.DescribeTagsInput{Filters: []ec2types.Filter{{Name: aws.String("resource-id"), Values: []string{id}}}}))
+		tags := map[string]string{}
+		for _, tg := range out.Tags {
+			tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+		}
+		return tags
+	}
+	cases := []struct {
+		typ   string
+		props map[string]any
+		make  func(t *testing.T, tags map[string]string)
+		mark  func(t *testing.T, tags map[string]string)
+		tags  func(t *testing.T) map[string]string
+		// state is what must not change while the object is not ours.
+		state func(t *testing.T) string
+	}{
+		{typ: compile.SSMParameter, props: map[string]any{"name": "/meridian/own", "value": map[string]any{"v": 2}},
+			make: func(t *testing.T, tags map[string]string) {
+				in := &ssm.PutParameterInput{Name: aws.String("/meridian/own"), Value: aws.String(`{"v":1}`), Type: ssmtypes.ParameterTypeString}
+				for _, k := range sortedKeys(tags) {
+					in.Tags = append(in.Tags, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+				}
+				must[*ssm.PutParameterOutput](t, "put parameter")(ssmc.PutParameter(e.ctx, in))
+			},
+			mark: func(t *testing.T, tags map[string]string) {
+				in := &ssm.AddTagsToResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String("/meridian/own")}
+				for _, k := range sortedKeys(tags) {
+					in.Tags = append(in.Tags, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+				}
+				must[*ssm.AddTagsToResourceOutput](t, "tag parameter")(ssmc.AddTagsToResource(e.ctx, in))
+			},
+			tags: func(t *testing.T) map[string]string {
+				tags := map[string]string{}
+				for _, tg := range must[*ssm.ListTagsForResourceOutput](t, "tags")(ssmc.ListTagsForResource(e.ctx, &ssm.ListTagsForResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String("/meridian/own")})).TagList {
+					tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+				}
+				return tags
+			},
+			state: func(t *testing.T) string {
+				return aws.ToString(must[*ssm.GetParameterOutput](t, "get")(ssmc.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/meridian/own")})).Parameter.Value)
+			}},
+		{typ: compile.BackupVault, props: map[string]any{"name": "own-vault"},
+			make: func(t *testing.T, tags map[string]string) {
+				must[*backup.CreateBackupVaultOutput](t, "create vault")(bk.CreateBackupVault(e.ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("own-vault"), BackupVaultTags: tags}))
+			},
+			mark: func(t *testing.T, tags map[string]string) {
+				must[*backup.TagResourceOutput](t, "tag vault")(bk.TagResource(e.ctx, &backup.TagResourceInput{ResourceArn: aws.String(vaultArn(t, "own-vault")), Tags: tags}))
+			},
+			tags: func(t *testing.T) map[string]string {
+				return must[*backup.ListTagsOutput](t, "tags")(bk.ListTags(e.ctx, &backup.ListTagsInput{ResourceArn: aws.String(vaultArn(t, "own-vault"))})).Tags
+			},
+			state: func(t *testing.T) string { return vaultArn(t, "own-vault") }},
+		// The plan is as the request asks (moto lacks UpdateBackupPlan):
+		// only its tags are the adoption's to change.
+		{typ: compile.BackupPlan, props: map[string]any{"name": "own-plan", "rule": map[string]any{"name": "daily", "schedule": "cron(0 5 * * ? *)", "target_vault": "v", "delete_after_days": 7}},
+			make: func(t *testing.T, tags map[string]string) {
+				must[*backup.CreateBackupPlanOutput](t, "create plan")(bk.CreateBackupPlan(e.ctx, &backup.CreateBackupPlanInput{BackupPlanTags: tags, BackupPlan: &backuptypes.BackupPlanInput{
+					BackupPlanName: aws.String("own-plan"), Rules: []backuptypes.BackupRuleInput{{RuleName: aws.String("daily"), TargetBackupVaultName: aws.String("v"), ScheduleExpression: aws.String("cron(0 5 * * ? *)"),
+						Lifecycle: &backuptypes.Lifecycle{DeleteAfterDays: aws.Int64(7)}}}}}))
+			},
+			mark: func(t *testing.T, tags map[string]string) {
+				_, arn, _ := planID(t, "own-plan")
+				must[*backup.TagResourceOutput](t, "tag plan")(bk.TagResource(e.ctx, &backup.TagResourceInput{ResourceArn: aws.String(arn), Tags: tags}))
+			},
+			tags: func(t *testing.T) map[string]string {
+				_, arn, _ := planID(t, "own-plan")
+				return must[*backup.ListTagsOutput](t, "tags")(bk.ListTags(e.ctx, &backup.ListTagsInput{ResourceArn: aws.String(arn)})).Tags
+			},
+			state: func(t *testing.T) string {
+				id, _, n := planID(t, "own-plan")
+				p := must[*backup.GetBackupPlanOutput](t, "plan")(bk.GetBackupPlan(e.ctx, &backup.GetBackupPlanInput{BackupPlanId: aws.String(id)}))
+				return fmt.Sprintf("%d plans, rule %s", n, aws.ToString(p.BackupPlan.Rules[0].RuleName))
+			}},
+		{typ: compile.LaunchTemplate, props: map[string]any{"name": "own-lt", "image_id": image, "instance_type": "m5.large", "capacity_reservation_id": ""},
+			make: func(t *testing.T, tags map[string]string) {
+				must[*ec2.CreateLaunchTemplateOutput](t, "create template")(ec.CreateLaunchTemplate(e.ctx, &ec2.CreateLaunchTemplateInput{
+					LaunchTemplateName: aws.String("own-lt"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: ec2types.InstanceTypeT3Micro},
+					TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: ec2Tags(tags)}}}))
+			},
+			mark: func(t *testing.T, tags map[string]string) {
+				must[*ec2.CreateTagsOutput](t, "tag template")(ec.CreateTags(e.ctx, &ec2.CreateTagsInput{Resources: []string{ltID(t, "own-lt")}, Tags: ec2Tags(tags)}))
+			},
+			tags: func(t *testing.T) map[string]string { return ec2Tagged(t, ltID(t, "own-lt")) },
+			state: func(t *testing.T) string {
+				out := must[*ec2.DescribeLaunchTemplatesOutput](t, "templates")(ec.DescribeLaunchTemplates(e.ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"own-lt"}}))
+				return fmt.Sprintf("latest version %d", aws.ToInt64(out.LaunchTemplates[0].LatestVersionNumber))
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.typ, func(t *testing.T) {
+			theirs := map[string]string{"owner": "someone-else"}
+			tc.make(t, theirs)
+			before := tc.state(t)
+			name := tc.typ + ".own"
+			req := ownReq(tc.typ, region, name, "tok-new", tc.props)
+			for _, resume := range []bool{false, true} {
+				req.Resume = resume
+				_, err := e.drivers[tc.typ].Create(e.ctx, req)
+				wantNotOwned(t, err)
+			}
+			if after := tc.state(t); after != before {
+				t.Errorf("changed by the refused creates: %s, was %s", after, before)
+			}
+			sameTags(t, "after the refused creates", tc.tags(t), theirs)
+			tc.mark(t, map[string]string{engine.OwnerTag: ourOwner + name, engine.TokenTag: "tok-old"})
+			req.Resume = false
+			if _, err := e.drivers[tc.typ].Create(e.ctx, req); err != nil {
+				t.Fatalf("create of an object marked as ours: %v", err)
+			}
+			sameTags(t, "after the adoption", tc.tags(t), req.Tags)
+		})
+	}
+}
+
+// TestReservationCreateAdoptsWhatAKilledCreateLeft: EC2 makes a capacity
+// reservation's id, and the client token of a killed run is lost with it;
+// the next run's create finds the reservation by its owner mark.
+func TestReservationCreateAdoptsWhatAKilledCreateLeft(t *testing.T) {
+	e := startOwnEnv(t)
+	srv, err := ec2capacity.Start(e.moto.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := New(e.ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const region = "us-east-1"
+	raw := ec2.NewFromConfig(e.raw, func(o *ec2.Options) { o.Region, o.BaseEndpoint = region, aws.String(srv.Endpoint()) })
+	name := compile.EC2CapacityReservation + ".base"
+	mark := map[string]string{engine.OwnerTag: ourOwner + name, engine.TokenTag: "tok-killed"}
+	left := must[*ec2.CreateCapacityReservationOutput](t, "create reservation")(raw.CreateCapacityReservation(e.ctx, &ec2.CreateCapacityReservationInput{
+		InstanceType: aws.String("m5.large"), InstancePlatform: ec2types.CapacityReservationInstancePlatformLinuxUnix, AvailabilityZone: aws.String("us-east-1a"),
+		Tenancy: ec2types.CapacityReservationTenancyDefault, InstanceCount: aws.Int32(2), InstanceMatchCriteria: ec2types.InstanceMatchCriteriaTargeted,
+		EndDateType: ec2types.EndDateTypeUnlimited, ClientToken: aws.String("tok-killed"),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeCapacityReservation, Tags: ec2Tags(mark)}},
+	})).CapacityReservation
+	req := ownReq(compile.EC2CapacityReservation, region, name, "tok-next", map[string]any{
+		"instance_type": "m5.large", "instance_platform": "Linux/UNIX", "availability_zone": "us-east-1a",
+		"tenancy": "default", "instance_count": 3, "instance_match_criteria": "targeted"})
+	res, err := c.Drivers()[compile.EC2CapacityReservation].Create(e.ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ID != aws.ToString(left.CapacityReservationId) {
+		t.Errorf("create made or took %s, want the one left behind, %s", res.ID, aws.ToString(left.CapacityReservationId))
+	}
+	out := must[*ec2.DescribeCapacityReservationsOutput](t, "describe")(raw.DescribeCapacityReservations(e.ctx, &ec2.DescribeCapacityReservationsInput{}))
+	if len(out.CapacityReservations) != 1 {
+		t.Fatalf("%d reservations, want the one left behind only", len(out.CapacityReservations))
+	}
+	cr := out.CapacityReservations[0]
+	if aws.ToInt32(cr.TotalInstanceCount) != 3 {
+		t.Errorf("adopted reservation has %d instances, want the request's 3", aws.ToInt32(cr.TotalInstanceCount))
+	}
+	sameTags(t, "adopted reservation", ec2TagMap(cr.Tags), req.Tags)
 }

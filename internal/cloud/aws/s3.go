@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -38,10 +40,16 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 	exists := false
 	if regionOf(req.Region) == globalRegion {
 		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(p.Bucket)})
-		if err = classify(err); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		var re *awshttp.ResponseError
+		switch err = classify(err); {
+		case err == nil:
+			exists = true
+		case errors.Is(err, engine.ErrNotFound):
+		case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden:
+			// Another account's bucket: CreateBucket says so (BucketAlreadyExists).
+		default:
 			return engine.Result{}, fmt.Errorf("look for bucket %s: %w", p.Bucket, err)
 		}
-		exists = err == nil
 	}
 	if !exists {
 		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
