@@ -85,6 +85,14 @@ func (d groupDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
+	// Look first: AWS refuses a second group of a name (AlreadyExists), but
+	// moto replaces the first one with it.
+	switch _, err := d.describe(ctx, req.Region, p.Name); {
+	case err == nil:
+		return d.adopt(ctx, req, p.Name)
+	case !errors.Is(err, engine.ErrNotFound):
+		return engine.Result{}, err
+	}
 	_, err := d.c.AutoScaling(req.Region).CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(p.Name),
 		MinSize:              aws.Int32(p.MinSize),
@@ -94,11 +102,7 @@ func (d groupDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 		Tags:                 groupTags(p.Name, req.Tags),
 	})
 	if code(err) == "AlreadyExists" {
-		// The group exists: adopt it only if it is this primitive's.
-		if _, err := d.claim(ctx, req, p.Name); err != nil {
-			return engine.Result{}, err
-		}
-		return d.Update(ctx, engine.Record{ID: p.Name, Region: req.Region}, req)
+		return d.adopt(ctx, req, p.Name)
 	} else if err != nil {
 		return engine.Result{}, classify(err)
 	}
@@ -106,6 +110,14 @@ func (d groupDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Name, Outputs: map[string]string{"name": p.Name}}, nil
+}
+
+// adopt brings the existing group named name to req, if it is this primitive's.
+func (d groupDriver) adopt(ctx context.Context, req engine.Request, name string) (engine.Result, error) {
+	if _, err := d.claim(ctx, req, name); err != nil {
+		return engine.Result{}, err
+	}
+	return d.Update(ctx, engine.Record{ID: name, Region: req.Region}, req)
 }
 
 // Marked: groups carry the engine's ownership marks as tags.

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -26,6 +28,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -837,7 +841,8 @@ func TestBucketOfAnotherAccount(t *testing.T) {
 }
 
 // TestOtherNameKeyedCreatesClaim: the same rule for SSM parameters, backup
-// vaults, launch templates and backup plans: an object of the name that is
+// vaults and plans, launch templates, Auto Scaling groups and
+// Organizations policies: an object of the name that is
 // not ours is refused, resumed or not, and left as it was; marked as ours it
 // is adopted and carries the request's tags.
 func TestOtherNameKeyedCreatesClaim(t *testing.T) {
@@ -874,6 +879,25 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 		}
 		return tags
 	}
+	// An Auto Scaling group needs a launch template, and a policy an organization.
+	lt := must[*ec2.CreateLaunchTemplateOutput](t, "template for the group")(ec.CreateLaunchTemplate(e.ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("group-lt"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: ec2types.InstanceTypeM5Large}}))
+	ltid := aws.ToString(lt.LaunchTemplate.LaunchTemplateId)
+	asg := autoscaling.NewFromConfig(e.raw, func(o *autoscaling.Options) { o.Region = region })
+	group := func(t *testing.T) astypes.AutoScalingGroup {
+		return must[*autoscaling.DescribeAutoScalingGroupsOutput](t, "group")(asg.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"own-asg"}})).AutoScalingGroups[0]
+	}
+	org := organizations.NewFromConfig(e.raw)
+	must[*organizations.CreateOrganizationOutput](t, "organization")(org.CreateOrganization(e.ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}))
+	policyID := func(t *testing.T) string {
+		for _, p := range must[*organizations.ListPoliciesOutput](t, "policies")(org.ListPolicies(e.ctx, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyTypeTagPolicy})).Policies {
+			if aws.ToString(p.Name) == "own-policy" {
+				return aws.ToString(p.Id)
+			}
+		}
+		t.Fatal("no policy own-policy")
+		return ""
+	}
 	cases := []struct {
 		typ   string
 		props map[string]any
@@ -882,6 +906,8 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 		tags  func(t *testing.T) map[string]string
 		// state is what must not change while the object is not ours.
 		state func(t *testing.T) string
+		// adopted checks more of the adopted object, if set.
+		adopted func(t *testing.T)
 	}{
 		{typ: compile.SSMParameter, props: map[string]any{"name": "/meridian/own", "value": map[string]any{"v": 2}},
 			make: func(t *testing.T, tags map[string]string) {
@@ -954,6 +980,60 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 				out := must[*ec2.DescribeLaunchTemplatesOutput](t, "templates")(ec.DescribeLaunchTemplates(e.ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"own-lt"}}))
 				return fmt.Sprintf("latest version %d", aws.ToInt64(out.LaunchTemplates[0].LatestVersionNumber))
 			}},
+		{typ: compile.AutoScalingGroup, props: map[string]any{"name": "own-asg", "min_size": 0, "max_size": 2, "availability_zones": []string{"us-west-2a"},
+			"launch_template_id": ltid, "instance_types": []string{"m5.large"}, "on_demand_base_capacity": 0, "on_demand_percentage_above_base_capacity": 100,
+			"spot_allocation_strategy": "price-capacity-optimized"},
+			make: func(t *testing.T, tags map[string]string) {
+				must[*autoscaling.CreateAutoScalingGroupOutput](t, "create group")(asg.CreateAutoScalingGroup(e.ctx, &autoscaling.CreateAutoScalingGroupInput{
+					AutoScalingGroupName: aws.String("own-asg"), MinSize: aws.Int32(0), MaxSize: aws.Int32(1), AvailabilityZones: []string{"us-west-2a"},
+					LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateId: aws.String(ltid)}, Tags: groupTags("own-asg", tags)}))
+			},
+			mark: func(t *testing.T, tags map[string]string) {
+				must[*autoscaling.CreateOrUpdateTagsOutput](t, "tag group")(asg.CreateOrUpdateTags(e.ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: groupTags("own-asg", tags)}))
+			},
+			tags: func(t *testing.T) map[string]string {
+				tags := map[string]string{}
+				for _, tg := range group(t).Tags {
+					tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+				}
+				return tags
+			},
+			state: func(t *testing.T) string { return fmt.Sprintf("max %d", aws.ToInt32(group(t).MaxSize)) },
+			// The group's instances get the cost tags, not the marks: they
+			// are not meridian's objects.
+			adopted: func(t *testing.T) {
+				for _, tg := range group(t).Tags {
+					if want := !isMark(aws.ToString(tg.Key)); aws.ToBool(tg.PropagateAtLaunch) != want {
+						t.Errorf("group tag %s propagates at launch: %v, want %v", aws.ToString(tg.Key), aws.ToBool(tg.PropagateAtLaunch), want)
+					}
+				}
+			}},
+		{typ: compile.OrganizationsPolicy, props: map[string]any{"name": "own-policy", "type": "TAG_POLICY", "description": "ours", "content": map[string]any{"tags": map[string]any{}}},
+			make: func(t *testing.T, tags map[string]string) {
+				in := &organizations.CreatePolicyInput{Name: aws.String("own-policy"), Type: orgtypes.PolicyTypeTagPolicy, Description: aws.String("theirs"), Content: aws.String(`{"tags":{"cost-centre":{}}}`)}
+				for _, k := range sortedKeys(tags) {
+					in.Tags = append(in.Tags, orgtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+				}
+				must[*organizations.CreatePolicyOutput](t, "create policy")(org.CreatePolicy(e.ctx, in))
+			},
+			mark: func(t *testing.T, tags map[string]string) {
+				in := &organizations.TagResourceInput{ResourceId: aws.String(policyID(t))}
+				for _, k := range sortedKeys(tags) {
+					in.Tags = append(in.Tags, orgtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+				}
+				must[*organizations.TagResourceOutput](t, "tag policy")(org.TagResource(e.ctx, in))
+			},
+			tags: func(t *testing.T) map[string]string {
+				tags := map[string]string{}
+				for _, tg := range must[*organizations.ListTagsForResourceOutput](t, "tags")(org.ListTagsForResource(e.ctx, &organizations.ListTagsForResourceInput{ResourceId: aws.String(policyID(t))})).Tags {
+					tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+				}
+				return tags
+			},
+			state: func(t *testing.T) string {
+				p := must[*organizations.DescribePolicyOutput](t, "policy")(org.DescribePolicy(e.ctx, &organizations.DescribePolicyInput{PolicyId: aws.String(policyID(t))}))
+				return aws.ToString(p.Policy.PolicySummary.Description) + " " + aws.ToString(p.Policy.Content)
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.typ, func(t *testing.T) {
@@ -977,6 +1057,9 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 				t.Fatalf("create of an object marked as ours: %v", err)
 			}
 			sameTags(t, "after the adoption", tc.tags(t), req.Tags)
+			if tc.adopted != nil {
+				tc.adopted(t)
+			}
 		})
 	}
 }
