@@ -276,6 +276,9 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 	if err != nil {
 		return Preview{}, err
 	}
+	if err := w.checkNames(decl); err != nil {
+		return Preview{}, err
+	}
 	doc, err := w.backend.Load(ctx)
 	if err != nil {
 		return Preview{}, err
@@ -287,6 +290,26 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 	pv, _, err := w.plan(doc, decl, targets)
 	pv.Warnings = warnings
 	return pv, err
+}
+
+// checkNames fails, before any cloud call, when two declared primitives
+// claim the same cloud name (compile.CheckNames): up would otherwise create
+// one of them and fail on the other half way, or make two Route 53 zones
+// of one name. A declaration that does not compile is left to the plan,
+// which reports it.
+func (w *Workspace) checkNames(decl *Context) error {
+	g, err := stack.CompileResources(decl.res, w.opts.DefaultTags)
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, c := range compile.CheckNames(g) {
+		errs = append(errs, c)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("name clash: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // checkOfferings makes an instance type that a capacity reservation's
@@ -349,6 +372,9 @@ type Result struct {
 func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionPair) map[string]string, targets ...string) (Result, error) {
 	decl, err := Declare(prog)
 	if err != nil {
+		return Result{}, err
+	}
+	if err := w.checkNames(decl); err != nil {
 		return Result{}, err
 	}
 	warnings, err := w.checkOfferings(ctx, decl)

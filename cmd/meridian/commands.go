@@ -24,6 +24,9 @@ func previewCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := p.checkNames(); err != nil {
+				return err
+			}
 			if err := p.checkMeasured(cmd.Context()); err != nil {
 				return err
 			}
@@ -49,6 +52,9 @@ func upCmd(f *flags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := open(cmd, f, true)
 			if err != nil {
+				return err
+			}
+			if err := p.checkNames(); err != nil {
 				return err
 			}
 			if err := p.checkMeasured(cmd.Context()); err != nil {

@@ -116,6 +116,17 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 	return p, nil
 }
 
+// checkNames fails when two of the stack's primitives claim one cloud name
+// (two pairs with the same bucket_prefix, kv_table name or zone_name), at
+// both declarations, before any cloud call: up would otherwise fail half
+// way, or make two hosted zones of one name.
+func (p *project) checkNames() error {
+	if diags := p.st.CheckNames(); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	return nil
+}
+
 // program declares every resource of the stack.
 func (p *project) program(c *sdk.Context) error {
 	res, diags := p.st.Resources()
