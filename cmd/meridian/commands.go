@@ -127,7 +127,11 @@ func refreshCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			drifts, warnings, err := p.ws.Refresh(cmd.Context())
+			targets, err := p.targets()
+			if err != nil {
+				return err
+			}
+			drifts, warnings, err := p.ws.Refresh(cmd.Context(), targets...)
 			for _, d := range drifts {
 				if f.json {
 					p.emit(map[string]any{"event": "drift", "name": d.Name, "type": d.Type, "region": d.Region, "id": d.ID, "gone": d.Gone, "changes": d.Changes})
