@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
@@ -371,6 +373,9 @@ func (w *Workspace) withLock(ctx context.Context, operation string, f func() err
 		return err
 	}
 	defer func() {
+		if errors.Is(err, state.ErrLockLost) {
+			return // the lock is gone or someone else's: nothing to release
+		}
 		// The unlock must happen even when ctx was cancelled (Ctrl-C).
 		if uerr := w.backend.Unlock(context.WithoutCancel(ctx), l); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
@@ -393,8 +398,27 @@ func (w *Workspace) run(ctx context.Context, operation string, plan func(*state.
 		}
 		res.Preview = pv
 		e := w.engine()
-		e.Journal = state.Journal(ctx, w.backend, &doc)
+		journal := state.Journal(ctx, w.backend, &doc)
+		var (
+			mu   sync.Mutex
+			lost error
+		)
+		e.Journal = func(entry engine.JournalEntry) error {
+			err := journal(entry)
+			if errors.Is(err, state.ErrLockLost) {
+				mu.Lock()
+				lost = cmp.Or(lost, err)
+				mu.Unlock()
+			}
+			return err
+		}
 		applyErr := e.Apply(ctx, pv.Plan, &doc.State)
+		if lost != nil {
+			// Every step after the loss failed with the same error, and the
+			// save would too: say it once. The new holder's run finishes
+			// the work from the journal.
+			return lost
+		}
 		if applyErr != nil {
 			// Outputs describe the last complete run.
 			doc.Outputs = outputsBefore
