@@ -125,10 +125,6 @@ func (b *localBackend) Save(_ context.Context, d Document) error {
 	return b.save(d)
 }
 
-// ErrLockLost is the error of a journal write or save by a run whose lock
-// was removed (`meridian stack unlock`) or is now someone else's.
-var ErrLockLost = errors.New("lock lost")
-
 // checkLock fails with ErrLockLost if this backend took the stack's lock
 // and the lock file no longer names it; the caller holds b.mu. A backend
 // that took no lock (stack init, import's helpers) is not fenced.
