@@ -24,6 +24,9 @@ func previewCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := p.checkNames(); err != nil {
+				return err
+			}
 			if err := p.checkMeasured(cmd.Context()); err != nil {
 				return err
 			}
@@ -49,6 +52,9 @@ func upCmd(f *flags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := open(cmd, f, true)
 			if err != nil {
+				return err
+			}
+			if err := p.checkNames(); err != nil {
 				return err
 			}
 			if err := p.checkMeasured(cmd.Context()); err != nil {
@@ -121,7 +127,11 @@ func refreshCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			drifts, warnings, err := p.ws.Refresh(cmd.Context())
+			targets, err := p.targets()
+			if err != nil {
+				return err
+			}
+			drifts, warnings, err := p.ws.Refresh(cmd.Context(), targets...)
 			for _, d := range drifts {
 				if f.json {
 					p.emit(map[string]any{"event": "drift", "name": d.Name, "type": d.Type, "region": d.Region, "id": d.ID, "gone": d.Gone, "changes": d.Changes})

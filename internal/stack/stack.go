@@ -74,6 +74,8 @@ type RegionPair struct {
 	Label     string
 	Blueprint blueprint.RegionPair
 	DeclRange hcl.Range
+	// ranges maps attribute paths ("object_store.bucket_prefix") to where they are written.
+	ranges map[string]hcl.Range
 }
 
 // Address is how terraform names the resource.
@@ -223,7 +225,8 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 
 func (st *Stack) addRegionPair(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics {
 	rp := RegionPair{Label: b.Labels[1], DeclRange: b.DefRange}
-	bp, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx, st.Kubernetes)
+	bp, ranges, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx, st.Kubernetes)
+	rp.ranges = ranges
 	if diags.HasErrors() {
 		return diags
 	}
@@ -549,7 +552,7 @@ var (
 
 // decodeRegionPair reads a region pair; clusters are the provider's, in
 // which its workload runs.
-func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext, clusters map[string]k8s.ClusterConfig) (blueprint.RegionPair, hcl.Diagnostics) {
+func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext, clusters map[string]k8s.ClusterConfig) (blueprint.RegionPair, map[string]hcl.Range, hcl.Diagnostics) {
 	v := &values{resource: address, ctx: ctx, ranges: map[string]hcl.Range{}}
 	c := v.content(body, regionPairSchema, "")
 	a := c.Attributes
@@ -638,10 +641,10 @@ func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *h
 		}
 	}
 	if v.diags.HasErrors() {
-		return rp, v.diags
+		return rp, v.ranges, v.diags
 	}
 	v.problems(declRange, rp.WithDefaults().Validate())
-	return rp, v.diags
+	return rp, v.ranges, v.diags
 }
 
 // problems adds the blueprint's broken rules, located at the attribute they
