@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,9 @@ func StartStrict(t testing.TB, opts strict.Options) *Strict {
 		t.Fatalf("start moto: %v", err)
 	}
 	t.Cleanup(func() { _ = m.Stop() })
+	if opts.Log == nil {
+		opts.Log = logWriter{t}
+	}
 	srv, err := strict.Start(m.Endpoint(), opts)
 	if err != nil {
 		t.Fatalf("start the strict layer: %v", err)
@@ -45,4 +49,12 @@ func StartStrict(t testing.TB, opts strict.Options) *Strict {
 	t.Cleanup(func() { _ = srv.Close() })
 	t.Logf("%s at %s in front of moto at %s", srv, srv.Endpoint(), m.Endpoint())
 	return &Strict{Moto: m, Server: srv}
+}
+
+// logWriter puts the layer's log lines in the test's log.
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

@@ -148,7 +148,7 @@ var (
 
 // observeChange makes Route 53 changes PENDING until ChangeDelay after they
 // were submitted; moto answers INSYNC at once.
-func (s *Server) observeChange(r *http.Request, rec *recorder) {
+func (s *Server) observeChange(r *http.Request, c *call, rec *recorder) {
 	if rec.status/100 != 2 {
 		return
 	}
@@ -173,7 +173,7 @@ func (s *Server) observeChange(r *http.Request, rec *recorder) {
 	status := "INSYNC"
 	if now.Sub(submitted) < s.opts.ChangeDelay {
 		status = "PENDING"
-		s.count(ChangePending)
+		s.count(ChangePending, r, c, "PENDING")
 	}
 	rec.setBody(statusRe.ReplaceAll(body, []byte("<Status>"+status+"</Status>")))
 }
@@ -323,6 +323,7 @@ func (s *Server) checkTableDeleting(w http.ResponseWriter, r *http.Request, c *c
 		body, _ := json.Marshal(map[string]any{"Table": t.desc})
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.Header().Set("X-Amzn-RequestId", requestID())
+		setCRC(w.Header(), body)
 		_, _ = io.Copy(w, bytes.NewReader(body))
 		return true
 	case "CreateTable", "UpdateTable", "DeleteTable":

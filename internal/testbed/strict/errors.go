@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"hash/crc32"
 	"net/http"
 	"strconv"
 )
@@ -85,6 +86,9 @@ func writeError(w http.ResponseWriter, r *http.Request, c *call, e apiError) {
 	if r.Method == http.MethodHead {
 		body = nil
 	}
+	if c.service == "dynamodb" {
+		setCRC(h, body)
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
@@ -100,4 +104,10 @@ func requestID() string {
 	_, _ = rand.Read(b)
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// setCRC sets DynamoDB's X-Amz-Crc32 of body: the SDK checks every DynamoDB
+// answer against it.
+func setCRC(h http.Header, body []byte) {
+	h.Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10))
 }

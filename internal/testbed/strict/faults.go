@@ -130,11 +130,15 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// setBody replaces the answer's body.
+// setBody replaces the answer's body, and its DynamoDB checksum, which the
+// SDK checks against the body.
 func (r *recorder) setBody(b []byte) {
 	r.body.Reset()
 	r.body.Write(b)
 	r.header.Set("Content-Length", strconv.Itoa(len(b)))
+	if r.header.Get("X-Amz-Crc32") != "" {
+		setCRC(r.header, b)
+	}
 }
 
 // copyTo sends the (possibly rewritten) answer to the client.

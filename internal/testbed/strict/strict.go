@@ -56,6 +56,7 @@ package strict
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand"
 	"net"
 	"net/http"
@@ -171,6 +172,9 @@ type Options struct {
 	// real AWS endpoint has (0 is none). It is no strictness behaviour: it
 	// is off unless set.
 	LatencyMin, LatencyMax time.Duration
+
+	// Log, if set, gets a line for every answer a behaviour changed.
+	Log io.Writer
 }
 
 // Server is the strict layer: an http.Handler, and when made by Start a
@@ -339,10 +343,22 @@ func (s *Server) String() string {
 	return "strict layer (" + strings.Join(on, ", ") + ")"
 }
 
-func (s *Server) count(b Behaviour) {
+// count notes that behaviour b changed the answer to c, and logs it when
+// Options.Log is set.
+func (s *Server) count(b Behaviour, r *http.Request, c *call, what string) {
 	s.mu.Lock()
 	s.counts[b]++
 	s.mu.Unlock()
+	if s.opts.Log != nil {
+		op := c.op
+		if op == "" {
+			op = r.Method + " " + r.URL.Path
+			if r.URL.RawQuery != "" {
+				op += "?" + r.URL.RawQuery
+			}
+		}
+		fmt.Fprintf(s.opts.Log, "strict: %s %s %s (%s, account %s, %s)\n", b, what, op, c.service, c.account, c.region)
+	}
 }
 
 // check is a rule looked at before the call reaches moto: it answers (and
@@ -376,31 +392,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.on[Throttling] && !s.allow(c) {
-		s.count(Throttling)
+		s.count(Throttling, r, c, "throttled")
 		writeError(w, r, c, throttleError(c))
 		return
 	}
 	fault := s.pickFault()
 	switch fault {
 	case FaultServerError:
-		s.count(Faults)
+		s.count(Faults, r, c, "5xx")
 		writeError(w, r, c, serverError(c, s.coin()))
 		return
 	case FaultSlow:
-		s.count(Faults)
+		s.count(Faults, r, c, "slow")
 		if !s.sleep(r, s.opts.SlowDelay) {
 			return
 		}
 	case FaultReset:
-		s.count(Faults)
 		if s.coin() {
-			reset(w) // before moto sees the call
+			s.count(Faults, r, c, "connection reset before moto saw")
+			reset(w)
 			return
 		}
+		s.count(Faults, r, c, "connection reset after moto did")
 	}
 	for _, ch := range checks {
 		if s.on[ch.b] && ch.fn(s, w, r, c) {
-			s.count(ch.b)
+			s.count(ch.b, r, c, "answered instead of moto")
 			return
 		}
 	}
@@ -436,7 +453,7 @@ func (s *Server) observer(r *http.Request, c *call) func(*recorder) {
 	case c.service == "iam" && c.op == "CreateRole" && s.on[RolePropagation]:
 		return s.observeCreateRole
 	case c.proto == protoRestXML && s.on[ChangePending]:
-		return func(rec *recorder) { s.observeChange(r, rec) }
+		return func(rec *recorder) { s.observeChange(r, c, rec) }
 	case c.service == "dynamodb" && c.op == "DeleteTable" && s.on[TableDeleting]:
 		return func(rec *recorder) { s.observeDeleteTable(c, rec) }
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/strict"
@@ -60,12 +62,26 @@ func start(t *testing.T, opts strict.Options) *strict.Server {
 	if err := moto.Reset(); err != nil {
 		t.Fatal(err)
 	}
+	opts.Log = logWriter{t}
 	s, err := strict.Start(moto.Endpoint(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	warned := sdkWarnings.Load()
+	t.Cleanup(func() {
+		_ = s.Close()
+		if n := sdkWarnings.Load() - warned; n > 0 {
+			t.Errorf("the SDK logged %d warnings (see above)", n)
+		}
+	})
 	return s
+}
+
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // only is every behaviour off but the ones named.
@@ -95,6 +111,7 @@ func config(endpoint, region, account string) aws.Config {
 		client = accountClient{hc, account}
 	}
 	return aws.Config{
+		Logger:       sdkLog,
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(endpoint),
@@ -102,6 +119,15 @@ func config(endpoint, region, account string) aws.Config {
 		HTTPClient:   client,
 	}
 }
+
+// sdkLog fails the running test on any SDK warning: a rewritten answer
+// whose checksum no longer matches its body is only a warning to the SDK.
+var sdkLog = logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+	sdkWarnings.Add(1)
+	fmt.Fprintf(os.Stderr, "SDK %s: %s\n", c, fmt.Sprintf(format, v...))
+})
+
+var sdkWarnings atomic.Int32
 
 type accountClient struct {
 	next    aws.HTTPClient

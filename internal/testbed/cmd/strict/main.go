@@ -31,6 +31,7 @@
 //	-latency MIN,MAX     a uniform delay on every call, as a real endpoint has (none)
 //	-moto URL            use this moto instead of starting one
 //	-endpoint-file PATH  also write the endpoint URL to PATH
+//	-quiet               do not log (to stderr) each answer a behaviour changed
 //
 // Clients must address S3 path-style; accounts are told apart by moto's
 // x-moto-account-id header.
@@ -83,8 +84,12 @@ func run() error {
 	latency := flag.String("latency", "", "MIN,MAX uniform delay on every call")
 	motoURL := flag.String("moto", "", "use this moto instead of starting one")
 	endpointFile := flag.String("endpoint-file", "", "also write the endpoint URL to this file")
+	quiet := flag.Bool("quiet", false, "do not log each answer a behaviour changed")
 	flag.Parse()
 
+	if !*quiet {
+		opts.Log = os.Stderr
+	}
 	var err error
 	if opts.Off, err = strict.ParseBehaviours(*off); err != nil {
 		return err
