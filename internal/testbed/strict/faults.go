@@ -15,14 +15,20 @@ type limiter struct {
 	last                time.Time
 }
 
-// allow takes a token from c's service and account, as AWS counts
-// requests; a refused request takes none.
+// globalServices have one endpoint and one request budget for every region.
+var globalServices = map[string]bool{"route53": true, "iam": true, "organizations": true, "cloudfront": true}
+
+// allow takes a token from c's service, account and region (one budget for
+// a global service), as AWS counts requests; a refused request takes none.
 func (s *Server) allow(c *call) bool {
 	rate := s.rates[c.service]
 	if rate <= 0 {
 		return true
 	}
-	key := c.service + "/" + c.account
+	key := c.service + "/" + c.account + "/" + c.region
+	if globalServices[c.service] {
+		key = c.service + "/" + c.account
+	}
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -24,6 +24,9 @@ const (
 	protoRestJSON                 // Backup and other REST JSON services: X-Amzn-ErrorType
 )
 
+// maxBody bounds the request bodies the layer holds in memory to look at.
+const maxBody = 64 << 20
+
 // defaultAccount is moto's account when a request names none.
 const defaultAccount = "123456789012"
 
@@ -53,9 +56,12 @@ func readCall(r *http.Request) (*call, error) {
 		}
 	}
 	if r.Body != nil {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil {
 			return nil, fmt.Errorf("read body: %w", err)
+		}
+		if len(body) > maxBody {
+			return nil, fmt.Errorf("the strict layer reads at most %d bytes of a request body", maxBody)
 		}
 		r.Body.Close()
 		c.body = body

@@ -28,8 +28,9 @@
 //     InvalidInput, Backup InvalidParameterValueException);
 //   - bucket-names: CreateBucket with a name outside S3's naming rules
 //     answers InvalidBucketName;
-//   - throttling: a token bucket per service and account (Route 53: 5
-//     requests/s, others set by Options.Rates) answers the service's throttle
+//   - throttling: a token bucket per service, account and region (one for
+//     all regions of Route 53, IAM, Organizations; Route 53 at 5 requests/s,
+//     others set by Options.Rates) answers the service's throttle
 //     error (Route 53 and IAM Throttling 400, S3 SlowDown 503, EC2
 //     RequestLimitExceeded 503, JSON services ThrottlingException 400);
 //   - faults: FaultRate of the calls get a fault: an HTTP 500 or 503 in the
@@ -140,7 +141,8 @@ const (
 )
 
 // DefaultRates are the throttling limits in requests per second per service
-// (SigV4 signing name) and account: Route 53's documented 5 requests/s.
+// (SigV4 signing name), account and region: Route 53's documented 5
+// requests/s.
 var DefaultRates = map[string]float64{"route53": 5}
 
 // Options choose the behaviours and their numbers. The zero value is every
