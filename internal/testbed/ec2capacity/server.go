@@ -106,7 +106,12 @@ func New(motoEndpoint string) (*Server, error) {
 }
 
 // Endpoint is the URL clients use for every AWS service.
-func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) Endpoint() string {
+	if s.ln == nil {
+		return "" // made by New: served by whoever wraps it
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Close stops the server; moto keeps running.
 func (s *Server) Close() error {

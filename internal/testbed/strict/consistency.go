@@ -93,8 +93,8 @@ func (s *Server) roleTooNew(arn string) bool {
 	return ok
 }
 
-// checkRoleAssumable: S3 replication and AWS Backup cannot assume a role
-// until IAM has propagated it.
+// checkRoleAssumable: S3 replication, AWS Backup and sts:AssumeRole cannot
+// assume a role until IAM has propagated it.
 func (s *Server) checkRoleAssumable(w http.ResponseWriter, r *http.Request, c *call) bool {
 	switch {
 	case c.proto == protoS3 && r.Method == http.MethodPut && c.params.Has("replication"):
@@ -106,6 +106,14 @@ func (s *Server) checkRoleAssumable(w http.ResponseWriter, r *http.Request, c *c
 		}
 		writeError(w, r, c, apiError{http.StatusBadRequest, "InvalidRequest",
 			fmt.Sprintf("Unable to assume role %s: the role is not yet assumable by Amazon S3", strings.TrimSpace(cfg.Role))})
+		return true
+	case c.service == "sts" && c.op == "AssumeRole":
+		arn := c.params.Get("RoleArn")
+		if !s.roleTooNew(arn) {
+			return false
+		}
+		writeError(w, r, c, apiError{http.StatusForbidden, "AccessDenied",
+			fmt.Sprintf("User: arn:aws:iam::%s:user/caller is not authorized to perform: sts:AssumeRole on resource: %s", c.account, arn)})
 		return true
 	case c.service == "backup" && c.json != nil:
 		arn := findString(c.json, "IamRoleArn")

@@ -8,8 +8,9 @@
 //     PutBucketTagging, PutBucketReplication, HeadBucket, objects, ...)
 //     answer NoSuchBucket (404) for BucketDelay after CreateBucket;
 //   - role-propagation: for RoleDelay after CreateRole, S3 replication
-//     (PutBucketReplication, InvalidRequest) and AWS Backup (any call with
-//     IamRoleArn, InvalidParameterValueException) cannot assume the role;
+//     (PutBucketReplication, InvalidRequest), AWS Backup (any call with
+//     IamRoleArn, InvalidParameterValueException) and sts:AssumeRole
+//     (AccessDenied, 403) cannot assume the role;
 //   - change-pending: Route 53 changes (ChangeResourceRecordSets,
 //     CreateHostedZone, DeleteHostedZone) answer PENDING, and GetChange says
 //     PENDING until ChangeDelay has passed, then INSYNC;

@@ -28,6 +28,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 
@@ -223,7 +224,7 @@ func TestBucketPropagation(t *testing.T) {
 
 func TestRolePropagation(t *testing.T) {
 	const delay = 3 * time.Second // long enough for the calls made inside it on a loaded machine
-	run := func(t *testing.T, opts strict.Options) (replication, selection error, after func() error) {
+	run := func(t *testing.T, opts strict.Options) (replication, selection, assume error, after func() error) {
 		s := start(t, opts)
 		c := s3Client(s.Endpoint())
 		for _, b := range []string{"src", "dst"} {
@@ -250,11 +251,14 @@ func TestRolePropagation(t *testing.T) {
 		_, selection = backup.NewFromConfig(config(s.Endpoint(), "us-east-1", "")).CreateBackupSelection(ctx, &backup.CreateBackupSelectionInput{
 			BackupPlanId: aws.String("plan"), BackupSelection: &backuptypes.BackupSelection{
 				SelectionName: aws.String("all"), IamRoleArn: arn, Resources: []string{"*"}}})
-		return replication, selection, put
+		_, assume = sts.NewFromConfig(config(s.Endpoint(), "us-east-1", "")).AssumeRole(ctx, &sts.AssumeRoleInput{
+			RoleArn: arn, RoleSessionName: aws.String("probe")})
+		return replication, selection, assume, put
 	}
 
-	replication, selection, put := run(t, only(strict.Options{RoleDelay: delay}, strict.RolePropagation))
+	replication, selection, assume, put := run(t, only(strict.Options{RoleDelay: delay}, strict.RolePropagation))
 	wantCode(t, "PutBucketReplication with a new role", replication, "InvalidRequest")
+	wantCode(t, "AssumeRole of a new role", assume, "AccessDenied")
 	wantCode(t, "CreateBackupSelection with a new role", selection, "InvalidParameterValueException")
 	var ipv *backuptypes.InvalidParameterValueException
 	if !errors.As(selection, &ipv) {
@@ -263,8 +267,9 @@ func TestRolePropagation(t *testing.T) {
 	time.Sleep(delay)
 	ok(t, "PutBucketReplication after the delay", put())
 
-	replication, selection, _ = run(t, none())
+	replication, selection, assume, _ = run(t, none())
 	ok(t, "PutBucketReplication with role-propagation off", replication)
+	ok(t, "AssumeRole with role-propagation off", assume)
 	// moto has no backup selections: whatever it answers, it is not the layer's refusal.
 	if selection != nil && strings.Contains(selection.Error(), "cannot be assumed") {
 		t.Fatalf("CreateBackupSelection with role-propagation off: %v", selection)

@@ -19,7 +19,7 @@
 //	                     change-pending, healthcheck-in-use, table-deleting, ssm-size,
 //	                     tag-limits, bucket-names, throttling, faults
 //	-bucket-delay D      how long a new bucket answers NoSuchBucket (default 2s)
-//	-role-delay D        how long a new role cannot be assumed by S3 replication or Backup (4s)
+//	-role-delay D        how long a new role cannot be assumed by S3 replication, Backup or sts:AssumeRole (4s)
 //	-change-delay D      how long a Route 53 change stays PENDING (2s)
 //	-table-delete-delay D how long a deleted DynamoDB table stays DELETING (2s)
 //	-rate SERVICE=N      requests per second per account for a service, by its SigV4
