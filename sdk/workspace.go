@@ -254,7 +254,32 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 	}
 	pv, _, err := w.plan(doc, decl, targets)
 	pv.Warnings = warnings
-	return pv, err
+	if err != nil {
+		return pv, err
+	}
+	return pv, w.preflight(ctx, &pv, doc.State, func(p string) bool { return decl.res.AllowDataLoss[p] })
+}
+
+// preflight reads the cloud for what the plan cannot see in the records
+// (engine.Preflight): a create whose name an object not ours holds is an
+// error, and so is a delete or replace of an object that holds data,
+// unless its resource allows data loss, when it is a warning. Either way
+// nothing has changed yet.
+func (w *Workspace) preflight(ctx context.Context, pv *Preview, st engine.State, allowed func(prefix string) bool) error {
+	pf, err := w.engine().Preflight(ctx, pv.Plan, st)
+	if err != nil {
+		return err
+	}
+	errs := pf.Taken
+	for _, d := range pf.Data {
+		prefix, _, _ := strings.Cut(d.Step.Name, stack.Separator)
+		if allowed(prefix) {
+			pv.Warnings = append(pv.Warnings, "data will be lost: "+d.String())
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: refused, because it would destroy that data; set allow_data_loss = true on %s to allow it, or empty it first", d, prefix))
+	}
+	return errors.Join(errs...)
 }
 
 // checkNames fails, before any cloud call, when two declared primitives
@@ -321,7 +346,11 @@ func (w *Workspace) PreviewDestroy(ctx context.Context, targets ...string) (Prev
 		return Preview{}, err
 	}
 	pv, _, err := w.plan(doc, nil, targets)
-	return pv, err
+	if err != nil {
+		return pv, err
+	}
+	// A destroy is the user's word that the data goes: it is said, not refused.
+	return pv, w.preflight(ctx, &pv, doc.State, func(string) bool { return true })
 }
 
 // Result is what a run did.
@@ -349,6 +378,9 @@ func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionP
 	return w.run(ctx, "up", func(doc *state.Document) (Preview, error) {
 		pv, _, err := w.plan(*doc, decl, targets)
 		pv.Warnings = warnings
+		if err == nil {
+			err = w.preflight(ctx, &pv, doc.State, func(p string) bool { return decl.res.AllowDataLoss[p] })
+		}
 		if err == nil && outputs != nil && len(targets) == 0 {
 			doc.Outputs = outputs(decl.RegionPairs())
 		}

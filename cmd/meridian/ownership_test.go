@@ -30,6 +30,7 @@ type pairStack struct {
 	prefix, table, zone string
 	forceDestroy        bool
 	interval            int
+	allowDataLoss       bool
 }
 
 func (p pairStack) write(t *testing.T, dir string) {
@@ -53,6 +54,7 @@ resource "meridian_region_pair" "own" {
   name             = "own"
   primary_region   = "us-east-1"
   secondary_region = "us-west-2"
+  allow_data_loss  = %t
   object_store {
     bucket_prefix = %q
     force_destroy = %t
@@ -72,7 +74,7 @@ resource "meridian_region_pair" "own" {
   }
   tags = { service = "own" }
 }
-`, p.prefix, p.forceDestroy, p.table, p.zone, p.interval)
+`, p.allowDataLoss, p.prefix, p.forceDestroy, p.table, p.zone, p.interval)
 	if err := os.WriteFile(filepath.Join(dir, "stack.tf"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +283,47 @@ func TestReplaceWithDependents(t *testing.T) {
 	p.write(t, dir)
 	c.must("up", "--yes", endpoint)
 	requireConverged(t, c, endpoint)
+	requireOnly(t, cloud, onePair)
+	c.must("destroy", "--yes", endpoint)
+	requireOnly(t, cloud, nil)
+}
+
+// TestDataReplacementIsRefused (situation 8): a new table name replaces a
+// table that holds an item. preview and up refuse it, naming the table and
+// what it holds, and change nothing; with allow_data_loss the plan warns
+// and up replaces it.
+func TestDataReplacementIsRefused(t *testing.T) {
+	p := defaultPair()
+	c, cloud, dir, endpoint := ownershipSetup(t, p)
+	c.must("up", "--yes", endpoint)
+	ddb := cloud.DynamoDB("us-east-1")
+	if _, err := ddb.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("own"),
+		Item: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "order-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	p.table = "own2"
+	p.write(t, dir)
+	for _, args := range [][]string{{"preview", endpoint}, {"up", "--yes", endpoint}} {
+		r := c.run(args...)
+		if out := r.stdout + r.stderr; r.code == 0 || !strings.Contains(out, "own/aws_dynamodb_table.kv") || !strings.Contains(out, "holds items") || !strings.Contains(out, "allow_data_loss") {
+			t.Fatalf("meridian %s over a table with items: exit %d\n%s\n%s", args[0], r.code, tail(r.stdout, 20), r.stderr)
+		}
+	}
+	if _, err := ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("own")}); err != nil {
+		t.Fatalf("the table was touched: %v", err)
+	}
+	requireOnly(t, cloud, onePair)
+
+	p.allowDataLoss = true
+	p.write(t, dir)
+	if r := c.must("preview", endpoint); !strings.Contains(r.stdout+r.stderr, "data will be lost") {
+		t.Fatalf("preview with allow_data_loss does not say what goes:\n%s\n%s", r.stdout, r.stderr)
+	}
+	c.must("up", "--yes", endpoint)
+	requireConverged(t, c, endpoint)
+	if _, err := ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("own2")}); err != nil {
+		t.Fatalf("no new table: %v", err)
+	}
 	requireOnly(t, cloud, onePair)
 	c.must("destroy", "--yes", endpoint)
 	requireOnly(t, cloud, nil)

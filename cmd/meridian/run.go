@@ -135,9 +135,15 @@ func (p *project) program(c *sdk.Context) error {
 	}
 	for _, rp := range res.RegionPairs {
 		c.RegionPair(rp)
+		if res.AllowDataLoss[stack.Prefix(stack.ResourceType, rp.Name)] {
+			c.AllowDataLoss(rp.Name, "")
+		}
 	}
 	for _, dr := range res.DRPolicies {
 		c.DRPolicy(dr)
+		if res.AllowDataLoss[stack.Prefix(stack.DRPolicyType, dr.Name)] {
+			c.AllowDataLoss("", dr.Name)
+		}
 	}
 	for _, tp := range res.TagPolicies {
 		c.CostTagPolicy(tp)
