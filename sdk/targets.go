@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -176,4 +177,34 @@ func dependsOn(r, on engine.Record) bool {
 		return r.Inputs["bucket"] == on.ID || r.Inputs["destination_bucket_arn"] == "arn:aws:s3:::"+on.ID
 	}
 	return false
+}
+
+// Forget removes the records of targets (resource prefixes or primitive
+// names) from the stack's state, holding its lock, and touches nothing in
+// the cloud: the objects stay where they are, no longer managed. It is the
+// explicit consent a refused delete asks for when an object is not
+// meridian's to delete. It returns the names of the records removed.
+func (w *Workspace) Forget(ctx context.Context, targets []string) ([]string, error) {
+	var forgotten []string
+	err := w.withLock(ctx, "forget", func() error {
+		doc, err := w.backend.Load(ctx)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, r := range doc.Records {
+			names = append(names, r.Name)
+		}
+		if err := checkTargets(targets, names); err != nil {
+			return err
+		}
+		for _, name := range names {
+			if slices.ContainsFunc(targets, func(t string) bool { return targetMatches(name, t) }) {
+				doc.Remove(name)
+				forgotten = append(forgotten, name)
+			}
+		}
+		return w.backend.Save(ctx, doc)
+	})
+	return forgotten, err
 }

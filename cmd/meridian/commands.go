@@ -317,6 +317,33 @@ func stackCmd(f *flags) *cobra.Command {
 		},
 	})
 	c.AddCommand(&cobra.Command{
+		Use:   "forget ADDRESS...",
+		Short: "Drop records from the stack's state without touching the cloud (asks for confirmation unless --yes)",
+		Long: "Removes the records of the named resources or primitives from the stack's state. The objects stay in the cloud, " +
+			"no longer managed by meridian. Use it when a delete was refused because the object is not meridian's to delete " +
+			"(its ownership marks are another's), or to hand an object over to something else.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, addresses []string) error {
+			p, err := open(cmd, f, false)
+			if err != nil {
+				return err
+			}
+			if !f.yes {
+				if err := ask(cmd, fmt.Sprintf("Forget %s? The objects stay in the cloud, unmanaged.", strings.Join(addresses, ", "))); err != nil {
+					return err
+				}
+			}
+			forgotten, err := p.ws.Forget(cmd.Context(), addresses)
+			if err != nil {
+				return err
+			}
+			for _, name := range forgotten {
+				fmt.Fprintf(cmd.OutOrStdout(), "forgot %s (left in the cloud)\n", name)
+			}
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
 		Use:   "unlock",
 		Short: "Remove the stack's lock after its holder died (asks for confirmation unless --yes)",
 		Args:  cobra.NoArgs,

@@ -328,3 +328,30 @@ func TestDataReplacementIsRefused(t *testing.T) {
 	c.must("destroy", "--yes", endpoint)
 	requireOnly(t, cloud, nil)
 }
+
+// TestDeleteOfAnObjectNotOursIsRefused: a recorded bucket whose ownership
+// marks were changed to another stack's is not deleted; destroy says so and
+// how to forget it; after `stack forget`, destroy removes the rest and the
+// bucket stays.
+func TestDeleteOfAnObjectNotOursIsRefused(t *testing.T) {
+	p := defaultPair()
+	c, cloud, _, endpoint := ownershipSetup(t, p)
+	c.must("up", "--yes", endpoint)
+	s3c := cloud.S3("us-west-2")
+	if _, err := s3c.PutBucketTagging(context.Background(), &s3.PutBucketTaggingInput{Bucket: aws.String("own-data-us-west-2"),
+		Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("meridian:owner"), Value: aws.String("stack:prod/own/aws_s3_bucket.secondary")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := c.run("destroy", "--yes", endpoint)
+	if out := r.stdout + r.stderr; r.code == 0 || !strings.Contains(out, "not created by this resource") || !strings.Contains(out, "stack forget") {
+		t.Fatalf("destroy of a bucket that is not ours: exit %d\n%s\n%s", r.code, tail(r.stdout, 20), r.stderr)
+	}
+	if _, err := s3c.HeadBucket(context.Background(), &s3.HeadBucketInput{Bucket: aws.String("own-data-us-west-2")}); err != nil {
+		t.Fatalf("the bucket that is not ours was deleted: %v", err)
+	}
+	if r := c.must("stack", "forget", "own/aws_s3_bucket.secondary", "--yes"); !strings.Contains(r.stdout, "forgot own/aws_s3_bucket.secondary") {
+		t.Fatalf("forget: %s", r.stdout)
+	}
+	c.must("destroy", "--yes", endpoint)
+	requireOnly(t, cloud, map[string]int{compile.S3Bucket: 1})
+}
