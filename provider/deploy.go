@@ -83,7 +83,7 @@ func planChanges(data *providerData, name string, g primitive.Graph, records eng
 // afterwards, whatever happened, so that the caller saves them and nothing
 // is orphaned.
 func deploy(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
-	e := data.engine()
+	e := data.engine(name)
 	var mu sync.Mutex
 	e.OnEvent = func(ev engine.Event) {
 		mu.Lock()
@@ -110,7 +110,7 @@ func deploy(ctx context.Context, data *providerData, name string, g primitive.Gr
 // refresh reads every recorded primitive, reports drift as warnings, and
 // returns the records as the cloud holds them.
 func refresh(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
-	drifts, _, err := data.engine().Refresh(ctx, &records)
+	drifts, _, err := data.engine(name).Refresh(ctx, &records)
 	if err != nil {
 		diags.AddError("Cannot refresh "+name, err.Error())
 	}
@@ -122,7 +122,7 @@ func refresh(ctx context.Context, data *providerData, name string, records engin
 
 // destroy deletes every recorded primitive and returns the records of what is left.
 func destroy(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
-	if err := data.engine().Destroy(ctx, &records); err != nil {
+	if err := data.engine(name).Destroy(ctx, &records); err != nil {
 		diags.AddError("Cannot destroy "+name, err.Error())
 	}
 	return records

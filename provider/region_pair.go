@@ -392,7 +392,7 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		return
 	}
 	m.IDs[compile.Manifest] = compile.ManifestName(name)
-	records, err := r.data.engine().Adopt(ctx, g, m.IDs)
+	records, err := r.data.engine(address(name)).Adopt(ctx, g, m.IDs)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return
