@@ -51,10 +51,13 @@ type drPolicyModel struct {
 	Proven          types.Bool   `tfsdk:"proven"`
 	LastDrill       types.String `tfsdk:"last_drill"`
 	Primitives      types.List   `tfsdk:"primitives"`
+	PartialRecords  types.String `tfsdk:"partial_records"`
 }
 
 func (m *drPolicyModel) address() string            { return "meridian_dr_policy." + m.Name.ValueString() }
 func (m *drPolicyModel) setPrimitives(l types.List) { m.Primitives = l }
+func (m *drPolicyModel) partial() types.String      { return m.PartialRecords }
+func (m *drPolicyModel) setPartial(v types.String)  { m.PartialRecords = v }
 
 type backupModel struct {
 	Schedule        types.String `tfsdk:"schedule"`
@@ -113,6 +116,7 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 				Description: "Whether a drill has measured an RTO and RPO within the targets. False until then."},
 			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType,
 				Description: "The cloud objects of the policy: vaults, backup role, plan and selection."},
+			partialRecordsAttribute: schema.StringAttribute{Computed: true, Sensitive: true, Description: partialRecordsDescription},
 			"last_drill": schema.StringAttribute{Computed: true,
 				Description: "The newest drill's report (JSON), read from the pair's secondary bucket on refresh: its measured RTO is checked against `rto` at plan time."},
 		},
@@ -242,6 +246,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 		return
 	}
 	plan.ID = plan.Name
+	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	plan.Primitives = types.ListUnknown(primitiveType)
 	unknownRunbook := runbookValues{types.ListUnknown(runbookStepType), types.StringUnknown(), types.StringUnknown()}
 	unknownRunbook.set(&plan)
@@ -313,6 +318,7 @@ func (r *drPolicy) apply(ctx context.Context, plan drPolicyModel, records engine
 	plan.ID = plan.Name
 	runbookOf(p.Name, rb).set(&plan)
 	plan.Primitives = primitivesValue(records)
+	plan.PartialRecords = partialRecords(records, diags.HasError())
 	if plan.LastDrill.IsUnknown() {
 		plan.LastDrill = types.StringNull()
 	}

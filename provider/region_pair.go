@@ -96,6 +96,7 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				Computed:    true,
 				Description: "The pair as written, as JSON, known at plan time: pass it to `meridian_dr_policy`'s `region_pair`.",
 			},
+			partialRecordsAttribute: schema.StringAttribute{Computed: true, Sensitive: true, Description: partialRecordsDescription},
 			"failover_fqdn": schema.StringAttribute{
 				Computed:    true,
 				Description: "The name clients resolve; it points to the primary endpoint while its health check passes and to the secondary otherwise.",
@@ -278,6 +279,7 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	plan.ID = plan.Name
+	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	plan.FailoverFQDN = types.StringNull()
 	if plan.DNS != nil {
 		plan.FailoverFQDN = types.StringUnknown()
@@ -348,6 +350,7 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 	records = deploy(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
 	plan.Primitives = primitivesValue(records)
+	plan.PartialRecords = partialRecords(records, diags.HasError())
 	diags.Append(saveRecords(ctx, private, records)...)
 	if diags.HasError() && len(records.Records) == 0 {
 		return // nothing was created, so there is nothing to keep in state
