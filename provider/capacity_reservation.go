@@ -641,7 +641,7 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 		if !req.State.Raw.IsNull() {
 			records, diags := loadRecords(ctx, req.Private)
 			resp.Diagnostics.Append(diags...)
-			if !planChanges(r.data, name, *g, records, &resp.Diagnostics) {
+			if _, changed := planChanges(r.data, name, *g, records, &resp.Diagnostics); !changed {
 				plan.Primitives = state.Primitives
 			}
 		}

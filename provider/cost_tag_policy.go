@@ -198,7 +198,7 @@ func (r *costTagPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		if !req.State.Raw.IsNull() {
 			records, diags := loadRecords(ctx, req.Private)
 			resp.Diagnostics.Append(diags...)
-			if !planChanges(r.data, "meridian_cost_tag_policy."+p.Name, g, records, &resp.Diagnostics) && plan.Policy.Equal(state.Policy) {
+			if _, changed := planChanges(r.data, "meridian_cost_tag_policy."+p.Name, g, records, &resp.Diagnostics); !changed && plan.Policy.Equal(state.Policy) {
 				plan.Report, plan.Primitives = state.Report, state.Primitives
 			}
 		}

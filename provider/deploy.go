@@ -58,16 +58,16 @@ func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diag
 
 // planChanges diffs g against the records and, since Terraform shows the
 // resource as one update, adds a warning that says what happens to each
-// primitive. It reports whether anything changes.
-func planChanges(data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) bool {
+// primitive. It returns the plan and whether anything changes.
+func planChanges(data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) (engine.Plan, bool) {
 	p, err := engine.Diff(g, records, data.drivers())
 	if err != nil {
 		diags.AddError("Cannot plan "+name, err.Error())
-		return false
+		return p, false
 	}
 	changes := p.Changes()
 	if len(changes) == 0 {
-		return false
+		return p, false
 	}
 	var lines []string
 	for _, s := range changes {
@@ -76,7 +76,7 @@ func planChanges(data *providerData, name string, g primitive.Graph, records eng
 	diags.AddAttributeWarning(path.Root("primitives"), "Planned primitive changes",
 		fmt.Sprintf("%s: %d of %d primitives change (a replace deletes the old object before creating the new one):\n%s",
 			name, len(changes), len(p.Steps), strings.Join(lines, "\n")))
-	return true
+	return p, true
 }
 
 // deploy applies g over the records and returns the records of what exists

@@ -35,6 +35,7 @@ type regionPairModel struct {
 	Spec                    types.String      `tfsdk:"spec"`
 	FailoverFQDN            types.String      `tfsdk:"failover_fqdn"`
 	PartialRecords          types.String      `tfsdk:"partial_records"`
+	AllowDataLoss           types.Bool        `tfsdk:"allow_data_loss"`
 }
 
 func (m *regionPairModel) address() string            { return address(m.Name.ValueString()) }
