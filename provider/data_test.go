@@ -171,3 +171,38 @@ func TestAccRegionPair_dataProtection(t *testing.T) {
 		},
 	})
 }
+
+// TestAccDRPolicy_vaultRename: renaming a backup vault replaces it, and a
+// vault's recovery points go with it, so terraform must see the policy
+// replaced: with prevent_destroy it refuses the plan even though
+// allow_data_loss lets meridian go ahead. (moto has no recovery points to
+// put in a vault, and keeps a deleted backup plan's name taken, so the
+// replacement itself is not applied here.)
+func TestAccDRPolicy_vaultRename(t *testing.T) {
+	endpoint := acceptance(t)
+	renamed := strings.Replace(drConfig(endpoint, "30m", "2h", "rate(1 hour)", drStores), `  backup {
+    schedule`, `  allow_data_loss = true
+
+  lifecycle {
+    prevent_destroy = true
+  }
+
+  backup {
+    primary_vault  = "orders-vault-2"
+    schedule`, 1)
+	if !strings.Contains(renamed, "orders-vault-2") {
+		t.Fatal("the renamed vault is not in the configuration")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{
+			{Config: drConfig(endpoint, "30m", "2h", "rate(1 hour)", drStores)},
+			{
+				Config:      renamed,
+				ExpectError: wrapped(`Instance cannot be destroyed`),
+			},
+			// Back to the first configuration, which destroy then uses.
+			{Config: drConfig(endpoint, "30m", "2h", "rate(1 hour)", drStores)},
+		},
+	})
+}
