@@ -119,7 +119,8 @@ func (w *Workspace) engine() *engine.Engine {
 			maps.Copy(drivers, w.clusters.Drivers())
 		}
 	}
-	return &engine.Engine{Drivers: drivers, Parallelism: w.opts.Parallelism, OnEvent: w.opts.OnEvent}
+	// The stack's name scopes the ownership marks of what it creates.
+	return &engine.Engine{Drivers: drivers, Parallelism: w.opts.Parallelism, OnEvent: w.opts.OnEvent, Scope: "stack:" + w.opts.Stack}
 }
 
 // PropertyDiff is one property's change in a step.

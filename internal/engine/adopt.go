@@ -48,8 +48,18 @@ func (e *Engine) Adopt(ctx context.Context, g primitive.Graph, ids map[string]st
 			for k, v := range primitive.Normalize(obs.Properties) {
 				rec.Inputs[k] = v
 			}
-			rec.Tags = obs.Tags
+			tags, owner, token := stripMarks(obs.Tags)
+			rec.Tags = tags
 			rec.Outputs = withID(obs.Outputs, id)
+			if _, marked := d.(Marked); marked {
+				// An object this scope created keeps its token; any other
+				// is the user's by their import, and is marked as ours by
+				// the next update.
+				rec.Token = token
+				if owner != e.mark(name) || token == "" {
+					rec.Token, rec.Unmarked = newToken(), true
+				}
+			}
 			st.Put(rec)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,33 +79,51 @@ type Event struct {
 // the steps that depend on it; the others go on. Apply returns every failure.
 func (e *Engine) Apply(ctx context.Context, p Plan, st *State) error {
 	r := &run{e: e, st: st}
-	nodes := map[string][]string{}
 	steps := map[string]Step{}
 	for _, s := range p.Changes() {
 		steps[s.Name] = s
 	}
+	// A step is one or two nodes: "delete name" deletes the recorded object
+	// (a delete, or the first half of a replace), "name" creates or
+	// updates the desired one. Deletes go dependents first, as recorded; creates
+	// and updates go dependencies first, as desired; a replace creates
+	// only once its old object and everything that used it are gone.
+	nodes := map[string][]string{}
 	for name, s := range steps {
-		var deps []string
-		if s.Op == OpDelete {
-			// Delete after everything that depended on it is deleted.
+		if s.Op == OpDelete || s.Op == OpReplace {
+			var deps []string
 			for _, rec := range st.Records {
-				if t, ok := steps[rec.Name]; ok && t.Op == OpDelete && slices.Contains(rec.DependsOn, name) {
-					deps = append(deps, rec.Name)
+				if t, ok := steps[rec.Name]; ok && (t.Op == OpDelete || t.Op == OpReplace) && slices.Contains(rec.DependsOn, name) {
+					deps = append(deps, deleteNode+rec.Name)
 				}
 			}
-		} else {
-			for _, d := range s.desired.Dependencies() {
-				if _, ok := steps[d]; ok {
-					deps = append(deps, d)
-				}
+			nodes[deleteNode+name] = deps
+		}
+		if s.Op == OpDelete {
+			continue
+		}
+		var deps []string
+		if s.Op == OpReplace {
+			deps = append(deps, deleteNode+name)
+		}
+		for _, d := range s.desired.Dependencies() {
+			if _, ok := steps[d]; ok {
+				deps = append(deps, d)
 			}
 		}
 		nodes[name] = deps
 	}
-	return schedule(ctx, nodes, e.slots(maps.Values(steps)), func(ctx context.Context, name string) error {
-		return r.step(ctx, steps[name])
+	return schedule(ctx, nodes, e.slots(maps.Values(steps)), func(ctx context.Context, node string) error {
+		if name, ok := strings.CutPrefix(node, deleteNode); ok {
+			return r.step(ctx, steps[name], r.deleteRecorded)
+		}
+		return r.step(ctx, steps[node], r.apply)
 	})
 }
+
+// deleteNode prefixes the name of a step's delete in the schedule, so
+// that a skipped step reads "delete a: skipped because delete b failed".
+const deleteNode = "delete "
 
 // Destroy deletes every recorded primitive, dependents first.
 func (e *Engine) Destroy(ctx context.Context, st *State) error {
@@ -207,7 +226,9 @@ func (r *run) takeChanges() Changes {
 	return c
 }
 
-func (r *run) step(ctx context.Context, s Step) (err error) {
+// step runs one half of s through do and reports it as s's progress: a
+// replace reports its delete and its create as two runs of the same step.
+func (r *run) step(ctx context.Context, s Step, do func(context.Context, Step, Driver) ([]string, error)) (err error) {
 	start := time.Now()
 	r.e.emit(Event{Step: s, Status: "start"})
 	var warnings []string
@@ -222,89 +243,183 @@ func (r *run) step(ctx context.Context, s Step) (err error) {
 	if !ok {
 		return fmt.Errorf("%s: no driver for type %q", s.Name, s.Type)
 	}
+	warnings, err = do(ctx, s, d)
+	return err
+}
+
+// deleteRecorded deletes the object s's record stands for, once it has
+// proved the object is the record's own, and removes the record. A delete
+// the cloud refuses leaves the record as it was, live, so that the next
+// plan shows the object as it is rather than a delete that never ends.
+func (r *run) deleteRecorded(ctx context.Context, s Step, d Driver) ([]string, error) {
 	r.mu.Lock()
 	rec, recorded := r.st.Get(s.Name)
 	r.mu.Unlock()
-
-	if s.Op == OpDelete || s.Op == OpReplace {
-		if recorded && rec.Pending == OpCreate {
-			// The create may have succeeded before a crash: finish it with
-			// its token, so that there is an id to delete and nothing leaks.
-			req := Request{Name: rec.Name, Type: rec.Type, Region: rec.Region, Properties: rec.Inputs, Tags: rec.Tags, Token: rec.Token, Resume: true}
-			var res Result
-			if err := r.e.retry(ctx, s, func() (err error) { res, err = d.Create(ctx, req); return err }); err != nil {
-				return fmt.Errorf("resume pending create of %s to delete it: %w", s.Name, err)
-			}
-			rec.ID, rec.Outputs, rec.Pending = res.ID, withID(res.Outputs, res.ID), ""
-		}
-		if recorded {
-			// Journal the intent first: a crash during the call leaves a
-			// record that may or may not have an object, and the next run
-			// must not trust it as existing (see diffOne).
-			rec.Pending = OpDelete
-			if err := r.put(rec); err != nil {
-				return err
-			}
-			if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
-				return fmt.Errorf("delete %s: %w", s.Name, err)
-			}
-		}
-		if err := r.remove(s.Name); err != nil {
-			return err
-		}
-		if s.Op == OpDelete {
-			return nil
-		}
-		recorded = false
+	if !recorded {
+		return nil, nil
 	}
+	var warnings []string
+	if rec.Pending == OpCreate {
+		// The create may have made its object before it was cut short.
+		found, w, err := r.findPending(ctx, s, d, &rec)
+		warnings = append(warnings, w...)
+		if err != nil {
+			return warnings, err
+		}
+		if !found {
+			return warnings, r.remove(s.Name)
+		}
+	}
+	if _, marked := d.(Marked); marked && rec.ID != "" {
+		var obs Observation
+		err := r.e.retry(ctx, s, func() (err error) { obs, err = d.Read(ctx, rec); return err })
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return warnings, r.remove(s.Name)
+		case err != nil:
+			return warnings, fmt.Errorf("delete %s: read it to check that it is ours: %w", s.Name, err)
+		}
+		if err := r.e.owns(rec, obs.Tags); err != nil {
+			return warnings, fmt.Errorf("delete %s: refused: %w", s.Name, err)
+		}
+	}
+	live := rec
+	live.Pending = ""
+	// Journal the intent first: a crash during the call leaves a record
+	// that may or may not have an object, and the next run finds out.
+	rec.Pending = OpDelete
+	if err := r.put(rec); err != nil {
+		return warnings, err
+	}
+	if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
+		err = fmt.Errorf("delete %s: %w", s.Name, err)
+		// Refused, or failed for good: if the object is still there, the
+		// record is live again; if the read cannot tell, it stays pending.
+		_, rerr := d.Read(ctx, live)
+		switch {
+		case errors.Is(rerr, ErrNotFound):
+			return warnings, r.remove(s.Name)
+		case rerr == nil:
+			if perr := r.put(live); perr != nil {
+				return warnings, errors.Join(err, perr)
+			}
+			return warnings, fmt.Errorf("%w (the object is still there and stays recorded)", err)
+		}
+		return warnings, err
+	}
+	return warnings, r.remove(s.Name)
+}
 
+// findPending looks for the object a pending create may have made, and
+// records it in rec if found. A Finder looks without creating anything;
+// for other drivers the create is finished with its token, which makes no
+// second object.
+func (r *run) findPending(ctx context.Context, s Step, d Driver, rec *Record) (bool, []string, error) {
+	req := Request{Name: rec.Name, Type: rec.Type, Region: rec.Region, Properties: rec.Inputs,
+		Tags: r.e.withMarks(d, rec.Name, rec.Token, rec.Tags), Token: rec.Token, Resume: true}
+	var (
+		res   Result
+		found = true
+		err   error
+	)
+	if f, ok := d.(Finder); ok {
+		err = r.e.retry(ctx, s, func() (err error) { res, found, err = f.Find(ctx, req); return err })
+		if errors.Is(err, ErrNotOwned) {
+			// The name is someone else's: this record's create never made
+			// anything, so there is nothing of ours to delete.
+			return false, []string{fmt.Sprintf("%s: forgot its unfinished create: %v", s.Name, err)}, nil
+		}
+	} else {
+		err = r.e.retry(ctx, s, func() (err error) { res, err = d.Create(ctx, req); return err })
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("find what the unfinished create of %s made: %w", s.Name, err)
+	}
+	if found {
+		rec.ID, rec.Outputs, rec.Pending = res.ID, withID(res.Outputs, res.ID), ""
+	}
+	return found, res.Warnings, nil
+}
+
+// owns checks that an object, by the tags it carries, is the one rec
+// created. Records from before ownership marks, and imported objects, are
+// taken as the user's word.
+func (e *Engine) owns(rec Record, tags map[string]string) error {
+	if rec.Token == "" || rec.Unmarked {
+		return nil
+	}
+	if tags[OwnerTag] == e.mark(rec.Name) && tags[TokenTag] == rec.Token {
+		return nil
+	}
+	what := fmt.Sprintf("%s %s in %s", rec.Type, rec.ID, rec.Region)
+	if tags[OwnerTag] == e.mark(rec.Name) {
+		return fmt.Errorf("%s carries token %q, not this record's: %w; it stays recorded", what, tags[TokenTag], ErrNotOwned)
+	}
+	return fmt.Errorf("%s: %w", what, notOwned("it", tags))
+}
+
+// apply creates or updates the desired object of s and records it.
+func (r *run) apply(ctx context.Context, s Step, d Driver) ([]string, error) {
 	r.mu.Lock()
+	rec, recorded := r.st.Get(s.Name)
 	props, missing := primitive.Resolve(s.desired.Properties, r.st.outputs)
 	r.mu.Unlock()
 	if len(missing) > 0 {
-		return fmt.Errorf("%s: unresolved references %v", s.Name, missing)
+		return nil, fmt.Errorf("%s: unresolved references %v", s.Name, missing)
 	}
-	req := Request{Name: s.Name, Type: s.Type, Region: s.Region, Properties: props, Tags: s.desired.Tags}
+	req := Request{Name: s.Name, Type: s.Type, Region: s.Region, Properties: props}
 	var res Result
-	if s.Op == OpUpdate && recorded {
-		err = r.e.retry(ctx, s, func() (err error) { res, err = d.Update(ctx, rec, req); return err })
+	if s.Op == OpUpdate && recorded && rec.Pending == "" {
+		req.Token = rec.Token
+		if req.Token == "" {
+			req.Token = newToken() // a record from before ownership marks gets its own
+		}
+		req.Tags = r.e.withMarks(d, s.Name, req.Token, s.desired.Tags)
+		err := r.e.retry(ctx, s, func() (err error) { res, err = d.Update(ctx, rec, req); return err })
 		if err != nil {
-			return fmt.Errorf("update %s: %w", s.Name, err)
+			return nil, fmt.Errorf("update %s: %w", s.Name, err)
 		}
 		if res.ID == "" {
 			res.ID = rec.ID
 		}
 	} else {
-		// A create: journal the intent first, so that a crash during the call
-		// leaves a pending record and the next run resumes it with the same token.
+		// A create: journal the intent first, so that a crash during the
+		// call leaves a pending record and the next run resumes it with the
+		// same token. A record whose create or delete was cut short
+		// resumes with its own token: the driver adopts what is there.
 		req.Token, req.Resume = newToken(), false
-		if recorded && rec.Pending == OpCreate {
+		if recorded && rec.Pending != "" && rec.Token != "" {
 			req.Token, req.Resume = rec.Token, true
 		}
+		req.Tags = r.e.withMarks(d, s.Name, req.Token, s.desired.Tags)
 		pending := Record{
 			Name: s.Name, Type: s.Type, Region: s.Region, Pending: OpCreate, Token: req.Token,
 			Inputs: props, Tags: s.desired.Tags, DependsOn: s.desired.Dependencies(),
 		}
 		if err := r.put(pending); err != nil {
-			return err
+			return nil, err
 		}
-		err = r.e.retry(ctx, s, func() (err error) {
+		err := r.e.retry(ctx, s, func() (err error) {
 			res, err = d.Create(ctx, req)
 			// Every try after the first may follow one that succeeded unseen.
 			req.Resume = true
 			return err
 		})
+		if errors.Is(err, ErrNotOwned) {
+			// Nothing was made: the name belongs to an object that is not
+			// ours, and the driver stopped before changing it.
+			return nil, errors.Join(fmt.Errorf("create %s: %w", s.Name, err), r.remove(s.Name))
+		}
 		if err != nil {
-			return fmt.Errorf("create %s: %w", s.Name, err)
+			return nil, fmt.Errorf("create %s: %w", s.Name, err)
 		}
 	}
-	warnings = res.Warnings
 	done := Record{
-		Name: s.Name, Type: s.Type, Region: s.Region, ID: res.ID,
+		Name: s.Name, Type: s.Type, Region: s.Region, ID: res.ID, Token: req.Token,
 		Inputs: props, Tags: s.desired.Tags, Outputs: withID(res.Outputs, res.ID),
 		DependsOn: s.desired.Dependencies(),
 	}
-	return r.put(done)
+	return res.Warnings, r.put(done)
 }
 
 func (e *Engine) emit(ev Event) {

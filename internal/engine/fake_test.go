@@ -413,3 +413,73 @@ func findCall(t *testing.T, c *fakeCloud, op, name string) call {
 	}
 	return found[0]
 }
+
+// tOwned is served by markedDriver: its objects carry the ownership marks,
+// are known by their "name" property, and can be found without a create.
+const tOwned = "owned"
+
+// markedDriver is a fakeDriver whose objects are named by their "name"
+// property, as buckets are: a create that meets an object of that name
+// claims it through engine.Claim, as the AWS drivers do.
+type markedDriver struct{ *fakeDriver }
+
+func (markedDriver) Marked() {}
+
+func (d markedDriver) byName(req engine.Request) *object {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	for _, o := range d.c.objects {
+		if o.Type == d.typ && o.Props["name"] == req.Properties["name"] {
+			return o
+		}
+	}
+	return nil
+}
+
+func (d markedDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	if o := d.byName(req); o != nil {
+		if err := engine.Claim(req, "object "+o.ID, o.Tags); err != nil {
+			return engine.Result{}, err
+		}
+		res, err := d.fakeDriver.Update(ctx, engine.Record{Name: req.Name, ID: o.ID}, req)
+		res.ID = o.ID
+		return res, err
+	}
+	return d.fakeDriver.Create(ctx, req)
+}
+
+func (d markedDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	cl := &call{Op: "find", Type: d.typ, Name: req.Name, Token: req.Token}
+	if err := d.c.begin(cl); err != nil {
+		return engine.Result{}, false, err
+	}
+	d.c.end(cl, nil)
+	o := d.byName(req)
+	if o == nil {
+		return engine.Result{}, false, nil
+	}
+	if err := engine.Claim(req, "object "+o.ID, o.Tags); err != nil {
+		return engine.Result{}, false, err
+	}
+	return engine.Result{ID: o.ID, Outputs: maps.Clone(o.Outputs)}, true, nil
+}
+
+// panicDriver panics in every create, as a driver with a bug would.
+type panicDriver struct{ *fakeDriver }
+
+func (panicDriver) Create(context.Context, engine.Request) (engine.Result, error) {
+	panic("driver bug")
+}
+
+// HoldsData reports the "data" property of the object, as a bucket would
+// report its objects.
+func (d markedDriver) HoldsData(ctx context.Context, rec engine.Record) (string, error) {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	o, ok := d.c.objects[rec.ID]
+	if !ok {
+		return "", fmt.Errorf("fake: %s: %w", rec.ID, engine.ErrNotFound)
+	}
+	s, _ := o.Props["data"].(string)
+	return s, nil
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,9 +21,14 @@ const (
 	OpDelete  Op = "delete"
 )
 
-// interruptedDelete is the reason given for replacing a record whose delete
-// was cut short.
-const interruptedDelete = "(interrupted delete)"
+// interruptedDelete is the change shown for a wanted record whose delete
+// was cut short: the object may be there or not, so it is created again
+// with the record's token, which adopts the object if it is still there.
+const interruptedDelete = "(interrupted delete: adopted if still there)"
+
+// unmarked is the change shown for an imported object that does not carry
+// this engine's ownership marks yet.
+const unmarked = "tags (ownership mark)"
 
 // Step is one primitive's part of a plan.
 type Step struct {
@@ -114,7 +120,45 @@ func Diff(desired primitive.Graph, st State, drivers Drivers) (Plan, error) {
 		}
 	}
 	plan.Steps = append(plan.Steps, gone...)
+	replaceDependents(plan, st)
 	return plan, nil
+}
+
+// replaceDependents turns every update or no-op of a record that depends,
+// as recorded, on a replaced primitive into a replace too. The old object
+// cannot go while others still use it (a health check a failover record
+// uses, a zone that holds records, a role with policies), so its
+// dependents are deleted before it and created again after the new one.
+func replaceDependents(plan Plan, st State) {
+	index := map[string]int{}
+	for i, s := range plan.Steps {
+		index[s.Name] = i
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, s := range plan.Steps {
+			if s.Op != OpSame && s.Op != OpUpdate {
+				continue
+			}
+			rec, ok := st.Get(s.Name)
+			if !ok {
+				continue
+			}
+			for _, d := range rec.DependsOn {
+				if j, ok := index[d]; ok && plan.Steps[j].Op == OpReplace {
+					because := d + " is replaced"
+					s.Op, s.ReplaceBecause = OpReplace, []string{because}
+					if !slices.Contains(s.Changes, because) {
+						s.Changes = append(s.Changes, because)
+						sort.Strings(s.Changes)
+					}
+					plan.Steps[i] = s
+					changed = true
+					break
+				}
+			}
+		}
+	}
 }
 
 func diffOne(p primitive.Primitive, st State, outputs primitive.Outputs, d Driver) Step {
@@ -125,10 +169,11 @@ func diffOne(p primitive.Primitive, st State, outputs primitive.Outputs, d Drive
 		return step
 	}
 	if rec.Pending == OpDelete {
-		// A delete was interrupted: the object may be gone or not. Deletes
-		// are idempotent, so delete it again and create it anew; trusting
-		// the record would leave dependents pointing at nothing.
-		step.Op, step.Changes, step.ReplaceBecause = OpReplace, []string{interruptedDelete}, []string{interruptedDelete}
+		// A delete was cut short: the object may be gone or not. Trusting
+		// the record would leave dependents pointing at nothing, and
+		// deleting it again would destroy what may still be whole; a create
+		// with the record's token finds out, and adopts what is there.
+		step.Op, step.Changes = OpCreate, []string{interruptedDelete}
 		return step
 	}
 	if rec.Type != p.Type {
@@ -151,6 +196,9 @@ func diffOne(p primitive.Primitive, st State, outputs primitive.Outputs, d Drive
 	}
 	if !reflect.DeepEqual(nonNil(p.Tags), nonNil(rec.Tags)) {
 		changed["tags"] = true
+	}
+	if rec.Unmarked {
+		changed[unmarked] = true
 	}
 	force := map[string]bool{}
 	for _, k := range d.ForceNew() {

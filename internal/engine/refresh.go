@@ -74,6 +74,7 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		}
 		rec.Inputs = inputs
 		if obs.Tags != nil {
+			obs.Tags, _, _ = stripMarks(obs.Tags)
 			if !reflect.DeepEqual(obs.Tags, nonNil(rec.Tags)) {
 				drift.Changes = append(drift.Changes, "tags ("+tagChanges(nonNil(rec.Tags), obs.Tags)+")")
 			}

@@ -139,6 +139,9 @@ func refreshScenario(t *testing.T, batched bool, prepare func(c *fakeCloud)) ref
 	}
 	journaled := len(j.all())
 	drifts, warnings, err := e.Refresh(context.Background(), &st)
+	for i := range st.Records {
+		st.Records[i].Token = "" // random for each scenario's apply
+	}
 	b, _ := json.MarshalIndent(st, "", " ")
 	return refreshOutcome{drifts: drifts, warnings: warnings, state: string(b), journals: len(j.all()) - journaled, cloud: c, err: err}
 }

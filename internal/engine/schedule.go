@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"sync"
 )
@@ -56,7 +57,7 @@ func schedule(ctx context.Context, deps map[string][]string, parallel int, do fu
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results <- result{name, do(ctx, name)}
+				results <- result{name, safely(ctx, name, do)}
 			}()
 		}
 		if running == 0 {
@@ -86,4 +87,16 @@ func schedule(ctx context.Context, deps map[string][]string, parallel int, do fu
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// safely runs do, turning a panic into the node's error, with the stack
+// that led to it: a driver's bug fails its step, and the run ends cleanly
+// with what the other steps did recorded, instead of killing the process.
+func safely(ctx context.Context, name string, do func(context.Context, string) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: panic: %v\n%s", name, p, debug.Stack())
+		}
+	}()
+	return do(ctx, name)
 }

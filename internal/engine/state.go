@@ -29,8 +29,16 @@ type Record struct {
 	// OpDelete from just before a delete call until the record is removed:
 	// such a record is deleted again (deletes are idempotent) and, if the
 	// primitive is still wanted, created anew.
-	Pending Op     `json:"pending,omitempty"`
-	Token   string `json:"token,omitempty"`
+	Pending Op `json:"pending,omitempty"`
+	// Token is the record's own: every create attempt of the record
+	// carries it, and a Marked driver's object carries it in TokenTag, so
+	// that a delete can prove the object is the one this record created.
+	// Records written before ownership marks have none.
+	Token string `json:"token,omitempty"`
+	// Unmarked is set on an imported object that does not carry this
+	// engine's marks: the user's import is the proof that it is theirs,
+	// and the next update marks it.
+	Unmarked bool `json:"unmarked,omitempty"`
 }
 
 // State is the set of records, sorted by name.
