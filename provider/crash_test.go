@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,15 +30,17 @@ var crashPairs = []string{"crash1", "crash2", "crash3"}
 
 // TestAccProviderCrash is situation 9 of issue 11: terraform and its
 // provider plugin are SIGKILLed together (their process group) at random
-// points of an apply of three region pairs, ten times at least, and of a
-// destroy before each. A pair whose create was cut short has no state in
-// terraform at all, so the apply after the kill can only find the objects
-// that create made by their owner marks, and must adopt them rather than
-// fail or make them twice. After each kill, an apply runs to the end and
-// moto (read with the AWS SDK, not the drivers) must hold exactly the
-// three pairs' objects, each once, with the owner mark of its pair; the
-// plan after it must be empty. At the end a destroy must leave nothing.
-// The seed is logged; MERIDIAN_CRASH_SEED replays a run.
+// points of an apply of three region pairs, and of a destroy before each,
+// until ten applies have been killed half way (some of the pairs' objects
+// made). A pair whose create was cut short has no state in terraform at
+// all, so the apply after the kill can only find the objects that create
+// made by their owner marks, and must adopt them rather than fail or make
+// them twice. After each kill an apply runs to the end, and moto (read
+// with the AWS SDK, not the drivers) must hold exactly the three pairs'
+// objects, each once, its buckets and table with the owner mark of their
+// pair; the plan after it must be empty. A last destroy must leave nothing.
+// The seed is logged; MERIDIAN_CRASH_SEED replays a run and
+// MERIDIAN_CRASH_ROUNDS sets how many applies to kill.
 func TestAccProviderCrash(t *testing.T) {
 	endpoint := acceptance(t)
 	c := cloud{endpoint}
@@ -76,42 +79,47 @@ func TestAccProviderCrash(t *testing.T) {
 		}
 	}
 
-	// A full apply and a full destroy set the scale of the random delays.
+	// A full apply and a full destroy set the scale of the random delays:
+	// a kill lands at a random time after terraform starts the pairs'
+	// creates (or deletes), within the time they took in a full run.
+	markers := map[string]string{"apply": "Creating...", "destroy": "Destroying..."}
 	took := map[string]time.Duration{}
 	for _, op := range []string{"apply", "destroy", "apply"} {
-		start := time.Now()
-		tf.must(op, "-auto-approve", "-input=false")
-		took[op] = time.Since(start)
+		took[op] = tf.timeFrom(markers[op], op, "-auto-approve", "-input=false")
 	}
 	check("after a full apply")
-	t.Logf("full apply %s, full destroy %s", took["apply"].Round(time.Millisecond), took["destroy"].Round(time.Millisecond))
+	t.Logf("full apply %s, full destroy %s, from their first create or delete", took["apply"].Round(time.Millisecond), took["destroy"].Round(time.Millisecond))
 
+	// A kill counts when it leaves work half done: some of the pairs'
+	// objects made (or deleted) and not all.
 	applyKills, destroyKills := 0, 0
 	for round := 1; applyKills < kills; round++ {
 		if round > 3*kills {
-			t.Fatalf("only %d of %d applies killed in %d rounds", applyKills, kills, round-1)
+			t.Fatalf("only %d of %d applies killed half way in %d rounds", applyKills, kills, round-1)
 		}
-		// Kill a destroy somewhere in its run, then destroy to the end.
+		// Kill a destroy somewhere in its deletes, then destroy to the end.
 		delay := time.Duration(rng.Int64N(int64(took["destroy"])))
-		killed := tf.killAfter(delay, "destroy", "-auto-approve", "-input=false")
-		t.Logf("round %d: destroy after %s: %s; moto holds %d objects", round, delay.Round(time.Millisecond), outcome(killed), len(c.inventory(t, crashPairs...)))
-		if killed {
+		killed := tf.killAfter(markers["destroy"], delay, "destroy", "-auto-approve", "-input=false")
+		left := len(c.inventory(t, crashPairs...))
+		t.Logf("round %d: destroy %s after its first delete + %s; moto holds %d of %d objects", round, outcome(killed), delay.Round(time.Millisecond), left, len(want))
+		if killed && left > 0 && left < len(want) {
 			destroyKills++
 		}
 		tf.must("destroy", "-auto-approve", "-input=false")
 		checkEmpty(fmt.Sprintf("round %d: after destroy", round))
 
-		// Kill an apply somewhere in its run, then apply to the end.
+		// Kill an apply somewhere in its creates, then apply to the end.
 		delay = time.Duration(rng.Int64N(int64(took["apply"])))
-		killed = tf.killAfter(delay, "apply", "-auto-approve", "-input=false")
-		t.Logf("round %d: apply after %s: %s; moto holds %d objects", round, delay.Round(time.Millisecond), outcome(killed), len(c.inventory(t, crashPairs...)))
-		if killed {
+		killed = tf.killAfter(markers["apply"], delay, "apply", "-auto-approve", "-input=false")
+		made := len(c.inventory(t, crashPairs...))
+		t.Logf("round %d: apply %s after its first create + %s; moto holds %d of %d objects", round, outcome(killed), delay.Round(time.Millisecond), made, len(want))
+		if killed && made > 0 {
 			applyKills++
 		}
 		tf.must("apply", "-auto-approve", "-input=false")
 		check(fmt.Sprintf("round %d: after the apply that followed", round))
 	}
-	t.Logf("crash test: %d applies and %d destroys SIGKILLed with their provider; after each, moto held exactly the %d objects of %d pairs and the plan was empty",
+	t.Logf("crash test: %d applies and %d destroys SIGKILLed half way with their provider; after each, moto held exactly the %d objects of %d pairs and the plan was empty",
 		applyKills, destroyKills, len(want), len(crashPairs))
 	tf.must("destroy", "-auto-approve", "-input=false")
 	checkEmpty("after the last destroy")
@@ -187,14 +195,71 @@ func newTerraform(t *testing.T, endpoint string) *terraformDir {
 
 // command returns terraform with args in its own process group, so that
 // one kill reaches terraform and the provider plugin it starts.
-func (tf *terraformDir) command(args ...string) (*exec.Cmd, *bytes.Buffer) {
+func (tf *terraformDir) command(args ...string) (*exec.Cmd, *lockedBuffer) {
 	args = append([]string{args[0], "-no-color"}, args[1:]...)
 	cmd := exec.Command(tf.bin, args...)
 	cmd.Dir, cmd.Env = tf.dir, tf.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	return cmd, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd, out
+}
+
+// lockedBuffer is terraform's output, read while terraform writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// start starts terraform and waits until its output shows marker; it
+// returns false if terraform ended first, which it must do successfully.
+func (tf *terraformDir) start(marker string, args ...string) (*exec.Cmd, <-chan error, bool) {
+	tf.t.Helper()
+	cmd, out := tf.command(args...)
+	if err := cmd.Start(); err != nil {
+		tf.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for !strings.Contains(out.String(), marker) {
+		select {
+		case err := <-done:
+			if err != nil {
+				tf.t.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, tail(out.String(), 60))
+			}
+			done <- nil
+			return cmd, done, false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return cmd, done, true
+}
+
+// timeFrom runs terraform to the end and returns how long it ran after
+// its output showed marker.
+func (tf *terraformDir) timeFrom(marker string, args ...string) time.Duration {
+	tf.t.Helper()
+	_, done, ok := tf.start(marker, args...)
+	if !ok {
+		tf.t.Fatalf("terraform %s never printed %q", strings.Join(args, " "), marker)
+	}
+	from := time.Now()
+	if err := <-done; err != nil {
+		tf.t.Fatalf("terraform %s: %v", strings.Join(args, " "), err)
+	}
+	return time.Since(from)
 }
 
 // run runs terraform to the end and returns its exit code.
@@ -222,21 +287,20 @@ func (tf *terraformDir) must(args ...string) {
 	}
 }
 
-// killAfter starts terraform and, after delay, SIGKILLs its process group:
-// terraform and the provider. It reports whether the kill landed before
-// terraform ended; a terraform that ended first must have succeeded.
-func (tf *terraformDir) killAfter(delay time.Duration, args ...string) bool {
+// killAfter starts terraform and, delay after its output shows marker,
+// SIGKILLs its process group: terraform and the provider. It reports
+// whether the kill landed before terraform ended; a terraform that ended
+// first must have succeeded.
+func (tf *terraformDir) killAfter(marker string, delay time.Duration, args ...string) bool {
 	tf.t.Helper()
-	cmd, out := tf.command(args...)
-	if err := cmd.Start(); err != nil {
-		tf.t.Fatal(err)
+	cmd, done, ok := tf.start(marker, args...)
+	if !ok {
+		return false
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			tf.t.Fatalf("terraform %s ended with %v before it was killed:\n%s", strings.Join(args, " "), err, tail(out.String(), 60))
+			tf.t.Fatalf("terraform %s ended with %v before it was killed", strings.Join(args, " "), err)
 		}
 		return false
 	case <-time.After(delay):

@@ -11,6 +11,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // Data protection. A resource is one object to terraform, so when the
@@ -19,8 +20,8 @@ import (
 // plan that would delete or replace a primitive that holds data:
 //   - marks the attributes that cause it as requiring replacement, so that
 //     terraform shows the resource as replaced and prevent_destroy applies;
-//   - is an error naming every such primitive that holds data, unless the
-//     resource sets allowDataLoss.
+//   - is an error naming every such primitive that holds data (as its
+//     driver's HoldsData says), unless the resource sets allowDataLoss.
 
 const allowDataLoss = "allow_data_loss"
 
@@ -50,59 +51,17 @@ func dataSteps(drivers engine.Drivers, p engine.Plan) []engine.Step {
 	return out
 }
 
-// goingRecords returns the records of data-holding primitives that go:
-// every one when the whole resource is replaced, else those of steps.
-func goingRecords(drivers engine.Drivers, records engine.State, steps []engine.Step, replaced bool) []engine.Record {
-	var out []engine.Record
-	for _, rec := range records.Records {
-		if !holdsData(drivers, rec.Type) {
-			continue
-		}
-		if replaced {
-			out = append(out, rec)
-			continue
-		}
-		for _, s := range steps {
-			if s.Name == rec.Name {
-				out = append(out, rec)
-			}
-		}
-	}
-	return out
-}
-
-// dataHeld asks the drivers what each record's object holds and returns one
-// line for each that holds data, or may: a driver that cannot tell, or a
-// call that fails, counts as holding data, since the data is what is at
-// stake. A pending create has no object known to hold anything yet.
-func dataHeld(ctx context.Context, drivers engine.Drivers, going []engine.Record) []string {
-	var lines []string
-	for _, rec := range going {
-		if rec.ID == "" {
-			continue
-		}
-		what := "may hold data (its driver cannot tell)"
-		if dh, ok := drivers[rec.Type].(engine.DataHolder); ok {
-			held, err := dh.HoldsData(ctx, rec)
-			switch {
-			case err != nil:
-				what = "may hold data (cannot tell: " + err.Error() + ")"
-			case held == "":
-				continue
-			default:
-				what = "holds " + held
-			}
-		}
-		lines = append(lines, fmt.Sprintf("%s (%s %s in %s) %s", rec.Name, rec.Type, rec.ID, rec.Region, what))
-	}
-	return lines
-}
-
-// protectData fails the plan of the resource name when it deletes or
-// replaces going records that hold data, unless allow is true; then it only
+// protectData reads, through the engine's Preflight, which primitives
+// that hold data the plan p of the resource name would delete or replace,
+// or every one it has recorded when terraform replaces the whole resource.
+// It fails the plan when some hold data, unless allow is true; then it only
 // names them in a warning.
-func protectData(ctx context.Context, data *providerData, name string, going []engine.Record, allow types.Bool, diags *diag.Diagnostics) {
-	lines := dataHeld(ctx, data.drivers(), going)
+func protectData(ctx context.Context, data *providerData, name string, p engine.Plan, records engine.State, replaced bool, allow types.Bool, diags *diag.Diagnostics) {
+	drivers := data.drivers()
+	if replaced {
+		p, _ = engine.Diff(primitive.Graph{}, records, drivers) // every record goes
+	}
+	lines := dataHeld(ctx, data, name, engine.Plan{Steps: dataSteps(drivers, p)}, records, diags)
 	if len(lines) == 0 {
 		return
 	}
@@ -116,9 +75,28 @@ func protectData(ctx context.Context, data *providerData, name string, going []e
 		detail+"Change the configuration back, or move the data elsewhere first and set "+allowDataLoss+" = true on this resource to allow it.")
 }
 
+// dataHeld returns one line for each step of p whose object holds data.
+func dataHeld(ctx context.Context, data *providerData, name string, p engine.Plan, records engine.State, diags *diag.Diagnostics) []string {
+	if len(p.Steps) == 0 {
+		return nil
+	}
+	pf, err := data.engine(name).Preflight(ctx, p, records)
+	if err != nil {
+		// Not knowing whether data would go is no reason to let it go.
+		diags.AddError("Cannot tell whether data would be deleted", name+": "+err.Error())
+		return nil
+	}
+	var lines []string
+	for _, d := range pf.Data {
+		lines = append(lines, d.String())
+	}
+	return lines
+}
+
 // warnDataDestroyed names, in the plan of a destroy, the data it deletes.
 func warnDataDestroyed(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) {
-	lines := dataHeld(ctx, data.drivers(), goingRecords(data.drivers(), records, nil, true))
+	p, _ := engine.Diff(primitive.Graph{}, records, data.drivers())
+	lines := dataHeld(ctx, data, name, engine.Plan{Steps: dataSteps(data.drivers(), p)}, records, diags)
 	if len(lines) > 0 {
 		diags.AddWarning("Data will be deleted", fmt.Sprintf("%s: destroying it deletes primitives that hold data:\n  %s", name, strings.Join(lines, "\n  ")))
 	}

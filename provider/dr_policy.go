@@ -293,7 +293,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 			replaceBy := vaultReplacePaths(plan, state, steps)
 			resp.RequiresReplace = append(resp.RequiresReplace, replaceBy...)
 			replaced := len(replaceBy) > 0 || !plan.Name.Equal(state.Name)
-			protectData(ctx, r.data, "meridian_dr_policy."+p.Name, goingRecords(r.data.drivers(), records, steps, replaced), plan.AllowDataLoss, &resp.Diagnostics)
+			protectData(ctx, r.data, "meridian_dr_policy."+p.Name, pl, records, replaced, plan.AllowDataLoss, &resp.Diagnostics)
 		}
 		if !plan.Proven.ValueBool() {
 			resp.Diagnostics.AddAttributeWarning(path.Root("proven"), "Unproven DR policy",

@@ -323,7 +323,7 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		resp.RequiresReplace = append(resp.RequiresReplace, replaceBy...)
 		replaced := len(replaceBy) > 0 || !plan.Name.Equal(state.Name) ||
 			!plan.PrimaryRegion.Equal(state.PrimaryRegion) || !plan.SecondaryRegion.Equal(state.SecondaryRegion)
-		protectData(ctx, r.data, address(plan.Name.ValueString()), goingRecords(r.data.drivers(), records, steps, replaced), plan.AllowDataLoss, &resp.Diagnostics)
+		protectData(ctx, r.data, address(plan.Name.ValueString()), p, records, replaced, plan.AllowDataLoss, &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
