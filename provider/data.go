@@ -90,6 +90,17 @@ func dataHeld(ctx context.Context, data *providerData, name string, p engine.Pla
 	for _, d := range pf.Data {
 		lines = append(lines, d.String())
 	}
+	// A type that holds data but whose driver cannot say whether this
+	// object does counts as holding some: the data is what is at stake.
+	drivers := data.drivers()
+	for _, s := range p.Steps {
+		if _, ok := drivers[s.Type].(engine.DataHolder); ok {
+			continue
+		}
+		if rec, ok := records.Get(s.Name); ok && rec.ID != "" {
+			lines = append(lines, fmt.Sprintf("%s %s (%s %s in %s) may hold data: its driver cannot tell", s.Op, s.Name, s.Type, rec.ID, s.Region))
+		}
+	}
 	return lines
 }
 
