@@ -141,14 +141,16 @@ type recordedModel interface {
 // terraform then replaces the tainted resource, it plans the replacement as
 // a create (with no private state) and hands the delete half of it the
 // private state of that plan: empty. The records reach that delete only in
-// the public state, so a failed create also keeps them in the computed
+// the public state, so a failed apply also keeps them in the computed
 // attribute partialRecordsAttribute; it is null at every other time.
 const partialRecordsAttribute = "partial_records"
 
-const partialRecordsDescription = "Null, except after a create that failed half way: the records of the primitives that create made, as JSON. Terraform marks such a resource tainted and replaces it on the next apply; the delete half of that replacement receives no private state, so it reads these records to delete exactly what the failed create made before the new create runs. Sensitive only so that plans do not print it."
+const partialRecordsDescription = "Null, except after an apply that failed half way: the records of the primitives that exist, as JSON. After a failed create, terraform marks the resource tainted and replaces it on the next apply; the delete half of that replacement receives no private state, so it reads these records to delete exactly what the failed create made before the new create runs. Sensitive only so that plans do not print it."
 
 // partialRecords is the value of partialRecordsAttribute after an apply:
-// the records when it failed with some, null otherwise.
+// the records when it failed with some, null otherwise. A failed update
+// keeps its private state, so only a failed create needs them, but one
+// rule for both keeps it simple.
 func partialRecords(records engine.State, failed bool) types.String {
 	if !failed || len(records.Records) == 0 {
 		return types.StringNull()
