@@ -112,3 +112,29 @@ func warnDataDestroyed(ctx context.Context, data *providerData, name string, rec
 		diags.AddWarning("Data will be deleted", fmt.Sprintf("%s: destroying it deletes primitives that hold data:\n  %s", name, strings.Join(lines, "\n  ")))
 	}
 }
+
+// refuseTaken fails the plan of the resource name when a create of p would
+// meet a name that an object not created by this resource already holds
+// (the engine's Preflight asks the drivers' Finders): the apply would stop
+// there half way, so the plan stops before anything changes. Objects that
+// carry this resource's owner mark, left by a create cut short, are not
+// taken: the apply adopts them.
+func refuseTaken(ctx context.Context, data *providerData, name string, p engine.Plan, records engine.State, diags *diag.Diagnostics) {
+	var creates []engine.Step
+	for _, s := range p.Changes() {
+		if s.Op == engine.OpCreate {
+			creates = append(creates, s)
+		}
+	}
+	if len(creates) == 0 {
+		return
+	}
+	pf, err := data.engine(name).Preflight(ctx, engine.Plan{Steps: creates}, records)
+	if err != nil {
+		diags.AddError("Cannot tell whether names are taken", name+": "+err.Error())
+		return
+	}
+	for _, taken := range pf.Taken {
+		diags.AddError("Name already taken", name+": "+taken.Error())
+	}
+}

@@ -294,6 +294,16 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 			resp.RequiresReplace = append(resp.RequiresReplace, replaceBy...)
 			replaced := len(replaceBy) > 0 || !plan.Name.Equal(state.Name)
 			protectData(ctx, r.data, "meridian_dr_policy."+p.Name, pl, records, replaced, plan.AllowDataLoss, &resp.Diagnostics)
+			if !replaced {
+				refuseTaken(ctx, r.data, "meridian_dr_policy."+p.Name, pl, records, &resp.Diagnostics)
+			}
+		} else if old, diags := loadRecords(ctx, req.Private); len(old.Records) == 0 && !diags.HasError() {
+			// A create from nothing: in the create half of a replacement,
+			// the private state is the old policy's, whose names its delete
+			// half frees first.
+			if pl, err := engine.Diff(g, old, r.data.drivers()); err == nil {
+				refuseTaken(ctx, r.data, "meridian_dr_policy."+p.Name, pl, old, &resp.Diagnostics)
+			}
 		}
 		if !plan.Proven.ValueBool() {
 			resp.Diagnostics.AddAttributeWarning(path.Root("proven"), "Unproven DR policy",

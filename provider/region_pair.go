@@ -311,7 +311,16 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	switch {
 	case g == nil:
 		resp.Diagnostics.AddWarning("Checked at apply", address(plan.Name.ValueString())+": some arguments are not known until apply; the region pair's rules and its cost tag policy are checked then, before any change is made.")
-	case !req.State.Raw.IsNull():
+	case req.State.Raw.IsNull():
+		// A create. In the create half of a replacement, the private state
+		// is the old pair's, whose names the delete half frees first: only
+		// a create from nothing looks for names already taken.
+		old, diags := loadRecords(ctx, req.Private)
+		resp.Diagnostics.Append(diags...)
+		if p, err := engine.Diff(*g, old, r.data.drivers()); err == nil && len(old.Records) == 0 {
+			refuseTaken(ctx, r.data, address(plan.Name.ValueString()), p, old, &resp.Diagnostics)
+		}
+	default:
 		records, diags := recordsOf(ctx, req.Private, &state)
 		resp.Diagnostics.Append(diags...)
 		p, changed := planChanges(r.data, address(plan.Name.ValueString()), *g, records, &resp.Diagnostics)
@@ -324,6 +333,9 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		replaced := len(replaceBy) > 0 || !plan.Name.Equal(state.Name) ||
 			!plan.PrimaryRegion.Equal(state.PrimaryRegion) || !plan.SecondaryRegion.Equal(state.SecondaryRegion)
 		protectData(ctx, r.data, address(plan.Name.ValueString()), p, records, replaced, plan.AllowDataLoss, &resp.Diagnostics)
+		if !replaced {
+			refuseTaken(ctx, r.data, address(plan.Name.ValueString()), p, records, &resp.Diagnostics)
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
