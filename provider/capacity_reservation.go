@@ -71,7 +71,13 @@ type capacityModel struct {
 	PriceTableDate  types.String  `tfsdk:"price_table_date"`
 	RightSizing     types.Object  `tfsdk:"right_sizing"`
 	Primitives      types.List    `tfsdk:"primitives"`
+	PartialRecords  types.String  `tfsdk:"partial_records"`
 }
+
+func (m *capacityModel) address() string            { return capacityAddress(m.Name.ValueString()) }
+func (m *capacityModel) setPrimitives(l types.List) { m.Primitives = l }
+func (m *capacityModel) partial() types.String      { return m.PartialRecords }
+func (m *capacityModel) setPartial(v types.String)  { m.PartialRecords = v }
 
 type capacityKubernetesModel struct {
 	Namespace       types.String `tfsdk:"namespace"`
@@ -246,7 +252,8 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 					"finding": schema.StringAttribute{Computed: true}, "due": schema.StringAttribute{Computed: true},
 				},
 			},
-			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType, Description: "The cloud objects this is made of."},
+			"primitives":            schema.ListAttribute{Computed: true, ElementType: primitiveType, Description: "The cloud objects this is made of."},
+			partialRecordsAttribute: schema.StringAttribute{Computed: true, Sensitive: true, Description: partialRecordsDescription},
 		},
 		Blocks: map[string]schema.Block{
 			"kubernetes": schema.SingleNestedBlock{
@@ -622,6 +629,7 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	name := capacityAddress(plan.Name.ValueString())
 	plan.setComputed(p)
 	plan.Primitives = types.ListUnknown(primitiveType)
+	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	switch {
 	case g == nil:
 		resp.Diagnostics.AddWarning("Checked at apply", name+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
@@ -633,7 +641,7 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 		if !req.State.Raw.IsNull() {
 			records, diags := loadRecords(ctx, req.Private)
 			resp.Diagnostics.Append(diags...)
-			if !planChanges(r.data, name, *g, records, &resp.Diagnostics) {
+			if _, changed := planChanges(r.data, name, *g, records, &resp.Diagnostics); !changed {
 				plan.Primitives = state.Primitives
 			}
 		}
@@ -678,6 +686,7 @@ func (r *capacityReservation) apply(ctx context.Context, plan capacityModel, pri
 	records = deploy(ctx, r.data, name, *g, records, diags)
 	plan.setComputed(p)
 	plan.Primitives = primitivesValue(records)
+	plan.PartialRecords = partialRecords(records, diags.HasError())
 	diags.Append(saveRecords(ctx, private, records)...)
 	if diags.HasError() && len(records.Records) == 0 {
 		return
@@ -686,45 +695,11 @@ func (r *capacityReservation) apply(ctx context.Context, plan capacityModel, pri
 }
 
 func (r *capacityReservation) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m capacityModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	name := capacityAddress(m.Name.ValueString())
-	if len(records.Records) == 0 {
-		resp.Diagnostics.AddError("No primitives recorded", name+": the private state holds no records of its primitives, so meridian cannot tell what exists. Remove it from state and apply again.")
-		return
-	}
-	records = refresh(ctx, r.data, name, records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	if len(records.Records) == 0 {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	m.Primitives = primitivesValue(records)
-	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	readRecorded[capacityModel](ctx, r.data, true, req, resp)
 }
 
 func (r *capacityReservation) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m capacityModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	records = destroy(ctx, r.data, capacityAddress(m.Name.ValueString()), records, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		m.Primitives = primitivesValue(records)
-		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
-	}
+	deleteRecorded[capacityModel](ctx, r.data, req, resp)
 }
 
 func loadRecordsFrom(ctx context.Context, p privateReader) (engine.State, diag.Diagnostics) {
@@ -763,7 +738,7 @@ func (r *capacityReservation) ImportState(ctx context.Context, req resource.Impo
 	for k, v := range m.IDs {
 		ids[k] = v
 	}
-	records, err := r.data.engine().Adopt(ctx, m.Graph(value, region), ids)
+	records, err := r.data.engine(capacityAddress(name)).Adopt(ctx, m.Graph(value, region), ids)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+capacityAddress(name), err.Error())
 		return

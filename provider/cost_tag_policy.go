@@ -40,12 +40,15 @@ type costTagPolicyModel struct {
 	Policy         types.String      `tfsdk:"policy"`
 	Report         types.String      `tfsdk:"report"`
 	Primitives     types.List        `tfsdk:"primitives"`
+	PartialRecords types.String      `tfsdk:"partial_records"`
 }
 
 func (m *costTagPolicyModel) address() string {
 	return "meridian_cost_tag_policy." + m.Name.ValueString()
 }
 func (m *costTagPolicyModel) setPrimitives(l types.List) { m.Primitives = l }
+func (m *costTagPolicyModel) partial() types.String      { return m.PartialRecords }
+func (m *costTagPolicyModel) setPartial(v types.String)  { m.PartialRecords = v }
 
 type enforcementModel struct {
 	TargetID types.String `tfsdk:"target_id"`
@@ -98,6 +101,7 @@ func (r *costTagPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp
 				Description: "JSON: the rules in force, and where the policy is enforced in the cloud (Organizations policy id and target)."},
 			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType,
 				Description: "The cloud objects of the policy: the Organizations policy and its attachment, when enforced in the cloud."},
+			partialRecordsAttribute: schema.StringAttribute{Computed: true, Sensitive: true, Description: partialRecordsDescription},
 		},
 		Blocks: map[string]schema.Block{
 			"enforce_in_cloud": schema.SingleNestedBlock{
@@ -178,6 +182,7 @@ func (r *costTagPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	plan.ID = plan.Name
+	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	plan.Policy, plan.Report, plan.Primitives = types.StringUnknown(), types.StringUnknown(), types.ListUnknown(primitiveType)
 	p, known, diags := plan.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
@@ -193,7 +198,7 @@ func (r *costTagPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		if !req.State.Raw.IsNull() {
 			records, diags := loadRecords(ctx, req.Private)
 			resp.Diagnostics.Append(diags...)
-			if !planChanges(r.data, "meridian_cost_tag_policy."+p.Name, g, records, &resp.Diagnostics) && plan.Policy.Equal(state.Policy) {
+			if _, changed := planChanges(r.data, "meridian_cost_tag_policy."+p.Name, g, records, &resp.Diagnostics); !changed && plan.Policy.Equal(state.Policy) {
 				plan.Report, plan.Primitives = state.Report, state.Primitives
 			}
 		}
@@ -236,6 +241,7 @@ func (r *costTagPolicy) apply(ctx context.Context, plan costTagPolicyModel, reco
 	plan.ID, plan.Policy = plan.Name, types.StringValue(policyJSON(p))
 	plan.Report = types.StringValue(policyReport(p, records))
 	plan.Primitives = primitivesValue(records)
+	plan.PartialRecords = partialRecords(records, diags.HasError())
 	diags.Append(saveRecords(ctx, private, records)...)
 	if diags.HasError() && len(records.Records) == 0 {
 		return

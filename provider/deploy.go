@@ -58,16 +58,16 @@ func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diag
 
 // planChanges diffs g against the records and, since Terraform shows the
 // resource as one update, adds a warning that says what happens to each
-// primitive. It reports whether anything changes.
-func planChanges(data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) bool {
+// primitive. It returns the plan and whether anything changes.
+func planChanges(data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) (engine.Plan, bool) {
 	p, err := engine.Diff(g, records, data.drivers())
 	if err != nil {
 		diags.AddError("Cannot plan "+name, err.Error())
-		return false
+		return p, false
 	}
 	changes := p.Changes()
 	if len(changes) == 0 {
-		return false
+		return p, false
 	}
 	var lines []string
 	for _, s := range changes {
@@ -76,14 +76,14 @@ func planChanges(data *providerData, name string, g primitive.Graph, records eng
 	diags.AddAttributeWarning(path.Root("primitives"), "Planned primitive changes",
 		fmt.Sprintf("%s: %d of %d primitives change (a replace deletes the old object before creating the new one):\n%s",
 			name, len(changes), len(p.Steps), strings.Join(lines, "\n")))
-	return true
+	return p, true
 }
 
 // deploy applies g over the records and returns the records of what exists
 // afterwards, whatever happened, so that the caller saves them and nothing
 // is orphaned.
 func deploy(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
-	e := data.engine()
+	e := data.engine(name)
 	var mu sync.Mutex
 	e.OnEvent = func(ev engine.Event) {
 		mu.Lock()
@@ -110,7 +110,7 @@ func deploy(ctx context.Context, data *providerData, name string, g primitive.Gr
 // refresh reads every recorded primitive, reports drift as warnings, and
 // returns the records as the cloud holds them.
 func refresh(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
-	drifts, _, err := data.engine().Refresh(ctx, &records)
+	drifts, _, err := data.engine(name).Refresh(ctx, &records)
 	if err != nil {
 		diags.AddError("Cannot refresh "+name, err.Error())
 	}
@@ -122,7 +122,7 @@ func refresh(ctx context.Context, data *providerData, name string, records engin
 
 // destroy deletes every recorded primitive and returns the records of what is left.
 func destroy(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
-	if err := data.engine().Destroy(ctx, &records); err != nil {
+	if err := data.engine(name).Destroy(ctx, &records); err != nil {
 		diags.AddError("Cannot destroy "+name, err.Error())
 	}
 	return records
@@ -132,6 +132,50 @@ func destroy(ctx context.Context, data *providerData, name string, records engin
 type recordedModel interface {
 	address() string
 	setPrimitives(types.List)
+	partial() types.String
+	setPartial(types.String)
+}
+
+// A create that fails half way returns its records, the partial state, and
+// terraform keeps them with the resource, which it marks tainted. But when
+// terraform then replaces the tainted resource, it plans the replacement as
+// a create (with no private state) and hands the delete half of it the
+// private state of that plan: empty. The records reach that delete only in
+// the public state, so a failed apply also keeps them in the computed
+// attribute partialRecordsAttribute; it is null at every other time.
+const partialRecordsAttribute = "partial_records"
+
+const partialRecordsDescription = "Null, except after an apply that failed half way: the records of the primitives that exist, as JSON. After a failed create, terraform marks the resource tainted and replaces it on the next apply; the delete half of that replacement receives no private state, so it reads these records to delete exactly what the failed create made before the new create runs. Sensitive only so that plans do not print it."
+
+// partialRecords is the value of partialRecordsAttribute after an apply:
+// the records when it failed with some, null otherwise. A failed update
+// keeps its private state, so only a failed create needs them, but one
+// rule for both keeps it simple.
+func partialRecords(records engine.State, failed bool) types.String {
+	if !failed || len(records.Records) == 0 {
+		return types.StringNull()
+	}
+	b, err := json.Marshal(records)
+	if err != nil {
+		return types.StringNull() // a State always marshals; saveRecords reports it anyway
+	}
+	return types.StringValue(string(b))
+}
+
+// recordsOf returns the records a resource's private state holds or, when
+// it holds none, those its partialRecordsAttribute holds: the delete half
+// of the replacement of a tainted resource gets no private state.
+func recordsOf(ctx context.Context, p privateReader, m recordedModel) (engine.State, diag.Diagnostics) {
+	st, diags := loadRecords(ctx, p)
+	if diags.HasError() || len(st.Records) > 0 {
+		return st, diags
+	}
+	if v := m.partial(); !v.IsNull() && !v.IsUnknown() && v.ValueString() != "" {
+		if err := json.Unmarshal([]byte(v.ValueString()), &st); err != nil {
+			diags.AddAttributeError(path.Root(partialRecordsAttribute), "Corrupt partial records", m.address()+": "+err.Error())
+		}
+	}
+	return st, diags
 }
 
 // readRecorded refreshes a resource's primitives and shows them. With
@@ -143,7 +187,10 @@ func readRecorded[M any, P interface {
 }](ctx context.Context, data *providerData, required bool, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m M
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	records, diags := recordsOf(ctx, req.Private, P(&m))
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -165,6 +212,11 @@ func readRecorded[M any, P interface {
 		return
 	}
 	P(&m).setPrimitives(primitivesValue(records))
+	if !P(&m).partial().IsNull() {
+		// Tainted after a failed create: keep the refreshed records where
+		// the delete half of its replacement will look for them.
+		P(&m).setPartial(partialRecords(records, true))
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
@@ -176,7 +228,10 @@ func deleteRecorded[M any, P interface {
 }](ctx context.Context, data *providerData, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m M
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	records, diags := loadRecords(ctx, req.Private)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	records, diags := recordsOf(ctx, req.Private, P(&m))
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -184,6 +239,9 @@ func deleteRecorded[M any, P interface {
 	records = destroy(ctx, data, P(&m).address(), records, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		P(&m).setPrimitives(primitivesValue(records))
+		if !P(&m).partial().IsNull() {
+			P(&m).setPartial(partialRecords(records, true))
+		}
 		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 		resp.Diagnostics.Append(saveRecords(ctx, resp.Private, records)...)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -51,10 +52,14 @@ type drPolicyModel struct {
 	Proven          types.Bool   `tfsdk:"proven"`
 	LastDrill       types.String `tfsdk:"last_drill"`
 	Primitives      types.List   `tfsdk:"primitives"`
+	PartialRecords  types.String `tfsdk:"partial_records"`
+	AllowDataLoss   types.Bool   `tfsdk:"allow_data_loss"`
 }
 
 func (m *drPolicyModel) address() string            { return "meridian_dr_policy." + m.Name.ValueString() }
 func (m *drPolicyModel) setPrimitives(l types.List) { m.Primitives = l }
+func (m *drPolicyModel) partial() types.String      { return m.PartialRecords }
+func (m *drPolicyModel) setPartial(v types.String)  { m.PartialRecords = v }
 
 type backupModel struct {
 	Schedule        types.String `tfsdk:"schedule"`
@@ -103,6 +108,7 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 				Description: "Recovery time objective, how long the pair may be down, with a unit: `30m`, `4h`."},
 			"tags": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				Description: "Tags for the vaults, the plan and the role, on top of the pair's."},
+			allowDataLoss: schema.BoolAttribute{Optional: true, Description: allowDataLossDescription},
 			"restore_order": schema.ListAttribute{Optional: true, ElementType: types.StringType,
 				Description: "Primitives (as named in the pair's `primitives`) to restore first, in this order; each must come after what it depends on."},
 			"runbook": schema.ListAttribute{Computed: true, ElementType: runbookStepType,
@@ -113,6 +119,7 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 				Description: "Whether a drill has measured an RTO and RPO within the targets. False until then."},
 			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType,
 				Description: "The cloud objects of the policy: vaults, backup role, plan and selection."},
+			partialRecordsAttribute: schema.StringAttribute{Computed: true, Sensitive: true, Description: partialRecordsDescription},
 			"last_drill": schema.StringAttribute{Computed: true,
 				Description: "The newest drill's report (JSON), read from the pair's secondary bucket on refresh: its measured RTO is checked against `rto` at plan time."},
 		},
@@ -230,7 +237,17 @@ func runbookOf(name string, rb compile.Runbook) runbookValues {
 }
 
 func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil {
+	if r.data == nil {
+		return
+	}
+	if req.Plan.Raw.IsNull() {
+		var state drPolicyModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		records, diags := recordsOf(ctx, req.Private, &state)
+		resp.Diagnostics.Append(diags...)
+		if !resp.Diagnostics.HasError() {
+			warnDataDestroyed(ctx, r.data, state.address(), records, &resp.Diagnostics)
+		}
 		return
 	}
 	var plan, state drPolicyModel
@@ -242,6 +259,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 		return
 	}
 	plan.ID = plan.Name
+	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	plan.Primitives = types.ListUnknown(primitiveType)
 	unknownRunbook := runbookValues{types.ListUnknown(runbookStepType), types.StringUnknown(), types.StringUnknown()}
 	unknownRunbook.set(&plan)
@@ -265,10 +283,26 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 		}
 		runbookOf(p.Name, rb).set(&plan)
 		if !req.State.Raw.IsNull() {
-			records, diags := loadRecords(ctx, req.Private)
+			records, diags := recordsOf(ctx, req.Private, &state)
 			resp.Diagnostics.Append(diags...)
-			if !planChanges(r.data, "meridian_dr_policy."+p.Name, g, records, &resp.Diagnostics) {
+			pl, changed := planChanges(r.data, "meridian_dr_policy."+p.Name, g, records, &resp.Diagnostics)
+			if !changed {
 				plan.Primitives = state.Primitives
+			}
+			steps := dataSteps(r.data.drivers(), pl)
+			replaceBy := vaultReplacePaths(plan, state, steps)
+			resp.RequiresReplace = append(resp.RequiresReplace, replaceBy...)
+			replaced := len(replaceBy) > 0 || !plan.Name.Equal(state.Name)
+			protectData(ctx, r.data, "meridian_dr_policy."+p.Name, pl, records, replaced, plan.AllowDataLoss, &resp.Diagnostics)
+			if !replaced {
+				refuseTaken(ctx, r.data, "meridian_dr_policy."+p.Name, pl, records, &resp.Diagnostics)
+			}
+		} else if old, diags := loadRecords(ctx, req.Private); len(old.Records) == 0 && !diags.HasError() {
+			// A create from nothing: in the create half of a replacement,
+			// the private state is the old policy's, whose names its delete
+			// half frees first.
+			if pl, err := engine.Diff(g, old, r.data.drivers()); err == nil {
+				refuseTaken(ctx, r.data, "meridian_dr_policy."+p.Name, pl, old, &resp.Diagnostics)
 			}
 		}
 		if !plan.Proven.ValueBool() {
@@ -277,6 +311,33 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// vaultReplacePaths returns the attributes whose change makes steps delete
+// or replace a backup vault (its name, or the pair, whose name and regions
+// name and place the vaults), so that terraform shows the policy as replaced
+// and lifecycle.prevent_destroy stops the plan.
+func vaultReplacePaths(plan, state drPolicyModel, steps []engine.Step) path.Paths {
+	var out path.Paths
+	for _, s := range steps {
+		if s.Type != compile.BackupVault {
+			continue
+		}
+		if !plan.RegionPair.Equal(state.RegionPair) {
+			out = append(out, path.Root("region_pair"))
+		}
+		var was, now types.String
+		if state.Backup != nil && plan.Backup != nil {
+			was, now = state.Backup.PrimaryVault, plan.Backup.PrimaryVault
+			if s.Name == compile.BackupVault+".secondary" {
+				was, now = state.Backup.SecondaryVault, plan.Backup.SecondaryVault
+			}
+		}
+		if !was.Equal(now) {
+			out = append(out, path.Root("backup").AtName(strings.TrimPrefix(s.Name, compile.BackupVault+".")+"_vault"))
+		}
+	}
+	return out
 }
 
 func (r *drPolicy) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -313,6 +374,7 @@ func (r *drPolicy) apply(ctx context.Context, plan drPolicyModel, records engine
 	plan.ID = plan.Name
 	runbookOf(p.Name, rb).set(&plan)
 	plan.Primitives = primitivesValue(records)
+	plan.PartialRecords = partialRecords(records, diags.HasError())
 	if plan.LastDrill.IsUnknown() {
 		plan.LastDrill = types.StringNull()
 	}

@@ -6,6 +6,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -47,9 +48,18 @@ func (d *providerData) drivers() engine.Drivers {
 	return drivers
 }
 
-func (d *providerData) engine() *engine.Engine {
-	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism}
+// engine returns an engine for the resource at address ("<type>.<name>").
+// Its scope, "<type>/<name>", is the first part of the owner mark of every
+// object the resource creates: it depends on nothing but the configuration,
+// so an apply that follows a provider killed mid-create finds the objects
+// that create made and adopts them, though no record of them survived.
+func (d *providerData) engine(address string) *engine.Engine {
+	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism, Scope: scope(address)}
 }
+
+// scope turns a resource's address into its engine's Scope:
+// "meridian_region_pair.checkout" -> "meridian_region_pair/checkout".
+func scope(address string) string { return strings.Replace(address, ".", "/", 1) }
 
 type providerModel struct {
 	AWS         *awsModel        `tfsdk:"aws"`

@@ -50,7 +50,7 @@ func (r *regionPair) Configure(_ context.Context, req resource.ConfigureRequest,
 func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
-		Description: "A service's data and traffic spread over a primary and a secondary region: versioned buckets with cross-region replication, a DynamoDB table with its replica, and health-checked DNS failover. Changes that AWS can make in place are made in place; primitives that must be replaced are named in a plan warning.",
+		Description: "A service's data and traffic spread over a primary and a secondary region: versioned buckets with cross-region replication, a DynamoDB table with its replica, and health-checked DNS failover. Changes that AWS can make in place are made in place; primitives that must be replaced are named in a plan warning. A change that would replace or delete a bucket or the table replaces the whole pair in terraform's plan (so `lifecycle { prevent_destroy = true }` stops it), and is an error while they hold data unless `allow_data_loss = true`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				Computed: true, Description: "The pair's name.",
@@ -84,6 +84,7 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				Optional: true, ElementType: types.StringType,
 				Description: "Tags for every taggable primitive; they win over the provider's and the policy's default_tags. Keys starting with `meridian:` are reserved.",
 			},
+			allowDataLoss: schema.BoolAttribute{Optional: true, Description: allowDataLossDescription},
 			"cost_tag_policy": schema.StringAttribute{
 				Optional:    true,
 				Description: "The `policy` attribute of a `meridian_cost_tag_policy`: every primitive is checked against it at plan time (or at apply, before any change, while values are unknown).",
@@ -96,6 +97,7 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				Computed:    true,
 				Description: "The pair as written, as JSON, known at plan time: pass it to `meridian_dr_policy`'s `region_pair`.",
 			},
+			partialRecordsAttribute: schema.StringAttribute{Computed: true, Sensitive: true, Description: partialRecordsDescription},
 			"failover_fqdn": schema.StringAttribute{
 				Computed:    true,
 				Description: "The name clients resolve; it points to the primary endpoint while its health check passes and to the secondary otherwise.",
@@ -105,7 +107,7 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"object_store": schema.SingleNestedBlock{
 				Description: "A versioned S3 bucket `<bucket_prefix>-<region>` in each region, replicated from primary to secondary (both ways in active-active).",
 				Attributes: map[string]schema.Attribute{
-					"bucket_prefix": schema.StringAttribute{Optional: true, Description: "Bucket names are `<bucket_prefix>-<region>`. Changing it replaces the buckets. Required in the block."},
+					"bucket_prefix": schema.StringAttribute{Optional: true, Description: "Bucket names are `<bucket_prefix>-<region>`. Changing it replaces the buckets, and so the pair (see `allow_data_loss`). Required in the block."},
 					"force_destroy": schema.BoolAttribute{
 						Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 						Description: "Delete all objects and versions when the buckets are deleted. Without it, deleting a bucket that holds objects fails.",
@@ -115,8 +117,8 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"kv_table": schema.SingleNestedBlock{
 				Description: "A DynamoDB table (on-demand, streams on) in the primary region with a replica in the secondary.",
 				Attributes: map[string]schema.Attribute{
-					"name":     schema.StringAttribute{Optional: true, Description: "Table name; default: the pair's name. Changing it replaces the table."},
-					"hash_key": schema.StringAttribute{Optional: true, Description: "Partition key (a string attribute). Changing it replaces the table. Required in the block."},
+					"name":     schema.StringAttribute{Optional: true, Description: "Table name; default: the pair's name. Changing it replaces the table, and so the pair (see `allow_data_loss`)."},
+					"hash_key": schema.StringAttribute{Optional: true, Description: "Partition key (a string attribute). Changing it replaces the table, and so the pair (see `allow_data_loss`). Required in the block."},
 				},
 			},
 			"workload": schema.SingleNestedBlock{
@@ -266,7 +268,17 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 }
 
 func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.data == nil {
+	if r.data == nil {
+		return
+	}
+	if req.Plan.Raw.IsNull() {
+		var state regionPairModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		records, diags := recordsOf(ctx, req.Private, &state)
+		resp.Diagnostics.Append(diags...)
+		if !resp.Diagnostics.HasError() {
+			warnDataDestroyed(ctx, r.data, state.address(), records, &resp.Diagnostics)
+		}
 		return
 	}
 	var plan, state regionPairModel
@@ -278,6 +290,7 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	plan.ID = plan.Name
+	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	plan.FailoverFQDN = types.StringNull()
 	if plan.DNS != nil {
 		plan.FailoverFQDN = types.StringUnknown()
@@ -298,14 +311,68 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	switch {
 	case g == nil:
 		resp.Diagnostics.AddWarning("Checked at apply", address(plan.Name.ValueString())+": some arguments are not known until apply; the region pair's rules and its cost tag policy are checked then, before any change is made.")
-	case !req.State.Raw.IsNull():
-		records, diags := loadRecords(ctx, req.Private)
+	case req.State.Raw.IsNull():
+		// A create. In the create half of a replacement, the private state
+		// is the old pair's, whose names the delete half frees first: only
+		// a create from nothing looks for names already taken.
+		old, diags := loadRecords(ctx, req.Private)
 		resp.Diagnostics.Append(diags...)
-		if !planChanges(r.data, address(plan.Name.ValueString()), *g, records, &resp.Diagnostics) {
+		if p, err := engine.Diff(*g, old, r.data.drivers()); err == nil && len(old.Records) == 0 {
+			refuseTaken(ctx, r.data, address(plan.Name.ValueString()), p, old, &resp.Diagnostics)
+		}
+	default:
+		records, diags := recordsOf(ctx, req.Private, &state)
+		resp.Diagnostics.Append(diags...)
+		p, changed := planChanges(r.data, address(plan.Name.ValueString()), *g, records, &resp.Diagnostics)
+		if !changed {
 			plan.Primitives = state.Primitives
+		}
+		steps := dataSteps(r.data.drivers(), p)
+		replaceBy := dataReplacePaths(plan, state, steps)
+		resp.RequiresReplace = append(resp.RequiresReplace, replaceBy...)
+		replaced := len(replaceBy) > 0 || !plan.Name.Equal(state.Name) ||
+			!plan.PrimaryRegion.Equal(state.PrimaryRegion) || !plan.SecondaryRegion.Equal(state.SecondaryRegion)
+		protectData(ctx, r.data, address(plan.Name.ValueString()), p, records, replaced, plan.AllowDataLoss, &resp.Diagnostics)
+		if !replaced {
+			refuseTaken(ctx, r.data, address(plan.Name.ValueString()), p, records, &resp.Diagnostics)
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// dataReplacePaths returns the attributes whose change makes steps delete
+// or replace a primitive that holds data: terraform then shows the pair as
+// replaced, and lifecycle.prevent_destroy stops the plan. A step with no
+// such attribute (the replacement of a delete that was cut short) is left
+// to protectData.
+func dataReplacePaths(plan, state regionPairModel, steps []engine.Step) path.Paths {
+	var out path.Paths
+	for _, s := range steps {
+		switch s.Type {
+		case compile.S3Bucket:
+			switch {
+			case state.ObjectStore == nil:
+			case plan.ObjectStore == nil:
+				out = append(out, path.Root("object_store"))
+			case !plan.ObjectStore.BucketPrefix.Equal(state.ObjectStore.BucketPrefix):
+				out = append(out, path.Root("object_store").AtName("bucket_prefix"))
+			}
+		case compile.DynamoDBTable:
+			switch {
+			case state.KVTable == nil:
+			case plan.KVTable == nil:
+				out = append(out, path.Root("kv_table"))
+			default:
+				if !plan.KVTable.Name.Equal(state.KVTable.Name) {
+					out = append(out, path.Root("kv_table").AtName("name"))
+				}
+				if !plan.KVTable.HashKey.Equal(state.KVTable.HashKey) {
+					out = append(out, path.Root("kv_table").AtName("hash_key"))
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (r *regionPair) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -348,6 +415,7 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 	records = deploy(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
 	plan.Primitives = primitivesValue(records)
+	plan.PartialRecords = partialRecords(records, diags.HasError())
 	diags.Append(saveRecords(ctx, private, records)...)
 	if diags.HasError() && len(records.Records) == 0 {
 		return // nothing was created, so there is nothing to keep in state
@@ -392,7 +460,7 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		return
 	}
 	m.IDs[compile.Manifest] = compile.ManifestName(name)
-	records, err := r.data.engine().Adopt(ctx, g, m.IDs)
+	records, err := r.data.engine(address(name)).Adopt(ctx, g, m.IDs)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return

@@ -34,10 +34,14 @@ type regionPairModel struct {
 	Primitives              types.List        `tfsdk:"primitives"`
 	Spec                    types.String      `tfsdk:"spec"`
 	FailoverFQDN            types.String      `tfsdk:"failover_fqdn"`
+	PartialRecords          types.String      `tfsdk:"partial_records"`
+	AllowDataLoss           types.Bool        `tfsdk:"allow_data_loss"`
 }
 
 func (m *regionPairModel) address() string            { return address(m.Name.ValueString()) }
 func (m *regionPairModel) setPrimitives(l types.List) { m.Primitives = l }
+func (m *regionPairModel) partial() types.String      { return m.PartialRecords }
+func (m *regionPairModel) setPartial(v types.String)  { m.PartialRecords = v }
 
 type objectStoreModel struct {
 	BucketPrefix types.String `tfsdk:"bucket_prefix"`

@@ -269,11 +269,13 @@ func TestAccRegionPair_lifecycle(t *testing.T) {
 				),
 			},
 			{
-				// A new hash key needs a new table: the engine replaces the
-				// table alone, and Terraform updates the pair.
+				// A new hash key needs a new table, which takes its data
+				// with it: Terraform shows the pair replaced (so that
+				// prevent_destroy would stop it), and the empty table and
+				// buckets need no allow_data_loss.
 				Config: newKey.config(endpoint),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					c.checkTable("life", "order_key"),
