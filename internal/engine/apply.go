@@ -331,6 +331,11 @@ func (r *run) findPending(ctx context.Context, s Step, d Driver, rec *Record) (b
 		}
 	} else {
 		err = r.e.retry(ctx, s, func() (err error) { res, err = d.Create(ctx, req); return err })
+		if errors.Is(err, ErrNotFound) {
+			// What the create needs (its zone, its bucket) is gone, so it
+			// cannot have made anything that is still there.
+			return false, nil, nil
+		}
 	}
 	if err != nil {
 		return false, nil, fmt.Errorf("find what the unfinished create of %s made: %w", s.Name, err)

@@ -2,8 +2,11 @@ package aws
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,7 +80,7 @@ func (d zoneDriver) Create(ctx context.Context, req engine.Request) (engine.Resu
 	if zone == nil {
 		out, err := d.c.Route53().CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
 			Name:             aws.String(name),
-			CallerReference:  aws.String(req.Token),
+			CallerReference:  aws.String(callerReference(req)),
 			HostedZoneConfig: &r53types.HostedZoneConfig{Comment: aws.String("Managed by meridian (" + req.Name + ")")},
 		})
 		if err != nil {
@@ -112,7 +115,7 @@ func (d zoneDriver) find(ctx context.Context, req engine.Request, name string) (
 				// The list is in name order from name on: no more of ours.
 				return nil, nil
 			}
-			if aws.ToString(z.CallerReference) == req.Token {
+			if madeBy(aws.ToString(z.CallerReference), req) {
 				return &out.HostedZones[i], nil
 			}
 			if owner := req.Tags[engine.OwnerTag]; owner != "" {
@@ -141,6 +144,30 @@ func (d zoneDriver) Find(ctx context.Context, req engine.Request) (engine.Result
 	}
 	id := zoneID(aws.ToString(zone.Id))
 	return engine.Result{ID: id, Outputs: map[string]string{"zone_id": id, "name": name}}, true, nil
+}
+
+// callerReference is what a create of req tells Route 53 it is: a digest
+// of req's owner mark, then its token. Route 53 sets it in the same call
+// that makes the object, whereas tags take a second call, so a create cut
+// short between the two (a killed process, whose token died with it) is
+// still found by its owner mark's digest.
+func callerReference(req engine.Request) string {
+	owner := req.Tags[engine.OwnerTag]
+	if owner == "" {
+		return req.Token
+	}
+	sum := sha256.Sum256([]byte(owner))
+	return hex.EncodeToString(sum[:16]) + "-" + req.Token
+}
+
+// madeBy says whether an object whose caller reference is ref was made by
+// a create of req, or of another create of the same primitive.
+func madeBy(ref string, req engine.Request) bool {
+	if ref == req.Token {
+		return true
+	}
+	mine := callerReference(req)
+	return req.Tags[engine.OwnerTag] != "" && strings.HasPrefix(ref, mine[:len(mine)-len(req.Token)])
 }
 
 func zoneID(id string) string { return strings.TrimPrefix(id, "/hostedzone/") }
@@ -229,7 +256,7 @@ func (d healthCheckDriver) Create(ctx context.Context, req engine.Request) (engi
 	if p.ResourcePath != "" {
 		cfg.ResourcePath = aws.String(p.ResourcePath)
 	}
-	out, err := d.c.Route53().CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String(req.Token), HealthCheckConfig: cfg})
+	out, err := d.c.Route53().CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String(callerReference(req)), HealthCheckConfig: cfg})
 	if err != nil {
 		return engine.Result{}, classify(err)
 	}
@@ -254,8 +281,10 @@ func (d healthCheckDriver) find(ctx context.Context, req engine.Request, p healt
 			return "", classify(err)
 		}
 		for _, hc := range page.HealthChecks {
-			if aws.ToString(hc.CallerReference) == req.Token {
-				return aws.ToString(hc.Id), nil
+			if madeBy(aws.ToString(hc.CallerReference), req) {
+				if cfg := hc.HealthCheckConfig; cfg == nil || (string(cfg.Type) == p.Type && aws.ToInt32(cfg.RequestInterval) == p.RequestInterval) {
+					return aws.ToString(hc.Id), nil
+				}
 			}
 			if cfg := hc.HealthCheckConfig; cfg != nil && string(cfg.Type) == p.Type && aws.ToInt32(cfg.RequestInterval) == p.RequestInterval {
 				candidates = append(candidates, aws.ToString(hc.Id))
@@ -413,14 +442,16 @@ func (d recordDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	// CREATE refuses to overwrite a record someone else made; a resumed
-	// create may overwrite its own.
-	action := r53types.ChangeActionCreate
-	if req.Resume {
-		action = r53types.ChangeActionUpsert
+	// A record set cannot carry marks. One that already holds exactly what
+	// this create would write is ours, made by a create cut short (even by
+	// a process whose record was lost); one that holds anything else is
+	// someone's in a zone we were given, and is never overwritten.
+	found, err := d.claim(ctx, p)
+	if err != nil || found {
+		return engine.Result{ID: recordID(p), Outputs: map[string]string{"fqdn": p.Name}}, err
 	}
-	err := d.change(ctx, action, p)
-	if err != nil && action == r53types.ChangeActionCreate && code(err) == "InvalidChangeBatch" {
+	err = d.change(ctx, r53types.ChangeActionCreate, p)
+	if err != nil && code(err) == "InvalidChangeBatch" {
 		// moto 5.2.1 refuses to CREATE a record set identical to one it
 		// created and deleted before while a record of the same name and
 		// type exists, ignoring SetIdentifier: recreating the PRIMARY of a
@@ -434,6 +465,40 @@ func (d recordDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: recordID(p), Outputs: map[string]string{"fqdn": p.Name}}, nil
+}
+
+// claim looks for the record set p names: absent, it reports false; present
+// and holding what p holds, true; present and holding anything else, an
+// error wrapping engine.ErrNotOwned. A zone that is gone holds nothing.
+func (d recordDriver) claim(ctx context.Context, p recordProps) (bool, error) {
+	rs, err := d.find(ctx, p)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	have := primitive.Normalize(recordObservation(p, rs).Properties)
+	want := primitive.Normalize(recordObservation(p, p.recordSet()).Properties)
+	if reflect.DeepEqual(have, want) {
+		return true, nil
+	}
+	return false, fmt.Errorf("record set %s %s (%s) in zone %s already exists and %w: it holds %v, not %v; meridian does not overwrite it. Remove it or choose another record name: %w",
+		p.Name, p.Type, p.SetIdentifier, p.ZoneID, engine.ErrNotOwned, have["records"], want["records"], engine.ErrExists)
+}
+
+// Find looks for the record set a create of req made: one that holds what
+// req would write.
+func (d recordDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p recordProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	found, err := d.claim(ctx, p)
+	if err != nil || !found {
+		return engine.Result{}, false, err
+	}
+	return engine.Result{ID: recordID(p), Outputs: map[string]string{"fqdn": p.Name}}, true, nil
 }
 
 // find returns the record set named by p's zone, name, type and set identifier.
