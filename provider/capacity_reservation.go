@@ -317,16 +317,8 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 		fc := float("failover_coverage", m.FailoverCoverage)
 		c.FailoverCoverage = &fc
 	}
-	if m.InstanceTypes.IsUnknown() {
-		r.unknown["instance_types"] = true
-	} else {
-		diags.Append(m.InstanceTypes.ElementsAs(ctx, &c.InstanceTypes, false)...)
-	}
-	if m.Tags.IsUnknown() {
-		r.unknown["tags"] = true
-	} else {
-		diags.Append(m.Tags.ElementsAs(ctx, &c.Tags, false)...)
-	}
+	r.elems(ctx, "instance_types", m.InstanceTypes, &c.InstanceTypes, &diags)
+	r.elems(ctx, "tags", m.Tags, &c.Tags, &diags)
 	if k := m.Kubernetes; k != nil {
 		c.Kubernetes = &blueprint.CapacityKubernetes{Namespace: r.str("kubernetes.namespace", k.Namespace), CreateNamespace: k.CreateNamespace.ValueBool()}
 		if k.CreateNamespace.IsUnknown() {
@@ -345,12 +337,7 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 	}
 	if d := m.Demand; d != nil {
 		c.Demand = blueprint.Demand{Step: r.str("demand.step", d.Step), Season: r.str("demand.season", d.Season), Start: r.str("demand.start", d.Start)}
-		switch {
-		case d.Values.IsUnknown():
-			r.unknown["demand.values"] = true
-		case !d.Values.IsNull():
-			diags.Append(d.Values.ElementsAs(ctx, &c.Demand.Values, false)...)
-		}
+		r.elems(ctx, "demand.values", d.Values, &c.Demand.Values, &diags)
 		if file := r.str("demand.csv_file", d.CSVFile); file != "" {
 			diags.Append(readDemandCSV(file, &c.Demand)...)
 		}
@@ -361,7 +348,7 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 			}{{"region", cw.Region}, {"namespace", cw.Namespace}, {"metric_name", cw.MetricName}, {"statistic", cw.Statistic}, {"start_time", cw.StartTime}, {"end_time", cw.EndTime}} {
 				r.str("demand.cloudwatch."+v.p, v.v)
 			}
-			if cw.Dimensions.IsUnknown() {
+			if !fullyKnown(ctx, cw.Dimensions) {
 				r.unknown["demand.cloudwatch.dimensions"] = true
 			}
 			if len(r.unknown) == 0 && !diags.HasError() {

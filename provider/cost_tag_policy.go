@@ -114,7 +114,7 @@ func (r *costTagPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp
 func (m costTagPolicyModel) blueprint(ctx context.Context) (blueprint.TagPolicy, bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	for _, v := range []attr.Value{m.Name, m.RequiredTags, m.AllowedValues, m.KeyCase, m.DefaultTags, m.Exemptions} {
-		if v.IsUnknown() {
+		if !fullyKnown(ctx, v) {
 			return blueprint.TagPolicy{}, false, diags
 		}
 	}

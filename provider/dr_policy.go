@@ -150,7 +150,7 @@ func (m drPolicyModel) blueprint(ctx context.Context) (blueprint.DRPolicy, bool,
 		values = append(values, b.Schedule, b.RetentionDays, b.CrossRegionCopy, b.PrimaryVault, b.SecondaryVault)
 	}
 	for _, v := range values {
-		if v.IsUnknown() {
+		if !fullyKnown(ctx, v) {
 			return blueprint.DRPolicy{}, false, diags
 		}
 	}

@@ -112,6 +112,31 @@ func (r *reader) bool(p string, v basetypes.BoolValue) bool {
 	return v.ValueBool()
 }
 
+// collection is a list or a map.
+type collection interface {
+	attr.Value
+	ElementsAs(ctx context.Context, target any, allowUnhandled bool) diag.Diagnostics
+}
+
+// fullyKnown says whether a value and everything in it is known. A map can
+// be known while one of its elements is not (tags = { team = var.team } with
+// var.team computed), so IsUnknown alone is not enough.
+func fullyKnown(ctx context.Context, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(ctx)
+	return err == nil && tv.IsFullyKnown()
+}
+
+// elems reads a list or a map into target. While the collection or one of
+// its elements is unknown, it marks p unknown and leaves target alone: the
+// rules that need the values run when they are known.
+func (r *reader) elems(ctx context.Context, p string, v collection, target any, diags *diag.Diagnostics) {
+	if !fullyKnown(ctx, v) {
+		r.unknown[p] = true
+		return
+	}
+	diags.Append(v.ElementsAs(ctx, target, false)...)
+}
+
 // blueprint converts the model into the region pair as written. The set it returns
 // holds the attributes whose values are not known yet ("dns.primary_endpoint").
 func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, map[string]bool, diag.Diagnostics) {
@@ -125,11 +150,7 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 		GloballyConsistentStore: r.bool("globally_consistent_store", m.GloballyConsistentStore),
 	}
 	var diags diag.Diagnostics
-	if m.Tags.IsUnknown() {
-		r.unknown["tags"] = true
-	} else {
-		diags.Append(m.Tags.ElementsAs(ctx, &rp.Tags, false)...)
-	}
+	r.elems(ctx, "tags", m.Tags, &rp.Tags, &diags)
 	if policy := r.str("cost_tag_policy", m.CostTagPolicy); policy != "" {
 		rp.CostTagPolicy = &blueprint.TagPolicy{}
 		if err := json.Unmarshal([]byte(policy), rp.CostTagPolicy); err != nil {
@@ -155,21 +176,12 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 			Replicas:        r.int("workload.replicas", w.Replicas),
 			StandbyReplicas: r.int("workload.standby_replicas", w.StandbyReplicas),
 		}
-		switch {
-		case w.Ports.IsUnknown():
-			r.unknown["workload.ports"] = true
-		case !w.Ports.IsNull():
-			var ports []int64
-			diags.Append(w.Ports.ElementsAs(ctx, &ports, false)...)
-			for _, p := range ports {
-				rp.Workload.Ports = append(rp.Workload.Ports, int(p))
-			}
+		var ports []int64
+		r.elems(ctx, "workload.ports", w.Ports, &ports, &diags)
+		for _, p := range ports {
+			rp.Workload.Ports = append(rp.Workload.Ports, int(p))
 		}
-		if w.Env.IsUnknown() {
-			r.unknown["workload.env"] = true
-		} else {
-			diags.Append(w.Env.ElementsAs(ctx, &rp.Workload.Env, false)...)
-		}
+		r.elems(ctx, "workload.env", w.Env, &rp.Workload.Env, &diags)
 		if v := w.Volume; v != nil {
 			rp.Workload.Volume = &blueprint.Volume{Size: r.str("workload.volume.size", v.Size), MountPath: r.str("workload.volume.mount_path", v.MountPath)}
 		}
