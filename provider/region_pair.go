@@ -167,8 +167,8 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 								Description: "Port to probe. Default 443.",
 							},
 							"path": schema.StringAttribute{
-								Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultPath),
-								Description: "Path to request (HTTP and HTTPS). Default `/health`.",
+								Optional: true, Computed: true, PlanModifiers: []planmodifier.String{healthCheckPathDefault{}},
+								Description: "Path to request (HTTP and HTTPS). Default `/health`; a TCP check has none.",
 							},
 							"interval": schema.Int64Attribute{
 								Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultInterval),
@@ -347,6 +347,7 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 	}
 	records = deploy(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
+	plan.settleHealthCheckPath()
 	plan.Primitives = primitivesValue(records)
 	diags.Append(saveRecords(ctx, private, records)...)
 	if diags.HasError() && len(records.Records) == 0 {

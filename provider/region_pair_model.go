@@ -196,10 +196,16 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 			TTL:               r.int("dns.ttl", d.TTL),
 		}
 		if hc := d.HealthCheck; hc != nil {
+			hcPath := hc.Path
+			if hcPath.IsUnknown() && !hc.Protocol.IsUnknown() {
+				// Planned unknown only because the protocol was: its default
+				// follows from the protocol known now (WithDefaults).
+				hcPath = types.StringNull()
+			}
 			rp.DNS.HealthCheck = blueprint.HealthCheck{
 				Protocol:         r.str("dns.health_check.protocol", hc.Protocol),
 				Port:             r.int("dns.health_check.port", hc.Port),
-				Path:             r.str("dns.health_check.path", hc.Path),
+				Path:             r.str("dns.health_check.path", hcPath),
 				Interval:         r.int("dns.health_check.interval", hc.Interval),
 				FailureThreshold: r.int("dns.health_check.failure_threshold", hc.FailureThreshold),
 			}
@@ -334,7 +340,7 @@ func modelOf(rp blueprint.RegionPair) regionPairModel {
 		}
 		if hc := dns.HealthCheck; hc != (blueprint.HealthCheck{}) {
 			m.DNS.HealthCheck = &healthCheckModel{
-				Protocol: types.StringValue(hc.Protocol), Port: types.Int64Value(int64(hc.Port)), Path: types.StringValue(hc.Path),
+				Protocol: types.StringValue(hc.Protocol), Port: types.Int64Value(int64(hc.Port)), Path: optional(hc.Path),
 				Interval: types.Int64Value(int64(hc.Interval)), FailureThreshold: types.Int64Value(int64(hc.FailureThreshold)),
 			}
 		}
