@@ -168,7 +168,7 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"horizon": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultHorizon),
-				Description: "How far ahead to forecast, e.g. `30d`, `4w`, `720h`. Default `30d`.",
+				Description: "How far ahead to forecast, e.g. `30d`, `4w`, `720h` or `1w3d` (numbers with units: ms, s, m, h, d, w). Default `30d`.",
 			},
 			"baseline_percentile": schema.Float64Attribute{
 				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultBaselinePercentile),

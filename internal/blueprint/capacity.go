@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -112,19 +111,10 @@ func (c Capacity) WithDefaults() Capacity {
 	return c
 }
 
-// ParsePeriod reads Go durations and whole days ("30d") or weeks ("4w"),
-// the units capacity is planned in.
+// ParsePeriod reads a positive duration (see ParseDuration): the periods
+// capacity is planned over ("30d", "4w", "720h", "1w3d").
 func ParsePeriod(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("%q is not a positive whole number of %s", s, map[string]string{"d": "days", "w": "weeks"}[suffix])
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
+	d, err := ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not a positive duration such as 30d, 4w or 720h", s)
 	}
