@@ -265,6 +265,11 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 			add("Duplicate instance type", fmt.Sprintf("%s is listed twice in instance_types.", t), "instance_types")
 		}
 		seen[t] = true
+		if !KnownInstanceType(t, prices) {
+			// Before the price: a misspelt type needs its name mended, not a price.
+			add("Unknown instance type", unknownInstanceType(t, prices), "instance_types")
+			continue
+		}
 		for _, region := range []string{c.PrimaryRegion, c.SecondaryRegion} {
 			if KnownRegion(region) {
 				if _, ok := prices.Prices[region][t]; !ok {
