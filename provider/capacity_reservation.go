@@ -570,7 +570,7 @@ func (m *capacityModel) setComputed(p *blueprint.CapacityPlan) {
 			"reserved": types.Int64Value(int64(s.Reserved)), "on_demand_burst": types.Int64Value(int64(s.OnDemandBurst)),
 			"spot_peak": types.Int64Value(int64(s.SpotPeak)), "min_size": types.Int64Value(int64(s.MinSize)),
 			"max_size": types.Int64Value(int64(s.MaxSize)), "on_demand_percentage_above_base": types.Int64Value(int64(s.OnDemandPercentageAboveBase)),
-			"monthly_cost": types.Float64Value(round(s.MonthlyCost, 2)), "all_on_demand_monthly_cost": types.Float64Value(round(s.AllOnDemand, 2)),
+			"monthly_cost": types.Float64Value(s.MonthlyCost.Float()), "all_on_demand_monthly_cost": types.Float64Value(s.AllOnDemand.Float()),
 		}))
 	}
 	m.Split = types.ListValueMust(splitType, splits)
@@ -581,7 +581,7 @@ func (m *capacityModel) setComputed(p *blueprint.CapacityPlan) {
 		}))
 	}
 	m.Scheduled = types.ListValueMust(scheduledType, sched)
-	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(round(p.MonthlyCost, 2)), types.Float64Value(round(p.AllOnDemand, 2))
+	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(p.MonthlyCost.Float()), types.Float64Value(p.AllOnDemand.Float())
 	m.PriceTableDate = types.StringValue(p.PriceDate)
 	m.RightSizing = types.ObjectValueMust(rightSizingType.AttrTypes, map[string]attr.Value{
 		"utilisation": types.Float64Value(round(p.Review.Utilisation, 3)), "under_used_share": types.Float64Value(round(p.Review.UnderUsedShare, 3)),

@@ -205,8 +205,8 @@ type CapacityPlan struct {
 	Secondary     RegionSplit       `json:"secondary"`
 	PriceDate     string            `json:"price_date"`
 	Currency      string            `json:"currency"`
-	MonthlyCost   float64           `json:"monthly_cost"`
-	AllOnDemand   float64           `json:"all_on_demand"`
+	MonthlyCost   Money             `json:"monthly_cost"`
+	AllOnDemand   Money             `json:"all_on_demand"`
 	Review        forecast.Review   `json:"review"`
 	Finding       string            `json:"finding"`
 	ReviewDue     string            `json:"review_due"`
@@ -226,9 +226,9 @@ type RegionSplit struct {
 	MinSize       int `json:"min_size"`
 	MaxSize       int `json:"max_size"`
 	// OnDemandPercentageAboveBase is the on-demand share of what runs above the base.
-	OnDemandPercentageAboveBase int     `json:"on_demand_percentage_above_base"`
-	MonthlyCost                 float64 `json:"monthly_cost"`
-	AllOnDemand                 float64 `json:"all_on_demand"`
+	OnDemandPercentageAboveBase int   `json:"on_demand_percentage_above_base"`
+	MonthlyCost                 Money `json:"monthly_cost"`
+	AllOnDemand                 Money `json:"all_on_demand"`
 }
 
 // ScheduledScale raises or lowers the group's minimum at an hour of the day (UTC).
@@ -408,8 +408,8 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 	p.Primary = RegionSplit{
 		Region: c.PrimaryRegion, Role: "primary", Reserved: reserved, OnDemandBurst: burst, SpotPeak: spot,
 		MinSize: reserved, MaxSize: maxSize, OnDemandPercentageAboveBase: pct,
-		MonthlyCost: hours * (float64(reserved)*first.Reserved + onDemandRun*first.OnDemand + spotRun*first.Spot),
-		AllOnDemand: hours * allRun * first.OnDemand,
+		MonthlyCost: Cents(hours * (float64(reserved)*first.Reserved + onDemandRun*first.OnDemand + spotRun*first.Spot)),
+		AllOnDemand: Cents(hours * allRun * first.OnDemand),
 	}
 	// The secondary holds reservations for the share of the primary's
 	// baseline that must start at once on failover, and scales out to the
@@ -420,8 +420,8 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 		Region: c.SecondaryRegion, Role: "secondary", Reserved: secReserved,
 		OnDemandBurst: max(0, reserved+burst-secReserved), SpotPeak: spot,
 		MinSize: 0, MaxSize: maxSize, OnDemandPercentageAboveBase: pct,
-		MonthlyCost: hours * float64(secReserved) * second.Reserved,
-		AllOnDemand: hours * float64(secReserved) * second.OnDemand,
+		MonthlyCost: Cents(hours * float64(secReserved) * second.Reserved),
+		AllOnDemand: Cents(hours * float64(secReserved) * second.OnDemand),
 	}
 	if p.Secondary.OnDemandBurst+spot > 0 {
 		p.Secondary.OnDemandPercentageAboveBase = int(math.Round(100 * float64(p.Secondary.OnDemandBurst) / float64(p.Secondary.OnDemandBurst+spot)))

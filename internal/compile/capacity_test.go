@@ -62,11 +62,11 @@ func TestCapacitySplit(t *testing.T) {
 		t.Errorf("secondary split %+v, want 15 reserved (half of 30), min 0, max 51, 23 on-demand above base (64%%)", s)
 	}
 	if !(plan.MonthlyCost > 0 && plan.MonthlyCost < plan.AllOnDemand) || plan.PriceDate != "2026-11-01" {
-		t.Errorf("cost %.2f vs all on-demand %.2f (prices of %s): the split must be cheaper", plan.MonthlyCost, plan.AllOnDemand, plan.PriceDate)
+		t.Errorf("cost %s vs all on-demand %s (prices of %s): the split must be cheaper", plan.MonthlyCost, plan.AllOnDemand, plan.PriceDate)
 	}
 	// 730 h * 15 * (0.0595 reserved vs 0.096 on-demand) in us-west-2.
-	if math.Abs(plan.Secondary.MonthlyCost-730*15*0.0595) > 0.01 || math.Abs(plan.Secondary.AllOnDemand-730*15*0.096) > 0.01 {
-		t.Errorf("secondary cost %.2f / %.2f", plan.Secondary.MonthlyCost, plan.Secondary.AllOnDemand)
+	if plan.Secondary.MonthlyCost != blueprint.Cents(730*15*0.0595) || plan.Secondary.AllOnDemand != blueprint.Cents(730*15*0.096) {
+		t.Errorf("secondary cost %s / %s", plan.Secondary.MonthlyCost, plan.Secondary.AllOnDemand)
 	}
 	// Demand rises through 40 at 00:30 and falls through it at 12:30.
 	if len(plan.Scheduled) != 2 || plan.Scheduled[0] != (blueprint.ScheduledScale{Name: "peak", Hour: 0, MinSize: 38}) || plan.Scheduled[1] != (blueprint.ScheduledScale{Name: "off-peak", Hour: 12, MinSize: 30}) {
