@@ -506,6 +506,7 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 		diags.AddError("Cannot compile "+name, err.Error())
 		return nil, nil, diags
 	}
+	diags.Append(keyConflictWarnings(compile.KeyConflicts(name, g))...) // capacity takes no cost tag policy
 	return &g, &p, diags
 }
 

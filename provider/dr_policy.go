@@ -199,6 +199,8 @@ func (r *drPolicy) compile(p blueprint.DRPolicy) (primitive.Graph, compile.Runbo
 		diags.Append(violationDiagnostics(vs)...)
 	case err != nil:
 		diags.AddError("Cannot compile meridian_dr_policy."+p.Name, err.Error())
+	case p.RegionPair.CostTagPolicy == nil:
+		diags.Append(keyConflictWarnings(compile.KeyConflicts("meridian_dr_policy."+p.Name, g))...)
 	}
 	return g, rb, diags
 }

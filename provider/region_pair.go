@@ -262,6 +262,9 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 		diags.AddError("Cannot compile "+address(rp.Name), err.Error())
 		return nil, diags
 	}
+	if rp.CostTagPolicy == nil {
+		diags.Append(keyConflictWarnings(compile.KeyConflicts(address(rp.Name), g))...)
+	}
 	return &g, diags
 }
 

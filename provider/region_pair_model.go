@@ -237,6 +237,18 @@ func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
 	return diags
 }
 
+// keyConflictWarnings shows keys spelt two ways as warnings on tags, as the
+// README promises for resources without a cost tag policy (with one, they
+// are errors: violationDiagnostics).
+func keyConflictWarnings(vs compile.Violations) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, v := range vs {
+		diags.AddAttributeWarning(path.Root("tags"), v.Summary,
+			fmt.Sprintf("%s: %s, on %s. Both keys are applied; a cost tag policy makes this an error.", v.Resource, v.Detail, strings.Join(v.Primitives, ", ")))
+	}
+	return diags
+}
+
 // problemDiagnostics turns broken rules into diagnostics on their attributes,
 // leaving out rules that involve values not known yet: those are checked
 // again when they are known, at apply.
