@@ -144,7 +144,7 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		p, ps = c.Plan(prices)
 	}
 	if len(ps) > 0 {
-		resp.Diagnostics.Append(problemDiagnostics("data.meridian_capacity_plan", ps, nil)...)
+		resp.Diagnostics.Append(problemDiagnostics("meridian_capacity_plan", ps, nil)...)
 		return
 	}
 	var svg strings.Builder

@@ -150,7 +150,7 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"name": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,
-				Description: "3-40 lowercase letters, digits and hyphens; launch templates and groups are named `meridian-<name>`. Changing it replaces everything.",
+				Description: "3-40 lowercase letters, digits and hyphens; launch templates and groups are named `meridian-<name>`. Changing it replaces everything. Diagnostics name the resource by its type and this name (`meridian_capacity_reservation \"web\"`), and every primitive carries it in the `meridian:resource` tag (`meridian_capacity_reservation.web`): the provider never sees the terraform address, and the name, unlike the address, does not change with `moved` blocks or modules.",
 			},
 			"primary_region": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "Region that serves the demand."},
 			"secondary_region": schema.StringAttribute{
@@ -448,7 +448,7 @@ func (r *capacityReservation) ValidateConfig(ctx context.Context, req resource.V
 		return
 	}
 	if m.Demand == nil {
-		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", capacityAddress(m.Name.ValueString())+": a demand block with the history is required; meridian never plans capacity from a default.")
+		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", subject(capacityType, m.Name.ValueString())+": a demand block with the history is required; meridian never plans capacity from a default.")
 		return
 	}
 	resp.Diagnostics.Append(demandSources(m.Demand)...)
@@ -478,7 +478,7 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 	if diags.HasError() {
 		return nil, nil, diags
 	}
-	name := capacityAddress(c.Name)
+	name := subject(capacityType, c.Name)
 	cd := c.WithDefaults()
 	if len(unknown) > 0 {
 		diags.Append(problemDiagnostics(name, cd.Validate(prices), unknown)...)
@@ -506,7 +506,7 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 		diags.AddError("Cannot compile "+name, err.Error())
 		return nil, nil, diags
 	}
-	diags.Append(keyConflictWarnings(compile.KeyConflicts(name, g))...) // capacity takes no cost tag policy
+	diags.Append(keyConflictWarnings(compile.KeyConflicts(capacityAddress(c.Name), g))...) // capacity takes no cost tag policy
 	return &g, &p, diags
 }
 
@@ -519,11 +519,11 @@ func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityMode
 		zone := compile.CapacityZone(region)
 		offered, err := r.data.cloud.InstanceTypesOffered(ctx, region, zone, typesWanted)
 		if errors.Is(err, awscloud.ErrUnsupported) {
-			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", capacityAddress(m.Name.ValueString()), region, err))
+			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
 			continue
 		}
 		if err != nil {
-			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", capacityAddress(m.Name.ValueString()), region, err))
+			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
 			continue
 		}
 		var missing []string
@@ -535,7 +535,7 @@ func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityMode
 		if len(missing) > 0 {
 			diags.AddAttributeError(path.Root("instance_types"), "Instance type not offered",
 				fmt.Sprintf("%s: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions.",
-					capacityAddress(m.Name.ValueString()), strings.Join(missing, ", "), zone))
+					subject(capacityType, m.Name.ValueString()), strings.Join(missing, ", "), zone))
 		}
 	}
 }

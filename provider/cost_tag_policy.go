@@ -161,7 +161,7 @@ func (r *costTagPolicy) ValidateConfig(ctx context.Context, req resource.Validat
 	p, known, diags := m.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
 	if known {
-		resp.Diagnostics.Append(problemDiagnostics("meridian_cost_tag_policy."+p.Name, p.Validate(), nil)...)
+		resp.Diagnostics.Append(problemDiagnostics(subject("meridian_cost_tag_policy", p.Name), p.Validate(), nil)...)
 	}
 }
 

@@ -93,7 +93,7 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The policy's name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"name": schema.StringAttribute{Required: true, Description: "Name of the policy.",
+			"name": schema.StringAttribute{Required: true, Description: "Name of the policy; it names the backup plan. Diagnostics name the resource by its type and this name (`meridian_dr_policy \"checkout\"`), and every primitive carries it in the `meridian:resource` tag (`meridian_dr_policy.checkout`): the provider never sees the terraform address, and the name, unlike the address, does not change with `moved` blocks or modules.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"region_pair": schema.StringAttribute{Required: true,
 				Description: "The `spec` attribute of the `meridian_region_pair` the policy protects."},
@@ -182,7 +182,7 @@ func (r *drPolicy) ValidateConfig(ctx context.Context, req resource.ValidateConf
 	p, known, diags := m.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
 	if known && !diags.HasError() {
-		resp.Diagnostics.Append(problemDiagnostics("meridian_dr_policy."+p.Name, p.WithDefaults().Validate(), nil)...)
+		resp.Diagnostics.Append(problemDiagnostics(subject("meridian_dr_policy", p.Name), p.WithDefaults().Validate(), nil)...)
 	}
 }
 
@@ -194,11 +194,11 @@ func (r *drPolicy) compile(p blueprint.DRPolicy) (primitive.Graph, compile.Runbo
 	var vs compile.Violations
 	switch {
 	case errors.As(err, &problem):
-		diags.Append(problemDiagnostics("meridian_dr_policy."+p.Name, []blueprint.Problem{problem}, nil)...)
+		diags.Append(problemDiagnostics(subject("meridian_dr_policy", p.Name), []blueprint.Problem{problem}, nil)...)
 	case errors.As(err, &vs):
 		diags.Append(violationDiagnostics(vs)...)
 	case err != nil:
-		diags.AddError("Cannot compile meridian_dr_policy."+p.Name, err.Error())
+		diags.AddError("Cannot compile "+subject("meridian_dr_policy", p.Name), err.Error())
 	case p.RegionPair.CostTagPolicy == nil:
 		diags.Append(keyConflictWarnings(compile.KeyConflicts("meridian_dr_policy."+p.Name, g))...)
 	}

@@ -223,6 +223,25 @@ func specJSON(rp blueprint.RegionPair) string {
 	return string(b)
 }
 
+// subject names a resource in a diagnostic: its type and its name
+// attribute, quoted. The provider never sees the terraform address
+// (meridian_region_pair.web may have name = "storefront-web"); terraform
+// prints the address and the line above every diagnostic that has an
+// attribute path, so the message must not make up an address of its own.
+func subject(typ, name string) string {
+	if name == "" {
+		return typ + " (empty name)"
+	}
+	return fmt.Sprintf("%s %q", typ, name)
+}
+
+// subjectOf is the subject of a resource id "type.name", the value of the
+// meridian:resource tag that compile gives every primitive.
+func subjectOf(id string) string {
+	typ, name, _ := strings.Cut(id, ".")
+	return subject(typ, name)
+}
+
 // violationDiagnostics turns broken tag rules into diagnostics on the
 // attribute the user changes to mend them.
 func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
@@ -232,7 +251,7 @@ func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
 		if v.Tag == "" {
 			at = path.Root("cost_tag_policy")
 		}
-		diags.AddAttributeError(at, v.Summary, fmt.Sprintf("%s: %s, on %s.", v.Resource, v.Detail, strings.Join(v.Primitives, ", ")))
+		diags.AddAttributeError(at, v.Summary, fmt.Sprintf("%s: %s, on %s.", subjectOf(v.Resource), v.Detail, strings.Join(v.Primitives, ", ")))
 	}
 	return diags
 }
@@ -244,7 +263,7 @@ func keyConflictWarnings(vs compile.Violations) diag.Diagnostics {
 	var diags diag.Diagnostics
 	for _, v := range vs {
 		diags.AddAttributeWarning(path.Root("tags"), v.Summary,
-			fmt.Sprintf("%s: %s, on %s. Both keys are applied; a cost tag policy makes this an error.", v.Resource, v.Detail, strings.Join(v.Primitives, ", ")))
+			fmt.Sprintf("%s: %s, on %s. Both keys are applied; a cost tag policy makes this an error.", subjectOf(v.Resource), v.Detail, strings.Join(v.Primitives, ", ")))
 	}
 	return diags
 }

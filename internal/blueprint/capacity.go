@@ -245,7 +245,9 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 	add := func(summary, detail string, paths ...string) {
 		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
 	}
-	if !namePattern.MatchString(c.Name) {
+	if c.Name == "" {
+		add("Missing name", "name is empty; it names the launch templates and Auto Scaling groups, and the meridian:resource tag: 3-40 lowercase letters, digits and hyphens.", "name")
+	} else if !namePattern.MatchString(c.Name) {
 		add("Invalid name", fmt.Sprintf("%q must be 3-40 characters of lowercase letters, digits and hyphens: it names the launch templates and Auto Scaling groups.", c.Name), "name")
 	}
 	for _, r := range []struct{ path, region string }{{"primary_region", c.PrimaryRegion}, {"secondary_region", c.SecondaryRegion}} {

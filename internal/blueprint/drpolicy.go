@@ -2,6 +2,7 @@ package blueprint
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -96,6 +97,9 @@ func (p DRPolicy) Validate() []Problem {
 	var ps []Problem
 	add := func(summary, detail string, paths ...string) {
 		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
+	}
+	if strings.TrimSpace(p.Name) == "" {
+		add("Missing name", "name is empty; it names the backup plan and the meridian:resource tag.", "name")
 	}
 	rpo, rpoErr := ParseDuration(p.RPO)
 	rto, rtoErr := ParseDuration(p.RTO)
