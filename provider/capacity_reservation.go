@@ -612,7 +612,7 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	plan.Primitives = types.ListUnknown(primitiveType)
 	switch {
 	case g == nil:
-		resp.Diagnostics.AddWarning("Checked at apply", name+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
+		resp.Diagnostics.AddWarning("Checked at apply", subject(capacityType, plan.Name.ValueString())+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
 	default:
 		r.checkOfferings(ctx, plan, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {

@@ -275,7 +275,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 		}
 		if !plan.Proven.ValueBool() {
 			resp.Diagnostics.AddAttributeWarning(path.Root("proven"), "Unproven DR policy",
-				fmt.Sprintf("meridian_dr_policy.%s: no drill has measured the RTO (%s) and RPO (%s) yet; the design estimates a restore in %s. Run `meridian drill` to prove it.", p.Name, p.RTO, p.RPO, rb.Estimate))
+				fmt.Sprintf("%s: no drill has measured the RTO (%s) and RPO (%s) yet; the design estimates a restore in %s. Run `meridian drill` to prove it.", subject("meridian_dr_policy", p.Name), p.RTO, p.RPO, rb.Estimate))
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
