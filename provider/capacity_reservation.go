@@ -540,6 +540,16 @@ func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityMode
 	}
 }
 
+// hasSummary says whether diags hold an error with that summary.
+func hasSummary(diags diag.Diagnostics, summary string) bool {
+	for _, d := range diags.Errors() {
+		if d.Summary() == summary {
+			return true
+		}
+	}
+	return false
+}
+
 func round(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
@@ -605,6 +615,11 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	g, p, diags := r.plan(ctx, plan)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
+		if hasSummary(diags, "No price for instance type") && !plan.PrimaryRegion.IsUnknown() && !plan.SecondaryRegion.IsUnknown() {
+			// A type the zone does not offer needs another type, not a
+			// price: say so now, not after the user has written a price.
+			r.checkOfferings(ctx, plan, &resp.Diagnostics)
+		}
 		return
 	}
 	name := capacityAddress(plan.Name.ValueString())
