@@ -72,6 +72,22 @@ func (c *Context) CapacityReservation(spec Capacity, prices PriceTable) {
 	c.res.Capacities = append(c.res.Capacities, stack.Capacity{Spec: spec, Prices: prices})
 }
 
+// AllowDataLoss lets plans delete or replace, while they hold data, the
+// objects of the region pair named pair (its buckets and table) and of the
+// DR policy named policy (its vaults); either may be empty. Without it
+// such a plan is an error, as allow_data_loss = false is in a stack.
+func (c *Context) AllowDataLoss(pair, policy string) {
+	if c.res.AllowDataLoss == nil {
+		c.res.AllowDataLoss = map[string]bool{}
+	}
+	if pair != "" {
+		c.res.AllowDataLoss[stack.Prefix(stack.ResourceType, pair)] = true
+	}
+	if policy != "" {
+		c.res.AllowDataLoss[stack.Prefix(stack.DRPolicyType, policy)] = true
+	}
+}
+
 // DefaultPrices is the price table meridian ships.
 func DefaultPrices() PriceTable { return blueprint.DefaultPrices() }
 

@@ -1,14 +1,17 @@
 package sdk
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
@@ -136,6 +139,11 @@ type PropertyDiff struct {
 type StepDetail struct {
 	Step
 	Diffs []PropertyDiff `json:"diffs,omitempty"`
+	// IncludedBecause says why a run limited to targets includes a step
+	// that no target names: "it depends on pair/aws_iam_role.replication"
+	// (deleted first, or its delete would fail or leave it dangling), or
+	// "pair/x depends on it" (created first, so references resolve).
+	IncludedBecause string `json:"included_because,omitempty"`
 }
 
 // Preview is a plan and what it would change.
@@ -163,8 +171,11 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 	if err != nil {
 		return Preview{}, g, err
 	}
+	var included map[string]string
 	if len(targets) > 0 {
-		p = selectTargets(p, g, doc.State, targets)
+		if p, included, err = selectTargets(p, g, doc.State, targets); err != nil {
+			return Preview{}, g, err
+		}
 	}
 	pv := Preview{Plan: p, Counts: p.Count()}
 	byName := map[string]primitive.Primitive{}
@@ -181,7 +192,7 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 		byName[prim.Name] = prim
 	}
 	for _, s := range p.Changes() {
-		d := StepDetail{Step: s}
+		d := StepDetail{Step: s, IncludedBecause: included[s.Name]}
 		rec, _ := doc.State.Get(s.Name)
 		want, ok := byName[s.Name]
 		switch {
@@ -224,57 +235,13 @@ func sortedKeys(m map[string]any) []string {
 	return out
 }
 
-// selectTargets keeps the steps of the targeted primitives (a resource's
-// prefix, such as "pair" or "meridian_dr_policy.pair", for all of its
-// primitives, or "prefix/primitive") and of what they depend on, so that
-// their references resolve.
-func selectTargets(p engine.Plan, g primitive.Graph, st engine.State, targets []string) engine.Plan {
-	matches := func(name string) bool {
-		for _, t := range targets {
-			if name == t || strings.HasPrefix(name, t+stack.Separator) {
-				return true
-			}
-		}
-		return false
-	}
-	deps := map[string][]string{}
-	for _, prim := range g.Primitives {
-		deps[prim.Name] = prim.Dependencies()
-	}
-	keep := map[string]bool{}
-	var add func(string)
-	add = func(n string) {
-		if keep[n] {
-			return
-		}
-		keep[n] = true
-		for _, d := range deps[n] {
-			add(d)
-		}
-	}
-	for _, prim := range g.Primitives {
-		if matches(prim.Name) {
-			add(prim.Name)
-		}
-	}
-	for _, r := range st.Records {
-		if matches(r.Name) {
-			keep[r.Name] = true
-		}
-	}
-	var out engine.Plan
-	for _, s := range p.Steps {
-		if keep[s.Name] {
-			out.Steps = append(out.Steps, s)
-		}
-	}
-	return out
-}
-
 // Preview shows what Up would do, without locking or changing anything.
 func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string) (Preview, error) {
 	decl, err := Declare(prog)
 	if err != nil {
+		return Preview{}, err
+	}
+	if err := w.checkNames(decl); err != nil {
 		return Preview{}, err
 	}
 	doc, err := w.backend.Load(ctx)
@@ -287,7 +254,52 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 	}
 	pv, _, err := w.plan(doc, decl, targets)
 	pv.Warnings = warnings
-	return pv, err
+	if err != nil {
+		return pv, err
+	}
+	return pv, w.preflight(ctx, &pv, doc.State, func(p string) bool { return decl.res.AllowDataLoss[p] })
+}
+
+// preflight reads the cloud for what the plan cannot see in the records
+// (engine.Preflight): a create whose name an object not ours holds is an
+// error, and so is a delete or replace of an object that holds data,
+// unless its resource allows data loss, when it is a warning. Either way
+// nothing has changed yet.
+func (w *Workspace) preflight(ctx context.Context, pv *Preview, st engine.State, allowed func(prefix string) bool) error {
+	pf, err := w.engine().Preflight(ctx, pv.Plan, st)
+	if err != nil {
+		return err
+	}
+	errs := pf.Taken
+	for _, d := range pf.Data {
+		prefix, _, _ := strings.Cut(d.Step.Name, stack.Separator)
+		if allowed(prefix) {
+			pv.Warnings = append(pv.Warnings, "data will be lost: "+d.String())
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: refused, because it would destroy that data; set allow_data_loss = true on %s to allow it, or empty it first", d, prefix))
+	}
+	return errors.Join(errs...)
+}
+
+// checkNames fails, before any cloud call, when two declared primitives
+// claim the same cloud name (compile.CheckNames): up would otherwise create
+// one of them and fail on the other half way, or make two Route 53 zones
+// of one name. A declaration that does not compile is left to the plan,
+// which reports it.
+func (w *Workspace) checkNames(decl *Context) error {
+	g, err := stack.CompileResources(decl.res, w.opts.DefaultTags)
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, c := range compile.CheckNames(g) {
+		errs = append(errs, c)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("name clash: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // checkOfferings makes an instance type that a capacity reservation's
@@ -334,7 +346,11 @@ func (w *Workspace) PreviewDestroy(ctx context.Context, targets ...string) (Prev
 		return Preview{}, err
 	}
 	pv, _, err := w.plan(doc, nil, targets)
-	return pv, err
+	if err != nil {
+		return pv, err
+	}
+	// A destroy is the user's word that the data goes: it is said, not refused.
+	return pv, w.preflight(ctx, &pv, doc.State, func(string) bool { return true })
 }
 
 // Result is what a run did.
@@ -352,6 +368,9 @@ func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionP
 	if err != nil {
 		return Result{}, err
 	}
+	if err := w.checkNames(decl); err != nil {
+		return Result{}, err
+	}
 	warnings, err := w.checkOfferings(ctx, decl)
 	if err != nil {
 		return Result{}, err
@@ -359,6 +378,9 @@ func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionP
 	return w.run(ctx, "up", func(doc *state.Document) (Preview, error) {
 		pv, _, err := w.plan(*doc, decl, targets)
 		pv.Warnings = warnings
+		if err == nil {
+			err = w.preflight(ctx, &pv, doc.State, func(p string) bool { return decl.res.AllowDataLoss[p] })
+		}
 		if err == nil && outputs != nil && len(targets) == 0 {
 			doc.Outputs = outputs(decl.RegionPairs())
 		}
@@ -384,6 +406,9 @@ func (w *Workspace) withLock(ctx context.Context, operation string, f func() err
 		return err
 	}
 	defer func() {
+		if errors.Is(err, state.ErrLockLost) {
+			return // the lock is gone or someone else's: nothing to release
+		}
 		// The unlock must happen even when ctx was cancelled (Ctrl-C).
 		if uerr := w.backend.Unlock(context.WithoutCancel(ctx), l); uerr != nil {
 			err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
@@ -406,8 +431,27 @@ func (w *Workspace) run(ctx context.Context, operation string, plan func(*state.
 		}
 		res.Preview = pv
 		e := w.engine()
-		e.Journal = state.Journal(ctx, w.backend, &doc)
+		journal := state.Journal(ctx, w.backend, &doc)
+		var (
+			mu   sync.Mutex
+			lost error
+		)
+		e.Journal = func(entry engine.JournalEntry) error {
+			err := journal(entry)
+			if errors.Is(err, state.ErrLockLost) {
+				mu.Lock()
+				lost = cmp.Or(lost, err)
+				mu.Unlock()
+			}
+			return err
+		}
 		applyErr := e.Apply(ctx, pv.Plan, &doc.State)
+		if lost != nil {
+			// Every step after the loss failed with the same error, and the
+			// save would too: say it once. The new holder's run finishes
+			// the work from the journal.
+			return lost
+		}
 		if applyErr != nil {
 			// Outputs describe the last complete run.
 			doc.Outputs = outputsBefore
@@ -421,16 +465,54 @@ func (w *Workspace) run(ctx context.Context, operation string, plan func(*state.
 	return res, err
 }
 
-// Refresh reads every recorded primitive and records what the cloud holds.
-func (w *Workspace) Refresh(ctx context.Context) (drifts []Drift, warnings []string, err error) {
+// Refresh reads every recorded primitive (or those of the targets) and
+// records what the cloud holds.
+func (w *Workspace) Refresh(ctx context.Context, targets ...string) (drifts []Drift, warnings []string, err error) {
 	err = w.withLock(ctx, "refresh", func() error {
 		doc, err := w.backend.Load(ctx)
 		if err != nil {
 			return err
 		}
 		e := w.engine()
-		e.Journal = state.Journal(ctx, w.backend, &doc)
-		drifts, warnings, err = e.Refresh(ctx, &doc.State)
+		if len(targets) == 0 {
+			e.Journal = state.Journal(ctx, w.backend, &doc)
+			drifts, warnings, err = e.Refresh(ctx, &doc.State)
+			return err
+		}
+		var names []string
+		for _, r := range doc.Records {
+			names = append(names, r.Name)
+		}
+		if err := checkTargets(targets, names); err != nil {
+			return err
+		}
+		// Refresh the targeted records alone; the engine journals the
+		// whole state it was given, so each entry is merged back into the
+		// stack's other records before it is saved.
+		var part engine.State
+		for _, r := range doc.Records {
+			if slices.ContainsFunc(targets, func(t string) bool { return targetMatches(r.Name, t) }) {
+				part.Records = append(part.Records, r)
+			}
+		}
+		merge := func(refreshed engine.State) engine.State {
+			all := doc.State.Clone()
+			for _, r := range part.Records {
+				all.Remove(r.Name)
+			}
+			for _, r := range refreshed.Records {
+				all.Put(r)
+			}
+			return all
+		}
+		journal := state.Journal(ctx, w.backend, &doc)
+		e.Journal = func(entry engine.JournalEntry) error {
+			if st, ok := entry.(engine.State); ok {
+				return journal(merge(st))
+			}
+			return journal(entry)
+		}
+		drifts, warnings, err = e.Refresh(ctx, &part)
 		return err
 	})
 	return drifts, warnings, err

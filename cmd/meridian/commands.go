@@ -24,6 +24,9 @@ func previewCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := p.checkNames(); err != nil {
+				return err
+			}
 			if err := p.checkMeasured(cmd.Context()); err != nil {
 				return err
 			}
@@ -49,6 +52,9 @@ func upCmd(f *flags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := open(cmd, f, true)
 			if err != nil {
+				return err
+			}
+			if err := p.checkNames(); err != nil {
 				return err
 			}
 			if err := p.checkMeasured(cmd.Context()); err != nil {
@@ -121,7 +127,11 @@ func refreshCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			drifts, warnings, err := p.ws.Refresh(cmd.Context())
+			targets, err := p.targets()
+			if err != nil {
+				return err
+			}
+			drifts, warnings, err := p.ws.Refresh(cmd.Context(), targets...)
 			for _, d := range drifts {
 				if f.json {
 					p.emit(map[string]any{"event": "drift", "name": d.Name, "type": d.Type, "region": d.Region, "id": d.ID, "gone": d.Gone, "changes": d.Changes})
@@ -302,6 +312,33 @@ func stackCmd(f *flags) *cobra.Command {
 			}
 			for _, k := range sortedMap(doc.Outputs) {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s = %s\n", k, doc.Outputs[k])
+			}
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "forget ADDRESS...",
+		Short: "Drop records from the stack's state without touching the cloud (asks for confirmation unless --yes)",
+		Long: "Removes the records of the named resources or primitives from the stack's state. The objects stay in the cloud, " +
+			"no longer managed by meridian. Use it when a delete was refused because the object is not meridian's to delete " +
+			"(its ownership marks are another's), or to hand an object over to something else.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, addresses []string) error {
+			p, err := open(cmd, f, false)
+			if err != nil {
+				return err
+			}
+			if !f.yes {
+				if err := ask(cmd, fmt.Sprintf("Forget %s? The objects stay in the cloud, unmanaged.", strings.Join(addresses, ", "))); err != nil {
+					return err
+				}
+			}
+			forgotten, err := p.ws.Forget(cmd.Context(), addresses)
+			if err != nil {
+				return err
+			}
+			for _, name := range forgotten {
+				fmt.Fprintf(cmd.OutOrStdout(), "forgot %s (left in the cloud)\n", name)
 			}
 			return nil
 		},

@@ -62,7 +62,7 @@ func newRoot() *cobra.Command {
 	p.StringVar(&f.progress, "progress", "auto", "how up and destroy show progress: tree (redrawn in place), plain (a line per step) or auto (tree on a terminal)")
 	p.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
 	p.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight (default: the provider block's parallelism, else 10)")
-	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (its address, such as meridian_dr_policy.LABEL; a pair's name; or PREFIX/primitive) and what it depends on (repeatable)")
+	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (its address, such as meridian_dr_policy.LABEL; a pair's name; or PREFIX/primitive), what it depends on and, for deletes, what depends on it (repeatable; a target that matches nothing is an error)")
 	root.AddCommand(previewCmd(f), upCmd(f), destroyCmd(f), refreshCmd(f), importCmd(f), stackCmd(f))
 	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f))
 	return root

@@ -116,6 +116,17 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 	return p, nil
 }
 
+// checkNames fails when two of the stack's primitives claim one cloud name
+// (two pairs with the same bucket_prefix, kv_table name or zone_name), at
+// both declarations, before any cloud call: up would otherwise fail half
+// way, or make two hosted zones of one name.
+func (p *project) checkNames() error {
+	if diags := p.st.CheckNames(); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	return nil
+}
+
 // program declares every resource of the stack.
 func (p *project) program(c *sdk.Context) error {
 	res, diags := p.st.Resources()
@@ -124,9 +135,15 @@ func (p *project) program(c *sdk.Context) error {
 	}
 	for _, rp := range res.RegionPairs {
 		c.RegionPair(rp)
+		if res.AllowDataLoss[stack.Prefix(stack.ResourceType, rp.Name)] {
+			c.AllowDataLoss(rp.Name, "")
+		}
 	}
 	for _, dr := range res.DRPolicies {
 		c.DRPolicy(dr)
+		if res.AllowDataLoss[stack.Prefix(stack.DRPolicyType, dr.Name)] {
+			c.AllowDataLoss("", dr.Name)
+		}
 	}
 	for _, tp := range res.TagPolicies {
 		c.CostTagPolicy(tp)
@@ -175,7 +192,15 @@ func (p *project) targets() ([]string, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("--target %s: no such resource in the stack", t)
+			addresses := map[string]bool{}
+			for _, r := range p.res {
+				addresses[r.address] = true
+			}
+			msg := fmt.Sprintf("--target %s: no such resource in the stack", t)
+			if closest := sdk.Closest(t, addresses); len(closest) > 0 {
+				msg += "; closest: " + strings.Join(closest, ", ")
+			}
+			return nil, errors.New(msg)
 		}
 	}
 	return out, nil
@@ -260,8 +285,12 @@ func (p *project) showPreview(pv sdk.Preview) {
 	}
 	if p.f.json {
 		for _, s := range pv.Steps {
-			p.emit(map[string]any{"event": "plan_step", "op": s.Op, "name": s.Name, "type": s.Type, "region": s.Region,
-				"changes": s.Changes, "replace_because": s.ReplaceBecause, "diffs": s.Diffs})
+			m := map[string]any{"event": "plan_step", "op": s.Op, "name": s.Name, "type": s.Type, "region": s.Region,
+				"changes": s.Changes, "replace_because": s.ReplaceBecause, "diffs": s.Diffs}
+			if s.IncludedBecause != "" {
+				m["included_because"] = s.IncludedBecause
+			}
+			p.emit(m)
 		}
 		p.emit(map[string]any{"event": "plan", "stack": p.name, "counts": counts})
 		p.warn(pv.Warnings)
@@ -272,6 +301,9 @@ func (p *project) showPreview(pv sdk.Preview) {
 	}
 	for _, s := range pv.Steps {
 		p.printf("%-3s %s (%s in %s)\n", opSymbol[s.Op], s.Name, s.Type, s.Region)
+		if s.IncludedBecause != "" {
+			p.printf("      included because %s\n", s.IncludedBecause)
+		}
 		if len(s.ReplaceBecause) > 0 {
 			p.printf("      replaced because %s cannot change in place\n", strings.Join(s.ReplaceBecause, ", "))
 		}
@@ -337,7 +369,13 @@ func (p *project) finish(op string, res sdk.Result, err error) error {
 	}
 	took := time.Since(p.start).Round(time.Millisecond)
 	if p.f.yes {
-		p.warn(res.Warnings) // no preview showed them
+		// No preview showed them.
+		for _, s := range res.Steps {
+			if s.IncludedBecause != "" && !p.f.json {
+				p.printf("%s %s was included because %s\n", s.Op, s.Name, s.IncludedBecause)
+			}
+		}
+		p.warn(res.Warnings)
 	}
 	if p.f.json {
 		m := map[string]any{"event": "summary", "operation": op, "stack": p.name, "records": res.Records, "elapsed_ms": took.Milliseconds(), "ok": err == nil}

@@ -353,10 +353,14 @@ func (e *Engine) owns(rec Record, tags map[string]string) error {
 	}
 	what := fmt.Sprintf("%s %s in %s", rec.Type, rec.ID, rec.Region)
 	if tags[OwnerTag] == e.mark(rec.Name) {
-		return fmt.Errorf("%s carries token %q, not this record's: %w; it stays recorded", what, tags[TokenTag], ErrNotOwned)
+		return fmt.Errorf("%s carries token %q, not this record's: %w; it stays recorded (%s)", what, tags[TokenTag], ErrNotOwned, forgetAdvice)
 	}
-	return fmt.Errorf("%s: %w", what, notOwned("it", tags))
+	return fmt.Errorf("%s: %w; it stays recorded (%s)", what, notOwned("it", tags), forgetAdvice)
 }
+
+// forgetAdvice is how a user consents to stop managing an object that a
+// delete refused, without deleting it.
+const forgetAdvice = "to stop managing it and leave it in place, remove its record: meridian stack forget ADDRESS, or terraform state rm"
 
 // apply creates or updates the desired object of s and records it.
 func (r *run) apply(ctx context.Context, s Step, d Driver) ([]string, error) {

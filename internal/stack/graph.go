@@ -29,6 +29,20 @@ type Resources struct {
 	// enforce in the cloud, and nothing otherwise.
 	TagPolicies []blueprint.TagPolicy
 	Capacities  []Capacity
+	// AllowDataLoss holds, by Prefix, the resources whose plans may delete
+	// or replace objects that hold data (allow_data_loss = true).
+	AllowDataLoss map[string]bool
+}
+
+// allowDataLoss records that the resource typ.name allows data loss.
+func (r *Resources) allowDataLoss(typ, name string, allowed bool) {
+	if !allowed {
+		return
+	}
+	if r.AllowDataLoss == nil {
+		r.AllowDataLoss = map[string]bool{}
+	}
+	r.AllowDataLoss[Prefix(typ, name)] = true
 }
 
 // Capacity is a capacity reservation with its history read, and its prices.
@@ -102,9 +116,11 @@ func (st *Stack) Resources() (Resources, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	for _, rp := range st.RegionPairs {
 		r.RegionPairs = append(r.RegionPairs, rp.Blueprint)
+		r.allowDataLoss(ResourceType, rp.Blueprint.Name, rp.AllowDataLoss)
 	}
 	for _, p := range st.DRPolicies {
 		r.DRPolicies = append(r.DRPolicies, p.Blueprint)
+		r.allowDataLoss(DRPolicyType, p.Blueprint.Name, p.AllowDataLoss)
 	}
 	for _, p := range st.CostTagPolicies {
 		r.TagPolicies = append(r.TagPolicies, p.Blueprint)

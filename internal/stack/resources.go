@@ -49,6 +49,8 @@ func (p CostTagPolicy) PolicyJSON() string {
 type DRPolicy struct {
 	Label     string
 	Blueprint blueprint.DRPolicy
+	// AllowDataLoss lets plans delete or replace its vaults while they hold recovery points.
+	AllowDataLoss bool
 	// Graph is the policy's own primitives (vaults, role, plan, selection);
 	// Runbook the restore order of its region pair.
 	Graph     primitive.Graph
@@ -262,7 +264,7 @@ var (
 	drPolicySchemaBody = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "name", Required: true}, {Name: "region_pair", Required: true}, {Name: "rpo", Required: true}, {Name: "rto", Required: true},
-			{Name: "tags"}, {Name: "restore_order"},
+			{Name: "tags"}, {Name: "restore_order"}, {Name: "allow_data_loss"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "backup"}, {Type: "drill"}},
 	}
@@ -351,6 +353,7 @@ func (st *Stack) addDRPolicy(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics
 		Tags: v.strMap("tags", a["tags"]), RestoreOrder: v.strList("restore_order", a["restore_order"]),
 		Backup: blueprint.Backup{CrossRegionCopy: true}, Drill: blueprint.Drill{MaxDeviationPercent: DefaultDrillDeviation},
 	}
+	p.AllowDataLoss = v.bool("allow_data_loss", a["allow_data_loss"])
 	if ra := a["region_pair"]; ra != nil {
 		if text := v.str("region_pair", ra); text != "" {
 			if err := json.Unmarshal([]byte(text), &bp.RegionPair); err != nil {

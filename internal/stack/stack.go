@@ -73,7 +73,11 @@ type RegionPair struct {
 	// Label is the block's second label; Blueprint.Name is its name attribute.
 	Label     string
 	Blueprint blueprint.RegionPair
-	DeclRange hcl.Range
+	// AllowDataLoss lets plans delete or replace its objects that hold data.
+	AllowDataLoss bool
+	DeclRange     hcl.Range
+	// ranges maps attribute paths ("object_store.bucket_prefix") to where they are written.
+	ranges map[string]hcl.Range
 }
 
 // Address is how terraform names the resource.
@@ -223,7 +227,9 @@ func Parse(srcs map[string][]byte, vars map[string]string) (*Stack, hcl.Diagnost
 
 func (st *Stack) addRegionPair(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics {
 	rp := RegionPair{Label: b.Labels[1], DeclRange: b.DefRange}
-	bp, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx, st.Kubernetes)
+	bp, allow, ranges, diags := decodeRegionPair(rp.Address(), b.DefRange, b.Body, ctx, st.Kubernetes)
+	rp.AllowDataLoss = allow
+	rp.ranges = ranges
 	if diags.HasErrors() {
 		return diags
 	}
@@ -530,6 +536,7 @@ var (
 		Attributes: []hcl.AttributeSchema{
 			{Name: "name", Required: true}, {Name: "primary_region", Required: true}, {Name: "secondary_region", Required: true},
 			{Name: "mode"}, {Name: "write_profile"}, {Name: "globally_consistent_store"}, {Name: "tags"}, {Name: "cost_tag_policy"},
+			{Name: "allow_data_loss"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "object_store"}, {Type: "kv_table"}, {Type: "dns"}, {Type: "workload"}},
 	}
@@ -549,11 +556,12 @@ var (
 
 // decodeRegionPair reads a region pair; clusters are the provider's, in
 // which its workload runs.
-func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext, clusters map[string]k8s.ClusterConfig) (blueprint.RegionPair, hcl.Diagnostics) {
+func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *hcl.EvalContext, clusters map[string]k8s.ClusterConfig) (rp blueprint.RegionPair, allowDataLoss bool, ranges map[string]hcl.Range, diags hcl.Diagnostics) {
 	v := &values{resource: address, ctx: ctx, ranges: map[string]hcl.Range{}}
 	c := v.content(body, regionPairSchema, "")
 	a := c.Attributes
-	rp := blueprint.RegionPair{
+	allowDataLoss = v.bool("allow_data_loss", a["allow_data_loss"])
+	rp = blueprint.RegionPair{
 		Name:                    v.str("name", a["name"]),
 		PrimaryRegion:           v.str("primary_region", a["primary_region"]),
 		SecondaryRegion:         v.str("secondary_region", a["secondary_region"]),
@@ -638,10 +646,10 @@ func decodeRegionPair(address string, declRange hcl.Range, body hcl.Body, ctx *h
 		}
 	}
 	if v.diags.HasErrors() {
-		return rp, v.diags
+		return rp, allowDataLoss, v.ranges, v.diags
 	}
 	v.problems(declRange, rp.WithDefaults().Validate())
-	return rp, v.diags
+	return rp, allowDataLoss, v.ranges, v.diags
 }
 
 // problems adds the blueprint's broken rules, located at the attribute they

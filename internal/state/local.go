@@ -125,7 +125,41 @@ func (b *localBackend) Save(_ context.Context, d Document) error {
 	return b.save(d)
 }
 
+// checkLock fails with ErrLockLost if this backend took the stack's lock
+// and the lock file no longer names it; the caller holds b.mu. A backend
+// that took no lock (stack init, import's helpers) is not fenced.
+func (b *localBackend) checkLock() error {
+	if b.lockID == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(b.lockPath())
+	var l Lock
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("check lock %s: %w", b.lockPath(), err)
+	default:
+		_ = json.Unmarshal(raw, &l) // a torn lock is not ours either
+	}
+	if l.ID == b.lockID {
+		return nil
+	}
+	who := "it was removed (meridian stack unlock)"
+	if l.ID != "" {
+		who = "it is now held by " + l.String()
+	}
+	return fmt.Errorf("stack %q: %w: this run's lock %s at %s is gone, %s; the run stops before its next cloud call, and the next run finishes its work from the journal",
+		b.stack, ErrLockLost, b.lockID, b.lockPath(), who)
+}
+
 func (b *localBackend) save(d Document) error {
+	// A run that lost its lock must not replace the state the new holder
+	// writes. The check and the rename below are not atomic, but a break
+	// needs a person to run stack unlock, so the window is that of a
+	// race with a human, not with a run.
+	if err := b.checkLock(); err != nil {
+		return err
+	}
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
 	raw, err := encode(d)
@@ -172,9 +206,19 @@ func (b *localBackend) save(d Document) error {
 
 // Append writes the changes as one line at the end of the journal file and
 // syncs it: one write and one fsync per call, however large the state.
+//
+// A run that holds the lock checks it before the write and again after the
+// sync, as the S3 backend checks the state's ETag: if the lock is still
+// its own after the line is durable, any later holder's Load replays the
+// line; if not, the line may have been missed (the new holder may have
+// folded and removed the journal already), so Append fails with
+// ErrLockLost and the engine makes no cloud call on it.
 func (b *localBackend) Append(_ context.Context, c engine.Changes) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if err := b.checkLock(); err != nil {
+		return err
+	}
 	if !b.known {
 		if _, err := b.readState(); err != nil {
 			return err
@@ -201,7 +245,7 @@ func (b *localBackend) Append(_ context.Context, c engine.Changes) error {
 		b.journal = nil
 		return fmt.Errorf("append to journal %s: %w", b.journalPath(), err)
 	}
-	return nil
+	return b.checkLock()
 }
 
 // openJournal opens the journal file for appends, cutting off a torn last

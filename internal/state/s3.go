@@ -244,7 +244,7 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 		return fmt.Errorf("check %s after a journal write: %w", b.Where(), err)
 	}
 	if etag != b.etag {
-		return fmt.Errorf("state %s was changed by another run since this one read it (serial %d); not journalling over it", b.Where(), b.serial)
+		return fmt.Errorf("state %s was changed by another run since this one read it (serial %d); not journalling over it: %w", b.Where(), b.serial, ErrLockLost)
 	}
 	return nil
 }
@@ -268,7 +268,7 @@ func (b *s3Backend) save(ctx context.Context, d Document) error {
 	}
 	out, err := b.store.Client.PutObject(ctx, in)
 	if isCode(err, "PreconditionFailed") {
-		return fmt.Errorf("state %s was changed by another run since this one read it (serial %d); not overwriting it", b.Where(), b.serial)
+		return fmt.Errorf("state %s was changed by another run since this one read it (serial %d); not overwriting it: %w", b.Where(), b.serial, ErrLockLost)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", b.Where(), err)

@@ -113,6 +113,11 @@ func (l Lock) String() string {
 		l.Created.UTC().Format(time.RFC3339), time.Since(l.Created).Round(time.Second))
 }
 
+// ErrLockLost is the error of a journal write or save by a run whose lock
+// was removed (`meridian stack unlock`) or is now someone else's: the run
+// must stop before its next cloud call.
+var ErrLockLost = errors.New("lock lost")
+
 // LockedError is returned when another run holds the stack.
 type LockedError struct {
 	Stack string

@@ -68,8 +68,8 @@ func TestS3(t *testing.T) {
 			t.Fatal(err)
 		}
 		err := a.Save(ctx, state.Document{})
-		if err == nil || !strings.Contains(err.Error(), "changed by another run") {
-			t.Fatalf("stale writer saved over a newer state: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "changed by another run") || !errors.Is(err, state.ErrLockLost) {
+			t.Fatalf("stale writer saved over a newer state, or not with ErrLockLost: %v", err)
 		}
 	})
 

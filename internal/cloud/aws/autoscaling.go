@@ -71,7 +71,9 @@ func groupTags(name string, tags map[string]string) []astypes.Tag {
 	var out []astypes.Tag
 	for _, k := range sortedKeys(tags) {
 		out = append(out, astypes.Tag{
-			Key: aws.String(k), Value: aws.String(tags[k]), PropagateAtLaunch: aws.Bool(true),
+			// Instances get the cost tags, not the ownership marks: they
+			// are the group's, not meridian's objects.
+			Key: aws.String(k), Value: aws.String(tags[k]), PropagateAtLaunch: aws.Bool(!isMark(k)),
 			ResourceId: aws.String(name), ResourceType: aws.String("auto-scaling-group"),
 		})
 	}
@@ -83,6 +85,14 @@ func (d groupDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
+	// Look first: AWS refuses a second group of a name (AlreadyExists), but
+	// moto replaces the first one with it.
+	switch _, err := d.describe(ctx, req.Region, p.Name); {
+	case err == nil:
+		return d.adopt(ctx, req, p.Name)
+	case !errors.Is(err, engine.ErrNotFound):
+		return engine.Result{}, err
+	}
 	_, err := d.c.AutoScaling(req.Region).CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{
 		AutoScalingGroupName: aws.String(p.Name),
 		MinSize:              aws.Int32(p.MinSize),
@@ -91,13 +101,60 @@ func (d groupDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 		MixedInstancesPolicy: p.policy(),
 		Tags:                 groupTags(p.Name, req.Tags),
 	})
-	if err != nil && !(req.Resume && code(err) == "AlreadyExists") {
+	if code(err) == "AlreadyExists" {
+		return d.adopt(ctx, req, p.Name)
+	} else if err != nil {
 		return engine.Result{}, classify(err)
 	}
 	if err := d.putPolicies(ctx, req.Region, p); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Name, Outputs: map[string]string{"name": p.Name}}, nil
+}
+
+// adopt brings the existing group named name to req, if it is this primitive's.
+func (d groupDriver) adopt(ctx context.Context, req engine.Request, name string) (engine.Result, error) {
+	if _, err := d.claim(ctx, req, name); err != nil {
+		return engine.Result{}, err
+	}
+	return d.Update(ctx, engine.Record{ID: name, Region: req.Region}, req)
+}
+
+// Marked: groups carry the engine's ownership marks as tags.
+func (groupDriver) Marked() {}
+
+// claim returns the existing group named name if req may adopt it.
+func (d groupDriver) claim(ctx context.Context, req engine.Request, name string) (*astypes.AutoScalingGroup, error) {
+	g, err := d.describe(ctx, req.Region, name)
+	if err != nil {
+		return nil, err
+	}
+	tags := map[string]string{}
+	for _, t := range g.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if err := engine.Claim(req, fmt.Sprintf("Auto Scaling group %q in %s", name, req.Region), tags); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Find looks for the group req names, without creating it.
+func (d groupDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p groupProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	_, err := d.claim(ctx, req, p.Name)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return engine.Result{}, false, nil
+	case errors.Is(err, engine.ErrNotOwned):
+		return engine.Result{}, true, err
+	case err != nil:
+		return engine.Result{}, false, err
+	}
+	return engine.Result{ID: p.Name, Outputs: map[string]string{"name": p.Name}}, true, nil
 }
 
 // putPolicies sets the target tracking policy and the scheduled actions, and

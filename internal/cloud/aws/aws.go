@@ -356,3 +356,19 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// isMark says whether a tag key is one of the engine's ownership marks.
+func isMark(key string) bool { return key == engine.OwnerTag || key == engine.TokenTag }
+
+// withoutMarks returns tags without the ownership marks: for the tags an
+// object passes on to others (the instances a launch template or an Auto
+// Scaling group starts), which are not meridian's and must not look it.
+func withoutMarks(tags map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range tags {
+		if !isMark(k) {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,12 +18,14 @@ import (
 )
 
 // EmulatorTagsPath adds the trailing slash that the older AWS Backup API
-// model put after /tags/{arn}: moto routes only that form and answers the
-// SDK's /tags/{arn} with no tags at all. It is added only for an overridden
-// endpoint; AWS itself gets the SDK's request unchanged.
+// model put after ListTags' GET /tags/{arn}: moto routes only that form and
+// answers the SDK's /tags/{arn} with no tags at all. TagResource (POST to
+// the same path) is left alone: moto takes the ARN from the path's last
+// segment, and with the slash it tags the ARN "". It is added only for an
+// overridden endpoint; AWS itself gets the SDK's request unchanged.
 func EmulatorTagsPath(stack *middleware.Stack) error {
 	return stack.Build.Add(middleware.BuildMiddlewareFunc("meridianEmulatorTagsPath", func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-		if req, ok := in.Request.(*smithyhttp.Request); ok && strings.HasPrefix(req.URL.Path, "/tags/") && !strings.HasSuffix(req.URL.Path, "/") {
+		if req, ok := in.Request.(*smithyhttp.Request); ok && req.Method == http.MethodGet && strings.HasPrefix(req.URL.Path, "/tags/") && !strings.HasSuffix(req.URL.Path, "/") {
 			req.URL.Path += "/"
 			if req.URL.RawPath != "" {
 				req.URL.RawPath += "/"
@@ -73,13 +76,60 @@ func (d vaultDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 	out, err := d.c.Backup(req.Region).CreateBackupVault(ctx, &backup.CreateBackupVaultInput{
 		BackupVaultName: aws.String(name), BackupVaultTags: req.Tags, CreatorRequestId: aws.String(req.Token),
 	})
-	if err != nil {
-		if req.Resume && code(err) == "AlreadyExistsException" {
-			return d.Update(ctx, engine.Record{ID: name}, req)
+	if code(err) == "AlreadyExistsException" {
+		// The vault exists: adopt it only if it is this primitive's.
+		obs, err := d.Read(ctx, engine.Record{ID: name, Region: req.Region})
+		if err != nil {
+			return engine.Result{}, err
 		}
+		if err := engine.Claim(req, vaultWhat(name, req.Region), obs.Tags); err != nil {
+			return engine.Result{}, err
+		}
+		return d.Update(ctx, engine.Record{ID: name, Region: req.Region}, req)
+	} else if err != nil {
 		return engine.Result{}, classify(err)
 	}
 	return engine.Result{ID: name, Outputs: map[string]string{"name": name, "arn": aws.ToString(out.BackupVaultArn)}}, nil
+}
+
+// Marked: vaults carry the engine's ownership marks as tags.
+func (vaultDriver) Marked() {}
+
+func vaultWhat(name, region string) string {
+	return fmt.Sprintf("AWS Backup vault %q in %s", name, region)
+}
+
+// Find looks for the vault req names, without creating it.
+func (d vaultDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	name, _ := req.Properties["name"].(string)
+	obs, err := d.Read(ctx, engine.Record{ID: name, Region: req.Region})
+	if errors.Is(err, engine.ErrNotFound) {
+		return engine.Result{}, false, nil
+	} else if err != nil {
+		return engine.Result{}, false, err
+	}
+	if err := engine.Claim(req, vaultWhat(name, req.Region), obs.Tags); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: name, Outputs: obs.Outputs}, true, nil
+}
+
+// HoldsData reports the vault's recovery points.
+func (d vaultDriver) HoldsData(ctx context.Context, rec engine.Record) (string, error) {
+	out, err := d.c.Backup(rec.Region).DescribeBackupVault(ctx, &backup.DescribeBackupVaultInput{BackupVaultName: aws.String(rec.ID)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	switch n := out.NumberOfRecoveryPoints; n {
+	case 0:
+		return "", nil
+	case 1:
+		return "1 recovery point", nil
+	default:
+		return fmt.Sprintf("%d recovery points", n), nil
+	}
 }
 
 func (d vaultDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
@@ -156,13 +206,77 @@ func (d backupPlanDriver) Create(ctx context.Context, req engine.Request) (engin
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
+	// Plan names are unique among a region's plans, but the id is AWS's:
+	// a plan of this name that a create cut short made must be found by
+	// name and adopted if it is this primitive's.
+	found, err := d.byName(ctx, req.Region, p.Name)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if found != nil {
+		tags, err := d.c.backupTags(ctx, req.Region, aws.ToString(found.BackupPlanArn))
+		if err != nil {
+			return engine.Result{}, err
+		}
+		if err := engine.Claim(req, planWhat(p.Name, req.Region), tags); err != nil {
+			return engine.Result{}, err
+		}
+		return d.Update(ctx, engine.Record{ID: aws.ToString(found.BackupPlanId), Region: req.Region}, req)
+	}
 	out, err := d.c.Backup(req.Region).CreateBackupPlan(ctx, &backup.CreateBackupPlanInput{
 		BackupPlan: p.input(), BackupPlanTags: req.Tags, CreatorRequestId: aws.String(req.Token),
 	})
-	if err != nil {
+	if code(err) == "AlreadyExistsException" {
+		return engine.Result{}, fmt.Errorf("%s: the name is taken, though no plan of that name is listed (an emulator keeps a deleted plan's name); choose another name: %w: %w", planWhat(p.Name, req.Region), engine.ErrExists, err)
+	} else if err != nil {
 		return engine.Result{}, classify(err)
 	}
 	return engine.Result{ID: aws.ToString(out.BackupPlanId), Outputs: map[string]string{"arn": aws.ToString(out.BackupPlanArn)}}, nil
+}
+
+// Marked: plans carry the engine's ownership marks as tags.
+func (backupPlanDriver) Marked() {}
+
+func planWhat(name, region string) string {
+	return fmt.Sprintf("AWS Backup plan %q in %s", name, region)
+}
+
+// byName returns the plan named name that is not deleted, or nil.
+func (d backupPlanDriver) byName(ctx context.Context, region, name string) (*backuptypes.BackupPlansListMember, error) {
+	pages := backup.NewListBackupPlansPaginator(d.c.Backup(region), &backup.ListBackupPlansInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list backup plans: %w", classify(err))
+		}
+		for i, pl := range page.BackupPlansList {
+			if aws.ToString(pl.BackupPlanName) == name && pl.DeletionDate == nil {
+				return &page.BackupPlansList[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// Find looks for the plan req names, without creating it.
+func (d backupPlanDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p backupPlanProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	found, err := d.byName(ctx, req.Region, p.Name)
+	if err != nil || found == nil {
+		return engine.Result{}, false, err
+	}
+	arn := aws.ToString(found.BackupPlanArn)
+	tags, err := d.c.backupTags(ctx, req.Region, arn)
+	if err != nil {
+		return engine.Result{}, false, err
+	}
+	if err := engine.Claim(req, planWhat(p.Name, req.Region), tags); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: aws.ToString(found.BackupPlanId), Outputs: map[string]string{"arn": arn}}, true, nil
 }
 
 func (d backupPlanDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
@@ -198,11 +312,22 @@ func (d backupPlanDriver) Update(ctx context.Context, rec engine.Record, req eng
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	out, err := d.c.Backup(req.Region).UpdateBackupPlan(ctx, &backup.UpdateBackupPlanInput{BackupPlanId: aws.String(rec.ID), BackupPlan: p.input()})
+	// UpdateBackupPlan makes a new version of the plan each time: call it
+	// only when the plan differs, not for a change of tags alone or an
+	// adoption of a plan that is as asked (emulators lack it, too).
+	obs, err := d.Read(ctx, rec)
 	if err != nil {
-		return engine.Result{}, classify(err)
+		return engine.Result{}, err
 	}
-	arn := aws.ToString(out.BackupPlanArn)
+	var have backupPlanProps
+	arn := obs.Outputs["arn"]
+	if err := primitive.Decode(primitive.Normalize(obs.Properties), &have); err != nil || have != p {
+		out, err := d.c.Backup(req.Region).UpdateBackupPlan(ctx, &backup.UpdateBackupPlanInput{BackupPlanId: aws.String(rec.ID), BackupPlan: p.input()})
+		if err != nil {
+			return engine.Result{}, classify(err)
+		}
+		arn = aws.ToString(out.BackupPlanArn)
+	}
 	if err := d.c.setBackupTags(ctx, req.Region, arn, req.Tags); err != nil {
 		return engine.Result{}, err
 	}

@@ -40,16 +40,93 @@ func (d tableDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 	for _, k := range sortedKeys(req.Tags) {
 		in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(k), Value: aws.String(req.Tags[k])})
 	}
-	if _, err := client.CreateTable(ctx, in); err != nil {
-		if !(req.Resume && code(err) == "ResourceInUseException") {
-			return engine.Result{}, classify(err)
+	_, err := client.CreateTable(ctx, in)
+	if code(err) == "ResourceInUseException" {
+		// The table exists: adopt it only if it is this primitive's.
+		if _, err := d.claim(ctx, client, req, p); err != nil {
+			return engine.Result{}, err
 		}
+		if _, err := waitTable(ctx, client, p.TableName, func(t *ddbtypes.TableDescription) bool { return t.TableStatus == ddbtypes.TableStatusActive }); err != nil {
+			return engine.Result{}, err
+		}
+		// CreateTable's tags were not applied: set them as an update would.
+		return d.Update(ctx, engine.Record{ID: p.TableName, Region: req.Region}, req)
+	} else if err != nil {
+		return engine.Result{}, classify(err)
 	}
 	t, err := waitTable(ctx, client, p.TableName, func(t *ddbtypes.TableDescription) bool { return t.TableStatus == ddbtypes.TableStatusActive })
 	if err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.TableName, Outputs: tableOutputs(t)}, nil
+}
+
+// Marked: tables carry the engine's ownership marks as tags.
+func (tableDriver) Marked() {}
+
+func tableWhat(name, region string) string {
+	return fmt.Sprintf("DynamoDB table %q in %s", name, region)
+}
+
+// claim decides whether req may adopt the existing table p names: it must
+// carry req's owner mark, and have the key and stream a create would have
+// given it (they cannot change, and a table of ours with other ones is the
+// one a replacement must delete first).
+func (d tableDriver) claim(ctx context.Context, client *dynamodb.Client, req engine.Request, p tableProps) (*ddbtypes.TableDescription, error) {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(p.TableName)})
+	if err != nil {
+		return nil, classify(err)
+	}
+	tags, err := d.tags(ctx, client, aws.ToString(out.Table.TableArn))
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Claim(req, tableWhat(p.TableName, req.Region), tags); err != nil {
+		return nil, err
+	}
+	obs := tableProperties(out.Table)
+	if obs["hash_key"] != p.HashKey || obs["stream_view_type"] != p.StreamViewType {
+		return nil, fmt.Errorf("%s exists with hash key %q and stream %q, not %q and %q; they cannot change in place, so it must be deleted before it is created again: %w",
+			tableWhat(p.TableName, req.Region), obs["hash_key"], obs["stream_view_type"], p.HashKey, p.StreamViewType, engine.ErrExists)
+	}
+	return out.Table, nil
+}
+
+// Find looks for the table req names, without creating it.
+func (d tableDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p tableProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	client := d.c.DynamoDB(req.Region)
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(p.TableName)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return engine.Result{}, false, nil
+	} else if err != nil {
+		return engine.Result{}, false, err
+	}
+	tags, err := d.tags(ctx, client, aws.ToString(out.Table.TableArn))
+	if err != nil {
+		return engine.Result{}, false, err
+	}
+	if err := engine.Claim(req, tableWhat(p.TableName, req.Region), tags); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: p.TableName, Outputs: tableOutputs(out.Table)}, true, nil
+}
+
+// HoldsData reports whether the table holds any item.
+func (d tableDriver) HoldsData(ctx context.Context, rec engine.Record) (string, error) {
+	out, err := d.c.DynamoDB(rec.Region).Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(rec.ID), Limit: aws.Int32(1), Select: ddbtypes.SelectCount})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("scan %s: %w", rec.ID, err)
+	}
+	if out.Count > 0 {
+		return "items", nil
+	}
+	return "", nil
 }
 
 func tableOutputs(t *ddbtypes.TableDescription) map[string]string {
@@ -84,7 +161,17 @@ func (d tableDriver) Read(ctx context.Context, rec engine.Record) (engine.Observ
 		return engine.Observation{}, classify(err)
 	}
 	t := out.Table
-	props := map[string]any{"table_name": aws.ToString(t.TableName), "stream_view_type": ""}
+	props := tableProperties(t)
+	tags, err := d.tags(ctx, client, aws.ToString(t.TableArn))
+	if err != nil {
+		return engine.Observation{}, err
+	}
+	return engine.Observation{Properties: props, Tags: tags, Outputs: tableOutputs(t)}, nil
+}
+
+// tableProperties are the properties Read observes of a table.
+func tableProperties(t *ddbtypes.TableDescription) map[string]any {
+	props := map[string]any{"table_name": aws.ToString(t.TableName), "stream_view_type": "", "hash_key": ""}
 	for _, k := range t.KeySchema {
 		if k.KeyType == ddbtypes.KeyTypeHash {
 			props["hash_key"] = aws.ToString(k.AttributeName)
@@ -93,11 +180,7 @@ func (d tableDriver) Read(ctx context.Context, rec engine.Record) (engine.Observ
 	if s := t.StreamSpecification; s != nil && aws.ToBool(s.StreamEnabled) {
 		props["stream_view_type"] = string(s.StreamViewType)
 	}
-	tags, err := d.tags(ctx, client, aws.ToString(t.TableArn))
-	if err != nil {
-		return engine.Observation{}, err
-	}
-	return engine.Observation{Properties: props, Tags: tags, Outputs: tableOutputs(t)}, nil
+	return props
 }
 
 func (tableDriver) tags(ctx context.Context, client *dynamodb.Client, arn string) (map[string]string, error) {
@@ -147,11 +230,21 @@ func (d tableDriver) Update(ctx context.Context, rec engine.Record, req engine.R
 }
 
 func (d tableDriver) Delete(ctx context.Context, rec engine.Record) error {
-	_, err := d.c.DynamoDB(rec.Region).DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(rec.ID)})
+	client := d.c.DynamoDB(rec.Region)
+	_, err := client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(rec.ID)})
 	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
 		return nil
+	} else if err != nil {
+		return err
 	}
-	return err
+	// A table stays DELETING for a while and its name stays taken: wait
+	// until it is gone, so that a replacement's create does not meet it.
+	// waitTable bounds the wait.
+	_, err = waitTable(ctx, client, rec.ID, func(*ddbtypes.TableDescription) bool { return false })
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("delete table %s: %w", rec.ID, err)
 }
 
 type replicaProps struct {

@@ -142,12 +142,68 @@ func (d reservationDriver) Create(ctx context.Context, req engine.Request) (engi
 	if len(req.Tags) > 0 {
 		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeCapacityReservation, Tags: ec2Tags(req.Tags)}}
 	}
+	// EC2 makes the reservation's id, and the client token only helps a
+	// retry that still has it: adopt a reservation an earlier create cut
+	// short made (found by its owner mark) rather than reserve twice.
+	found, err := d.find(ctx, req, p)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if found != nil {
+		return d.Update(ctx, engine.Record{ID: aws.ToString(found.CapacityReservationId), Region: req.Region}, req)
+	}
 	out, err := d.c.EC2(req.Region).CreateCapacityReservation(ctx, in)
 	if err != nil {
 		return engine.Result{}, classifyEC2(err)
 	}
 	cr := out.CapacityReservation
 	return engine.Result{ID: aws.ToString(cr.CapacityReservationId), Outputs: reservationOutputs(cr)}, nil
+}
+
+// Marked: reservations carry the engine's ownership marks as tags.
+func (reservationDriver) Marked() {}
+
+// find returns a live reservation that carries req's owner mark and
+// reserves what p reserves, or nil. One that reserves something else is the
+// old reservation of a replacement, not the one req would create.
+func (d reservationDriver) find(ctx context.Context, req engine.Request, p reservationProps) (*ec2types.CapacityReservation, error) {
+	owner := req.Tags[engine.OwnerTag]
+	if owner == "" {
+		return nil, nil
+	}
+	pages := ec2.NewDescribeCapacityReservationsPaginator(d.c.EC2(req.Region), &ec2.DescribeCapacityReservationsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + engine.OwnerTag), Values: []string{owner}},
+		{Name: aws.String("state"), Values: []string{"active", "pending"}},
+	}})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("look for capacity reservations marked %s: %w", owner, classifyEC2(err))
+		}
+		for i, cr := range page.CapacityReservations {
+			if ended(cr) || ec2TagMap(cr.Tags)[engine.OwnerTag] != owner {
+				continue
+			}
+			if aws.ToString(cr.InstanceType) == p.InstanceType && string(cr.InstancePlatform) == p.InstancePlatform &&
+				aws.ToString(cr.AvailabilityZone) == p.AvailabilityZone && string(cr.Tenancy) == p.Tenancy {
+				return &page.CapacityReservations[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// Find looks for the reservation a create of req made, by its owner mark.
+func (d reservationDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p reservationProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	cr, err := d.find(ctx, req, p)
+	if err != nil || cr == nil {
+		return engine.Result{}, false, err
+	}
+	return engine.Result{ID: aws.ToString(cr.CapacityReservationId), Outputs: reservationOutputs(cr)}, true, nil
 }
 
 func reservationOutputs(cr *ec2types.CapacityReservation) map[string]string {
@@ -265,7 +321,9 @@ func launchTemplateData(p launchTemplateProps, tags map[string]string) *ec2types
 			CapacityReservationTarget: &ec2types.CapacityReservationTarget{CapacityReservationId: aws.String(p.CapacityReservationID)},
 		}
 	}
-	if len(tags) > 0 {
+	// Instances and volumes get the cost tags, not the ownership marks:
+	// they are the Auto Scaling group's, not meridian's objects.
+	if tags = withoutMarks(tags); len(tags) > 0 {
 		for _, rt := range []ec2types.ResourceType{ec2types.ResourceTypeInstance, ec2types.ResourceTypeVolume} {
 			data.TagSpecifications = append(data.TagSpecifications, ec2types.LaunchTemplateTagSpecificationRequest{ResourceType: rt, Tags: ec2Tags(tags)})
 		}
@@ -287,17 +345,54 @@ func (d launchTemplateDriver) Create(ctx context.Context, req engine.Request) (e
 		in.TagSpecifications = []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeLaunchTemplate, Tags: ec2Tags(req.Tags)}}
 	}
 	out, err := d.c.EC2(req.Region).CreateLaunchTemplate(ctx, in)
-	if err != nil {
-		if req.Resume && code(err) == "InvalidLaunchTemplateName.AlreadyExistsException" {
-			lt, err := d.byName(ctx, req.Region, p.Name)
-			if err != nil {
-				return engine.Result{}, err
-			}
-			return d.Update(ctx, engine.Record{ID: aws.ToString(lt.LaunchTemplateId), Region: req.Region}, req)
+	if code(err) == "InvalidLaunchTemplateName.AlreadyExistsException" {
+		// The template exists: adopt it only if it is this primitive's.
+		lt, err := d.claim(ctx, req, p.Name)
+		if err != nil {
+			return engine.Result{}, err
 		}
+		return d.Update(ctx, engine.Record{ID: aws.ToString(lt.LaunchTemplateId), Region: req.Region}, req)
+	} else if err != nil {
 		return engine.Result{}, classifyEC2(err)
 	}
 	return engine.Result{ID: aws.ToString(out.LaunchTemplate.LaunchTemplateId), Outputs: launchTemplateOutputs(out.LaunchTemplate)}, nil
+}
+
+// Marked: launch templates carry the engine's ownership marks as tags.
+func (launchTemplateDriver) Marked() {}
+
+// claim returns the existing template named name if req may adopt it.
+func (d launchTemplateDriver) claim(ctx context.Context, req engine.Request, name string) (*ec2types.LaunchTemplate, error) {
+	lt, err := d.byName(ctx, req.Region, name)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := objectTags(ctx, d.c.EC2(req.Region), aws.ToString(lt.LaunchTemplateId))
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Claim(req, fmt.Sprintf("launch template %q in %s", name, req.Region), tags); err != nil {
+		return nil, err
+	}
+	return lt, nil
+}
+
+// Find looks for the template req names, without creating it.
+func (d launchTemplateDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p launchTemplateProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	lt, err := d.claim(ctx, req, p.Name)
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return engine.Result{}, false, nil
+	case errors.Is(err, engine.ErrNotOwned):
+		return engine.Result{}, true, err
+	case err != nil:
+		return engine.Result{}, false, err
+	}
+	return engine.Result{ID: aws.ToString(lt.LaunchTemplateId), Outputs: launchTemplateOutputs(lt)}, true, nil
 }
 
 func launchTemplateOutputs(lt *ec2types.LaunchTemplate) map[string]string {

@@ -44,13 +44,47 @@ func (d roleDriver) Create(ctx context.Context, req engine.Request) (engine.Resu
 		in.Tags = append(in.Tags, iamtypes.Tag{Key: aws.String(k), Value: aws.String(req.Tags[k])})
 	}
 	out, err := d.c.IAM().CreateRole(ctx, in)
-	if err != nil {
-		if req.Resume && code(err) == "EntityAlreadyExists" {
-			return d.Update(ctx, engine.Record{ID: p.Name}, req)
+	if code(err) == "EntityAlreadyExists" {
+		// The role exists: adopt it only if it is this primitive's.
+		tags, err := d.tags(ctx, p.Name)
+		if err != nil {
+			return engine.Result{}, err
 		}
+		if err := engine.Claim(req, roleWhat(p.Name), tags); err != nil {
+			return engine.Result{}, err
+		}
+		return d.Update(ctx, engine.Record{ID: p.Name}, req)
+	} else if err != nil {
 		return engine.Result{}, classify(err)
 	}
 	return engine.Result{ID: p.Name, Outputs: roleOutputs(out.Role)}, nil
+}
+
+// Marked: roles carry the engine's ownership marks as tags.
+func (roleDriver) Marked() {}
+
+func roleWhat(name string) string { return fmt.Sprintf("IAM role %q", name) }
+
+// Find looks for the role req names, without creating it.
+func (d roleDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p roleProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	out, err := d.c.IAM().GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(p.Name)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return engine.Result{}, false, nil
+	} else if err != nil {
+		return engine.Result{}, false, err
+	}
+	tags, err := d.tags(ctx, p.Name)
+	if err != nil {
+		return engine.Result{}, false, err
+	}
+	if err := engine.Claim(req, roleWhat(p.Name), tags); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: p.Name, Outputs: roleOutputs(out.Role)}, true, nil
 }
 
 func roleOutputs(r *iamtypes.Role) map[string]string {
@@ -147,6 +181,10 @@ func (d roleDriver) Delete(ctx context.Context, rec engine.Record) error {
 	_, err := d.c.IAM().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(rec.ID)})
 	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
 		return nil
+	}
+	if code(err) == "DeleteConflict" {
+		// Not worth a retry: something outside meridian holds the role.
+		return fmt.Errorf("IAM refused to delete role %s (DeleteConflict): it still has policies (attached, or inline ones meridian does not manage) or is in an instance profile. Detach or delete those policies and remove it from its instance profiles (aws iam list-attached-role-policies, list-role-policies, list-instance-profiles-for-role), then destroy again: %w", rec.ID, err)
 	}
 	return err
 }

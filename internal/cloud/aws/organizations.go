@@ -32,21 +32,17 @@ func (d orgPolicyDriver) Create(ctx context.Context, req engine.Request) (engine
 		return engine.Result{}, err
 	}
 	client := d.c.Organizations()
-	if req.Resume {
-		// Policy names are unique in an organization: find the one an
-		// interrupted create may have made.
-		pages := organizations.NewListPoliciesPaginator(client, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyType(p.Type)})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				return engine.Result{}, classify(err)
-			}
-			for _, s := range page.Policies {
-				if aws.ToString(s.Name) == p.Name {
-					return d.Update(ctx, engine.Record{ID: aws.ToString(s.Id)}, req)
-				}
-			}
+	// Policy names are unique in an organization: a policy of this name is
+	// adopted only if it is this primitive's.
+	found, err := d.byName(ctx, p)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if found != nil {
+		if err := d.claim(ctx, req, p, found); err != nil {
+			return engine.Result{}, err
 		}
+		return d.Update(ctx, engine.Record{ID: aws.ToString(found.Id)}, req)
 	}
 	content, err := json.Marshal(p.Content)
 	if err != nil {
@@ -64,6 +60,51 @@ func (d orgPolicyDriver) Create(ctx context.Context, req engine.Request) (engine
 	}
 	s := out.Policy.PolicySummary
 	return engine.Result{ID: aws.ToString(s.Id), Outputs: map[string]string{"arn": aws.ToString(s.Arn)}}, nil
+}
+
+// Marked: policies carry the engine's ownership marks as tags.
+func (orgPolicyDriver) Marked() {}
+
+// byName returns the policy of p's type and name, or nil.
+func (d orgPolicyDriver) byName(ctx context.Context, p orgPolicyProps) (*orgtypes.PolicySummary, error) {
+	pages := organizations.NewListPoliciesPaginator(d.c.Organizations(), &organizations.ListPoliciesInput{Filter: orgtypes.PolicyType(p.Type)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for i, s := range page.Policies {
+			if aws.ToString(s.Name) == p.Name {
+				return &page.Policies[i], nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// claim decides whether req may adopt the existing policy s.
+func (d orgPolicyDriver) claim(ctx context.Context, req engine.Request, p orgPolicyProps, s *orgtypes.PolicySummary) error {
+	tags, err := d.tags(ctx, aws.ToString(s.Id))
+	if err != nil {
+		return err
+	}
+	return engine.Claim(req, fmt.Sprintf("Organizations %s %q", p.Type, p.Name), tags)
+}
+
+// Find looks for the policy req names, without creating it.
+func (d orgPolicyDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p orgPolicyProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	s, err := d.byName(ctx, p)
+	if err != nil || s == nil {
+		return engine.Result{}, false, err
+	}
+	if err := d.claim(ctx, req, p, s); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: aws.ToString(s.Id), Outputs: map[string]string{"arn": aws.ToString(s.Arn)}}, true, nil
 }
 
 func (d orgPolicyDriver) tags(ctx context.Context, id string) (map[string]string, error) {

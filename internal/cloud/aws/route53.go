@@ -60,25 +60,22 @@ func (zoneDriver) ForceNew() []string { return []string{"name"} }
 
 func (d zoneDriver) tags() r53Tags { return r53Tags{d.c, r53types.TagResourceTypeHostedzone} }
 
+// Marked: hosted zones carry the engine's ownership marks as tags.
+func (zoneDriver) Marked() {}
+
 func (d zoneDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
 	name, _ := req.Properties["name"].(string)
-	client := d.c.Route53()
-	var zone *r53types.HostedZone
-	if req.Resume {
-		// The caller reference is the idempotency token: find the zone an
-		// interrupted create may have made.
-		out, err := client.ListHostedZonesByName(ctx, &route53.ListHostedZonesByNameInput{DNSName: aws.String(name)})
-		if err != nil {
-			return engine.Result{}, classify(err)
-		}
-		for _, z := range out.HostedZones {
-			if aws.ToString(z.CallerReference) == req.Token {
-				zone = &z
-			}
-		}
+	// Route 53 makes the zone's id: a create cut short after the call, even
+	// by a process whose record was lost, left a zone that only its marks
+	// (or its caller reference) can find. Adopt it rather than make a
+	// second zone of the same name.
+	zone, err := d.find(ctx, req, name)
+	if err != nil {
+		return engine.Result{}, err
 	}
+	var have map[string]string
 	if zone == nil {
-		out, err := client.CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
+		out, err := d.c.Route53().CreateHostedZone(ctx, &route53.CreateHostedZoneInput{
 			Name:             aws.String(name),
 			CallerReference:  aws.String(req.Token),
 			HostedZoneConfig: &r53types.HostedZoneConfig{Comment: aws.String("Managed by meridian (" + req.Name + ")")},
@@ -87,12 +84,63 @@ func (d zoneDriver) Create(ctx context.Context, req engine.Request) (engine.Resu
 			return engine.Result{}, classify(err)
 		}
 		zone = out.HostedZone
+	} else if have, err = d.tags().get(ctx, zoneID(aws.ToString(zone.Id))); err != nil {
+		return engine.Result{}, err
 	}
 	id := zoneID(aws.ToString(zone.Id))
-	if err := d.tags().set(ctx, id, nil, req.Tags); err != nil {
+	if err := d.tags().set(ctx, id, have, req.Tags); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: id, Outputs: map[string]string{"zone_id": id, "name": name}}, nil
+}
+
+// find returns the zone named name that req made before: the one whose
+// caller reference is req's token, or one that carries req's owner mark.
+// Zones of that name that are not this primitive's are left alone: Route 53
+// allows several zones of one name.
+func (d zoneDriver) find(ctx context.Context, req engine.Request, name string) (*r53types.HostedZone, error) {
+	client := d.c.Route53()
+	want := strings.TrimSuffix(name, ".") + "."
+	in := &route53.ListHostedZonesByNameInput{DNSName: aws.String(name)}
+	for {
+		out, err := client.ListHostedZonesByName(ctx, in)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for i, z := range out.HostedZones {
+			if aws.ToString(z.Name) != want {
+				// The list is in name order from name on: no more of ours.
+				return nil, nil
+			}
+			if aws.ToString(z.CallerReference) == req.Token {
+				return &out.HostedZones[i], nil
+			}
+			if owner := req.Tags[engine.OwnerTag]; owner != "" {
+				tags, err := d.tags().get(ctx, zoneID(aws.ToString(z.Id)))
+				if err != nil {
+					return nil, err
+				}
+				if tags[engine.OwnerTag] == owner {
+					return &out.HostedZones[i], nil
+				}
+			}
+		}
+		if !out.IsTruncated {
+			return nil, nil
+		}
+		in.DNSName, in.HostedZoneId = out.NextDNSName, out.NextHostedZoneId
+	}
+}
+
+// Find looks for the zone a create of req made, by its marks.
+func (d zoneDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	name, _ := req.Properties["name"].(string)
+	zone, err := d.find(ctx, req, name)
+	if err != nil || zone == nil {
+		return engine.Result{}, false, err
+	}
+	id := zoneID(aws.ToString(zone.Id))
+	return engine.Result{ID: id, Outputs: map[string]string{"zone_id": id, "name": name}}, true, nil
 }
 
 func zoneID(id string) string { return strings.TrimPrefix(id, "/hostedzone/") }
@@ -130,6 +178,10 @@ func (d zoneDriver) Delete(ctx context.Context, rec engine.Record) error {
 	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
 		return nil
 	}
+	if code(err) == "HostedZoneNotEmpty" {
+		// Not worth a retry: the zone stays until its other records go.
+		return fmt.Errorf("Route 53 refused to delete hosted zone %s (HostedZoneNotEmpty): it holds record sets besides its SOA and NS, which meridian did not create or has not deleted yet. Delete those record sets (aws route53 list-resource-record-sets --hosted-zone-id %s), then destroy again: %w", rec.ID, rec.ID, err)
+	}
 	return err
 }
 
@@ -149,48 +201,98 @@ func (healthCheckDriver) ForceNew() []string { return []string{"type", "request_
 
 func (d healthCheckDriver) tags() r53Tags { return r53Tags{d.c, r53types.TagResourceTypeHealthcheck} }
 
+// Marked: health checks carry the engine's ownership marks as tags.
+func (healthCheckDriver) Marked() {}
+
 func (d healthCheckDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
 	var p healthCheckProps
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	client := d.c.Route53()
-	id := ""
-	if req.Resume {
-		pages := route53.NewListHealthChecksPaginator(client, &route53.ListHealthChecksInput{})
-		for pages.HasMorePages() && id == "" {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				return engine.Result{}, classify(err)
-			}
-			for _, hc := range page.HealthChecks {
-				if aws.ToString(hc.CallerReference) == req.Token {
-					id = aws.ToString(hc.Id)
-				}
-			}
-		}
+	// Route 53 makes the check's id: adopt the check an earlier create cut
+	// short may have made (found by token or owner mark), rather than make
+	// a second one.
+	id, err := d.find(ctx, req, p)
+	if err != nil {
+		return engine.Result{}, err
 	}
-	if id == "" {
-		cfg := &r53types.HealthCheckConfig{
-			Type:                     r53types.HealthCheckType(p.Type),
-			FullyQualifiedDomainName: aws.String(p.FQDN),
-			Port:                     aws.Int32(p.Port),
-			RequestInterval:          aws.Int32(p.RequestInterval),
-			FailureThreshold:         aws.Int32(p.FailureThreshold),
-		}
-		if p.ResourcePath != "" {
-			cfg.ResourcePath = aws.String(p.ResourcePath)
-		}
-		out, err := client.CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String(req.Token), HealthCheckConfig: cfg})
-		if err != nil {
-			return engine.Result{}, classify(err)
-		}
-		id = aws.ToString(out.HealthCheck.Id)
+	if id != "" {
+		return d.Update(ctx, engine.Record{ID: id}, req)
 	}
+	cfg := &r53types.HealthCheckConfig{
+		Type:                     r53types.HealthCheckType(p.Type),
+		FullyQualifiedDomainName: aws.String(p.FQDN),
+		Port:                     aws.Int32(p.Port),
+		RequestInterval:          aws.Int32(p.RequestInterval),
+		FailureThreshold:         aws.Int32(p.FailureThreshold),
+	}
+	if p.ResourcePath != "" {
+		cfg.ResourcePath = aws.String(p.ResourcePath)
+	}
+	out, err := d.c.Route53().CreateHealthCheck(ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String(req.Token), HealthCheckConfig: cfg})
+	if err != nil {
+		return engine.Result{}, classify(err)
+	}
+	id = aws.ToString(out.HealthCheck.Id)
 	if err := d.tags().set(ctx, id, nil, req.Tags); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: id, Outputs: map[string]string{"id": id}}, nil
+}
+
+// find returns the id of the health check req made before, or "": the one
+// whose caller reference is req's token, or one that carries req's owner
+// mark. A check of another type or interval is not it: those cannot change,
+// so such a check of ours is the old one of a replacement.
+func (d healthCheckDriver) find(ctx context.Context, req engine.Request, p healthCheckProps) (string, error) {
+	client := d.c.Route53()
+	var candidates []string
+	pages := route53.NewListHealthChecksPaginator(client, &route53.ListHealthChecksInput{})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", classify(err)
+		}
+		for _, hc := range page.HealthChecks {
+			if aws.ToString(hc.CallerReference) == req.Token {
+				return aws.ToString(hc.Id), nil
+			}
+			if cfg := hc.HealthCheckConfig; cfg != nil && string(cfg.Type) == p.Type && aws.ToInt32(cfg.RequestInterval) == p.RequestInterval {
+				candidates = append(candidates, aws.ToString(hc.Id))
+			}
+		}
+	}
+	owner := req.Tags[engine.OwnerTag]
+	if owner == "" {
+		return "", nil
+	}
+	for _, ids := range chunks(candidates, 10) { // the most ListTagsForResources takes
+		out, err := client.ListTagsForResources(ctx, &route53.ListTagsForResourcesInput{ResourceType: r53types.TagResourceTypeHealthcheck, ResourceIds: ids})
+		if err != nil {
+			return "", fmt.Errorf("tags: %w", classify(err))
+		}
+		for _, set := range out.ResourceTagSets {
+			for _, t := range set.Tags {
+				if aws.ToString(t.Key) == engine.OwnerTag && aws.ToString(t.Value) == owner {
+					return aws.ToString(set.ResourceId), nil
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// Find looks for the health check a create of req made, by its marks.
+func (d healthCheckDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p healthCheckProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	id, err := d.find(ctx, req, p)
+	if err != nil || id == "" {
+		return engine.Result{}, false, err
+	}
+	return engine.Result{ID: id, Outputs: map[string]string{"id": id}}, true, nil
 }
 
 func (d healthCheckDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
@@ -251,6 +353,10 @@ func (d healthCheckDriver) Delete(ctx context.Context, rec engine.Record) error 
 	_, err := d.c.Route53().DeleteHealthCheck(ctx, &route53.DeleteHealthCheckInput{HealthCheckId: aws.String(rec.ID)})
 	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
 		return nil
+	}
+	if code(err) == "HealthCheckInUse" {
+		// Not worth a retry: the check stays until no record uses it.
+		return fmt.Errorf("Route 53 refused to delete health check %s (HealthCheckInUse): a record set still refers to it. Delete or change the record sets that use it (meridian deletes its own first), then destroy again: %w", rec.ID, err)
 	}
 	return err
 }

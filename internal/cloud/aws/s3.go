@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -23,26 +25,104 @@ type bucketDriver struct{ c *Cloud }
 
 func (bucketDriver) ForceNew() []string { return []string{"bucket"} }
 
+// Marked: buckets carry the engine's ownership marks as tags.
+func (bucketDriver) Marked() {}
+
 func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
 	var p bucketProps
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
 	client := d.c.S3(req.Region)
-	in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
-	if regionOf(req.Region) != globalRegion {
-		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(req.Region)}
+	// In us-east-1, S3 answers 200 to a CreateBucket by the owner of an
+	// existing bucket, so the answer cannot tell a new bucket from one that
+	// was there: look first.
+	exists := false
+	if regionOf(req.Region) == globalRegion {
+		_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(p.Bucket)})
+		var re *awshttp.ResponseError
+		switch err = classify(err); {
+		case err == nil:
+			exists = true
+		case errors.Is(err, engine.ErrNotFound):
+		case errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden:
+			// Another account's bucket: CreateBucket says so (BucketAlreadyExists).
+		default:
+			return engine.Result{}, fmt.Errorf("look for bucket %s: %w", p.Bucket, err)
+		}
 	}
-	if _, err := client.CreateBucket(ctx, in); err != nil {
-		// A resumed create may find the bucket it made before a crash.
-		if !(req.Resume && code(err) == "BucketAlreadyOwnedByYou") {
+	if !exists {
+		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+		if regionOf(req.Region) != globalRegion {
+			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(req.Region)}
+		}
+		_, err := client.CreateBucket(ctx, in)
+		switch code(err) {
+		case "":
+		case "BucketAlreadyOwnedByYou":
+			exists = true
+		case "BucketAlreadyExists":
+			return engine.Result{}, fmt.Errorf("S3 bucket %q belongs to another AWS account; bucket names are global, choose another name: %w: %w", p.Bucket, engine.ErrExists, err)
+		default:
 			return engine.Result{}, classify(err)
 		}
 	}
-	if err := d.apply(ctx, client, p, nil, req.Tags); err != nil {
+	var have map[string]string
+	if exists {
+		tags, err := bucketTags(ctx, client, p.Bucket)
+		if err != nil {
+			return engine.Result{}, err
+		}
+		if err := engine.Claim(req, bucketWhat(p.Bucket, req.Region), tags); err != nil {
+			return engine.Result{}, err
+		}
+		have = tags
+	}
+	if err := d.apply(ctx, client, p, have, req.Tags); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Bucket, Outputs: bucketOutputs(p.Bucket, req.Region)}, nil
+}
+
+func bucketWhat(bucket, region string) string {
+	return fmt.Sprintf("S3 bucket %q in %s", bucket, regionOf(region))
+}
+
+// Find looks for the bucket req names, without creating it.
+func (d bucketDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p bucketProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	client := d.c.S3(req.Region)
+	_, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(p.Bucket)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return engine.Result{}, false, nil
+	} else if err != nil {
+		return engine.Result{}, false, err
+	}
+	tags, err := bucketTags(ctx, client, p.Bucket)
+	if err != nil {
+		return engine.Result{}, false, err
+	}
+	if err := engine.Claim(req, bucketWhat(p.Bucket, req.Region), tags); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: p.Bucket, Outputs: bucketOutputs(p.Bucket, req.Region)}, true, nil
+}
+
+// HoldsData reports whether the bucket holds any object version or delete marker.
+func (d bucketDriver) HoldsData(ctx context.Context, rec engine.Record) (string, error) {
+	out, err := d.c.S3(rec.Region).ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(rec.ID), MaxKeys: aws.Int32(1)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("list object versions of %s: %w", rec.ID, err)
+	}
+	if len(out.Versions) > 0 || len(out.DeleteMarkers) > 0 {
+		return "objects", nil
+	}
+	return "", nil
 }
 
 func bucketOutputs(bucket, region string) map[string]string {
@@ -152,7 +232,8 @@ func (d bucketDriver) Delete(ctx context.Context, rec engine.Record) error {
 		return nil
 	}
 	if code(err) == "BucketNotEmpty" {
-		return fmt.Errorf("bucket %s still holds objects; set object_store.force_destroy = true to delete them with it: %w", rec.ID, err)
+		// Not worth a retry: the bucket stays until someone empties it.
+		return fmt.Errorf("S3 refused to delete bucket %s (BucketNotEmpty): it still holds objects. Set object_store.force_destroy = true and apply, then destroy; or empty the bucket yourself: %w", rec.ID, err)
 	}
 	return err
 }

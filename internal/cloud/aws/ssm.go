@@ -45,15 +45,51 @@ func (d parameterDriver) Create(ctx context.Context, req engine.Request) (engine
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	if err := d.put(ctx, req.Region, p, req.Resume, req.Tags); err != nil {
-		return engine.Result{}, err
-	}
-	if req.Resume {
-		if err := d.setTags(ctx, req.Region, p.Name, req.Tags); err != nil {
+	err := d.put(ctx, req.Region, p, false, req.Tags)
+	if code(err) == "ParameterAlreadyExists" {
+		// The parameter exists: adopt it only if it is this primitive's.
+		tags, err := d.tags(ctx, req.Region, p.Name)
+		if err != nil {
 			return engine.Result{}, err
 		}
+		if err := engine.Claim(req, parameterWhat(p.Name, req.Region), tags); err != nil {
+			return engine.Result{}, err
+		}
+		return d.Update(ctx, engine.Record{ID: p.Name, Region: req.Region}, req)
+	}
+	if err != nil {
+		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Name}, nil
+}
+
+// Marked: parameters carry the engine's ownership marks as tags.
+func (parameterDriver) Marked() {}
+
+func parameterWhat(name, region string) string {
+	return fmt.Sprintf("SSM parameter %q in %s", name, region)
+}
+
+// Find looks for the parameter req names, without creating it.
+func (d parameterDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
+	var p parameterProps
+	if err := primitive.Decode(req.Properties, &p); err != nil {
+		return engine.Result{}, false, err
+	}
+	_, err := d.c.SSM(req.Region).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(p.Name)})
+	if code(err) == "ParameterNotFound" {
+		return engine.Result{}, false, nil
+	} else if err != nil {
+		return engine.Result{}, false, classify(err)
+	}
+	tags, err := d.tags(ctx, req.Region, p.Name)
+	if err != nil {
+		return engine.Result{}, false, err
+	}
+	if err := engine.Claim(req, parameterWhat(p.Name, req.Region), tags); err != nil {
+		return engine.Result{}, true, err
+	}
+	return engine.Result{ID: p.Name}, true, nil
 }
 
 // GetParameter reads a parameter's JSON document; import uses it to find a resource's manifest.

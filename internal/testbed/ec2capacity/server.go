@@ -68,22 +68,15 @@ type Server struct {
 // Start listens on a free 127.0.0.1 port and serves in front of the moto
 // server at motoEndpoint (e.g. http://127.0.0.1:5000).
 func Start(motoEndpoint string) (*Server, error) {
-	u, err := url.Parse(motoEndpoint)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("ec2capacity: moto endpoint %q is not a URL", motoEndpoint)
-	}
-	if host := u.Hostname(); host != Host && host != "localhost" {
-		return nil, fmt.Errorf("ec2capacity: moto endpoint %q is not on loopback", motoEndpoint)
+	s, err := New(motoEndpoint)
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(Host, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("ec2capacity: listen on %s: %w", Host, err)
 	}
-	s := &Server{upstream: u, ln: ln, done: make(chan struct{}), store: newStore()}
-	s.proxy = httputil.NewSingleHostReverseProxy(u)
-	s.proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
-		writeError(w, http.StatusBadGateway, "ServiceUnavailable", "moto did not answer: "+err.Error())
-	}
+	s.ln = ln
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		defer close(s.done)
@@ -92,11 +85,39 @@ func Start(motoEndpoint string) (*Server, error) {
 	return s, nil
 }
 
+// New is a server in front of the moto server at motoEndpoint that does not
+// listen: an http.Handler for a layer that serves it on its own listener (the
+// strict layer does), so one endpoint gives moto, this API and that layer.
+// Endpoint and Close are for servers made by Start only.
+func New(motoEndpoint string) (*Server, error) {
+	u, err := url.Parse(motoEndpoint)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("ec2capacity: moto endpoint %q is not a URL", motoEndpoint)
+	}
+	if host := u.Hostname(); host != Host && host != "localhost" {
+		return nil, fmt.Errorf("ec2capacity: moto endpoint %q is not on loopback", motoEndpoint)
+	}
+	s := &Server{upstream: u, done: make(chan struct{}), store: newStore()}
+	s.proxy = httputil.NewSingleHostReverseProxy(u)
+	s.proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
+		writeError(w, http.StatusBadGateway, "ServiceUnavailable", "moto did not answer: "+err.Error())
+	}
+	return s, nil
+}
+
 // Endpoint is the URL clients use for every AWS service.
-func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) Endpoint() string {
+	if s.ln == nil {
+		return "" // made by New: served by whoever wraps it
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Close stops the server; moto keeps running.
 func (s *Server) Close() error {
+	if s.http == nil {
+		return nil // made by New: nothing listens
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(ctx)
