@@ -144,7 +144,7 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		p, ps = c.Plan(prices)
 	}
 	if len(ps) > 0 {
-		resp.Diagnostics.Append(problemDiagnostics("data.meridian_capacity_plan", ps, nil)...)
+		resp.Diagnostics.Append(problemDiagnostics("meridian_capacity_plan", ps, nil)...)
 		return
 	}
 	var svg strings.Builder
@@ -166,6 +166,6 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 	m.Table = types.StringValue(p.Table())
 	m.ChartSVG = types.StringValue(svg.String())
 	m.Reserved = types.Int64Value(int64(p.Primary.Reserved))
-	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(round(p.MonthlyCost, 2)), types.Float64Value(round(p.AllOnDemand, 2))
+	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(p.MonthlyCost.Float()), types.Float64Value(p.AllOnDemand.Float())
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }

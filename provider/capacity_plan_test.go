@@ -62,7 +62,7 @@ func TestAccCapacityPlan_tableAndChart(t *testing.T) {
 				Config: capacityPlanConfig(endpoint, chart, capacityDemand()),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "reserved", strconv.Itoa(want.Primary.Reserved)),
-					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "estimated_monthly_cost", strconv.FormatFloat(round(want.MonthlyCost, 2), 'f', -1, 64)),
+					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "estimated_monthly_cost", strconv.FormatFloat(want.MonthlyCost.Float(), 'f', -1, 64)),
 					resource.TestMatchResourceAttr("data.meridian_capacity_plan.web", "table", regexp.MustCompile(`(?s)us-east-1\s+primary\s+`+strconv.Itoa(want.Primary.Reserved)+`\s.*us-west-2\s+secondary\s+`+strconv.Itoa(want.Secondary.Reserved)+`\s.*prices of 2026-11-01`)),
 					func(*terraform.State) error {
 						b, err := os.ReadFile(chart)
@@ -145,7 +145,7 @@ data "meridian_capacity_plan" "cw" {
 				Config: config("2026-11-04T00:00:00Z"),
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("data.meridian_capacity_plan.cw", "reserved", strconv.Itoa(want.Primary.Reserved)),
-					resource.TestCheckResourceAttr("data.meridian_capacity_plan.cw", "estimated_monthly_cost", strconv.FormatFloat(round(want.MonthlyCost, 2), 'f', -1, 64)),
+					resource.TestCheckResourceAttr("data.meridian_capacity_plan.cw", "estimated_monthly_cost", strconv.FormatFloat(want.MonthlyCost.Float(), 'f', -1, 64)),
 				),
 			},
 		},

@@ -156,7 +156,7 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"name": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,
-				Description: "3-40 lowercase letters, digits and hyphens; launch templates and groups are named `meridian-<name>`. Changing it replaces everything.",
+				Description: "3-40 lowercase letters, digits and hyphens; launch templates and groups are named `meridian-<name>`. Changing it replaces everything. Diagnostics name the resource by its type and this name (`meridian_capacity_reservation \"web\"`), and every primitive carries it in the `meridian:resource` tag (`meridian_capacity_reservation.web`): the provider never sees the terraform address, and the name, unlike the address, does not change with `moved` blocks or modules.",
 			},
 			"primary_region": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "Region that serves the demand."},
 			"secondary_region": schema.StringAttribute{
@@ -174,7 +174,7 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"horizon": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultHorizon),
-				Description: "How far ahead to forecast, e.g. `30d`, `4w`, `720h`. Default `30d`.",
+				Description: "How far ahead to forecast, e.g. `30d`, `4w`, `720h` or `1w3d` (numbers with units: ms, s, m, h, d, w). Default `30d`.",
 			},
 			"baseline_percentile": schema.Float64Attribute{
 				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultBaselinePercentile),
@@ -324,16 +324,8 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 		fc := float("failover_coverage", m.FailoverCoverage)
 		c.FailoverCoverage = &fc
 	}
-	if m.InstanceTypes.IsUnknown() {
-		r.unknown["instance_types"] = true
-	} else {
-		diags.Append(m.InstanceTypes.ElementsAs(ctx, &c.InstanceTypes, false)...)
-	}
-	if m.Tags.IsUnknown() {
-		r.unknown["tags"] = true
-	} else {
-		diags.Append(m.Tags.ElementsAs(ctx, &c.Tags, false)...)
-	}
+	r.elems(ctx, "instance_types", m.InstanceTypes, &c.InstanceTypes, &diags)
+	r.elems(ctx, "tags", m.Tags, &c.Tags, &diags)
 	if k := m.Kubernetes; k != nil {
 		c.Kubernetes = &blueprint.CapacityKubernetes{Namespace: r.str("kubernetes.namespace", k.Namespace), CreateNamespace: k.CreateNamespace.ValueBool()}
 		if k.CreateNamespace.IsUnknown() {
@@ -352,12 +344,7 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 	}
 	if d := m.Demand; d != nil {
 		c.Demand = blueprint.Demand{Step: r.str("demand.step", d.Step), Season: r.str("demand.season", d.Season), Start: r.str("demand.start", d.Start)}
-		switch {
-		case d.Values.IsUnknown():
-			r.unknown["demand.values"] = true
-		case !d.Values.IsNull():
-			diags.Append(d.Values.ElementsAs(ctx, &c.Demand.Values, false)...)
-		}
+		r.elems(ctx, "demand.values", d.Values, &c.Demand.Values, &diags)
 		if file := r.str("demand.csv_file", d.CSVFile); file != "" {
 			diags.Append(readDemandCSV(file, &c.Demand)...)
 		}
@@ -368,7 +355,7 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 			}{{"region", cw.Region}, {"namespace", cw.Namespace}, {"metric_name", cw.MetricName}, {"statistic", cw.Statistic}, {"start_time", cw.StartTime}, {"end_time", cw.EndTime}} {
 				r.str("demand.cloudwatch."+v.p, v.v)
 			}
-			if cw.Dimensions.IsUnknown() {
+			if !fullyKnown(ctx, cw.Dimensions) {
 				r.unknown["demand.cloudwatch.dimensions"] = true
 			}
 			if len(r.unknown) == 0 && !diags.HasError() {
@@ -468,7 +455,7 @@ func (r *capacityReservation) ValidateConfig(ctx context.Context, req resource.V
 		return
 	}
 	if m.Demand == nil {
-		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", capacityAddress(m.Name.ValueString())+": a demand block with the history is required; meridian never plans capacity from a default.")
+		resp.Diagnostics.AddAttributeError(path.Root("demand"), "Missing demand", subject(capacityType, m.Name.ValueString())+": a demand block with the history is required; meridian never plans capacity from a default.")
 		return
 	}
 	resp.Diagnostics.Append(demandSources(m.Demand)...)
@@ -498,7 +485,7 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 	if diags.HasError() {
 		return nil, nil, diags
 	}
-	name := capacityAddress(c.Name)
+	name := subject(capacityType, c.Name)
 	cd := c.WithDefaults()
 	if len(unknown) > 0 {
 		diags.Append(problemDiagnostics(name, cd.Validate(prices), unknown)...)
@@ -526,6 +513,7 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 		diags.AddError("Cannot compile "+name, err.Error())
 		return nil, nil, diags
 	}
+	diags.Append(keyConflictWarnings(compile.KeyConflicts(capacityAddress(c.Name), g))...) // capacity takes no cost tag policy
 	return &g, &p, diags
 }
 
@@ -538,11 +526,11 @@ func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityMode
 		zone := compile.CapacityZone(region)
 		offered, err := r.data.cloud.InstanceTypesOffered(ctx, region, zone, typesWanted)
 		if errors.Is(err, awscloud.ErrUnsupported) {
-			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", capacityAddress(m.Name.ValueString()), region, err))
+			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
 			continue
 		}
 		if err != nil {
-			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", capacityAddress(m.Name.ValueString()), region, err))
+			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
 			continue
 		}
 		var missing []string
@@ -554,9 +542,19 @@ func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityMode
 		if len(missing) > 0 {
 			diags.AddAttributeError(path.Root("instance_types"), "Instance type not offered",
 				fmt.Sprintf("%s: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions.",
-					capacityAddress(m.Name.ValueString()), strings.Join(missing, ", "), zone))
+					subject(capacityType, m.Name.ValueString()), strings.Join(missing, ", "), zone))
 		}
 	}
+}
+
+// hasSummary says whether diags hold an error with that summary.
+func hasSummary(diags diag.Diagnostics, summary string) bool {
+	for _, d := range diags.Errors() {
+		if d.Summary() == summary {
+			return true
+		}
+	}
+	return false
 }
 
 func round(v float64, places int) float64 {
@@ -590,7 +588,7 @@ func (m *capacityModel) setComputed(p *blueprint.CapacityPlan) {
 			"reserved": types.Int64Value(int64(s.Reserved)), "on_demand_burst": types.Int64Value(int64(s.OnDemandBurst)),
 			"spot_peak": types.Int64Value(int64(s.SpotPeak)), "min_size": types.Int64Value(int64(s.MinSize)),
 			"max_size": types.Int64Value(int64(s.MaxSize)), "on_demand_percentage_above_base": types.Int64Value(int64(s.OnDemandPercentageAboveBase)),
-			"monthly_cost": types.Float64Value(round(s.MonthlyCost, 2)), "all_on_demand_monthly_cost": types.Float64Value(round(s.AllOnDemand, 2)),
+			"monthly_cost": types.Float64Value(s.MonthlyCost.Float()), "all_on_demand_monthly_cost": types.Float64Value(s.AllOnDemand.Float()),
 		}))
 	}
 	m.Split = types.ListValueMust(splitType, splits)
@@ -601,7 +599,7 @@ func (m *capacityModel) setComputed(p *blueprint.CapacityPlan) {
 		}))
 	}
 	m.Scheduled = types.ListValueMust(scheduledType, sched)
-	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(round(p.MonthlyCost, 2)), types.Float64Value(round(p.AllOnDemand, 2))
+	m.MonthlyCost, m.AllOnDemandCost = types.Float64Value(p.MonthlyCost.Float()), types.Float64Value(p.AllOnDemand.Float())
 	m.PriceTableDate = types.StringValue(p.PriceDate)
 	m.RightSizing = types.ObjectValueMust(rightSizingType.AttrTypes, map[string]attr.Value{
 		"utilisation": types.Float64Value(round(p.Review.Utilisation, 3)), "under_used_share": types.Float64Value(round(p.Review.UnderUsedShare, 3)),
@@ -624,6 +622,11 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	g, p, diags := r.plan(ctx, plan)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
+		if hasSummary(diags, "No price for instance type") && !plan.PrimaryRegion.IsUnknown() && !plan.SecondaryRegion.IsUnknown() {
+			// A type the zone does not offer needs another type, not a
+			// price: say so now, not after the user has written a price.
+			r.checkOfferings(ctx, plan, &resp.Diagnostics)
+		}
 		return
 	}
 	name := capacityAddress(plan.Name.ValueString())
@@ -632,7 +635,7 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	plan.PartialRecords = types.StringNull() // an apply that succeeds leaves none
 	switch {
 	case g == nil:
-		resp.Diagnostics.AddWarning("Checked at apply", name+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
+		resp.Diagnostics.AddWarning("Checked at apply", subject(capacityType, plan.Name.ValueString())+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
 	default:
 		r.checkOfferings(ctx, plan, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {

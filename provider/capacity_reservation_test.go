@@ -260,7 +260,7 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 	if p28.Primary.Reserved <= p7.Primary.Reserved {
 		t.Fatalf("test data: a longer horizon of growing demand must reserve more (%d vs %d)", p28.Primary.Reserved, p7.Primary.Reserved)
 	}
-	t.Logf("7d: primary %+v secondary %+v cost %.2f vs %.2f; 28d: primary %+v", p7.Primary, p7.Secondary, p7.MonthlyCost, p7.AllOnDemand, p28.Primary)
+	t.Logf("7d: primary %+v secondary %+v cost %s vs %s; 28d: primary %+v", p7.Primary, p7.Secondary, p7.MonthlyCost, p7.AllOnDemand, p28.Primary)
 
 	// An instance type the price table knows but the zone does not offer.
 	dir := t.TempDir()

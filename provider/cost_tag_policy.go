@@ -118,7 +118,7 @@ func (r *costTagPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp
 func (m costTagPolicyModel) blueprint(ctx context.Context) (blueprint.TagPolicy, bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	for _, v := range []attr.Value{m.Name, m.RequiredTags, m.AllowedValues, m.KeyCase, m.DefaultTags, m.Exemptions} {
-		if v.IsUnknown() {
+		if !fullyKnown(ctx, v) {
 			return blueprint.TagPolicy{}, false, diags
 		}
 	}
@@ -165,7 +165,7 @@ func (r *costTagPolicy) ValidateConfig(ctx context.Context, req resource.Validat
 	p, known, diags := m.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
 	if known {
-		resp.Diagnostics.Append(problemDiagnostics("meridian_cost_tag_policy."+p.Name, p.Validate(), nil)...)
+		resp.Diagnostics.Append(problemDiagnostics(subject("meridian_cost_tag_policy", p.Name), p.Validate(), nil)...)
 	}
 }
 

@@ -250,7 +250,7 @@ data "meridian_tag_compliance" "audit" {
 			{
 				Config:      taggedConfig(endpoint, root, `{ cost-centre = "cc-5678" }`, `{}`, ""),
 				PlanOnly:    true,
-				ExpectError: wrapped(`(?s)Error: Missing required tag.*meridian_region_pair.billing: required tag "service" is not set.*aws_s3_bucket.primary \(aws_s3_bucket\)`),
+				ExpectError: wrapped(`(?s)Error: Missing required tag.*meridian_region_pair "billing": required tag "service" is not set.*aws_s3_bucket.primary \(aws_s3_bucket\)`),
 			},
 			{
 				Config:      taggedConfig(endpoint, root, `{ cost-centre = "cc-5678" }`, `{ service = "billing", CostCentre = "cc-5678" }`, ""),

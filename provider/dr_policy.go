@@ -98,14 +98,14 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The policy's name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"name": schema.StringAttribute{Required: true, Description: "Name of the policy.",
+			"name": schema.StringAttribute{Required: true, Description: "Name of the policy; it names the backup plan. Diagnostics name the resource by its type and this name (`meridian_dr_policy \"checkout\"`), and every primitive carries it in the `meridian:resource` tag (`meridian_dr_policy.checkout`): the provider never sees the terraform address, and the name, unlike the address, does not change with `moved` blocks or modules.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"region_pair": schema.StringAttribute{Required: true,
 				Description: "The `spec` attribute of the `meridian_region_pair` the policy protects."},
 			"rpo": schema.StringAttribute{Required: true,
-				Description: "Recovery point objective, the data the pair may lose, with a unit: `15m`, `1h`."},
+				Description: "Recovery point objective, the data the pair may lose, with units, as Go and terraform write durations: `15m`, `1h`, `1h30m`."},
 			"rto": schema.StringAttribute{Required: true,
-				Description: "Recovery time objective, how long the pair may be down, with a unit: `30m`, `4h`."},
+				Description: "Recovery time objective, how long the pair may be down, with units, as Go and terraform write durations: `30m`, `4h`, `1h30m`."},
 			"tags": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				Description: "Tags for the vaults, the plan and the role, on top of the pair's."},
 			allowDataLoss: schema.BoolAttribute{Optional: true, Description: allowDataLossDescription},
@@ -114,7 +114,7 @@ func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *res
 			"runbook": schema.ListAttribute{Computed: true, ElementType: runbookStepType,
 				Description: "The restore steps in order: steps with the same group run in parallel."},
 			"runbook_markdown": schema.StringAttribute{Computed: true, Description: "The runbook as a Markdown table."},
-			"estimated_rto":    schema.StringAttribute{Computed: true, Description: "The runbook's critical path: the restore time the design allows."},
+			"estimated_rto":    schema.StringAttribute{Computed: true, Description: "The runbook's critical path: the restore time the design allows, written as `rto` reads it (e.g. `41m10s`)."},
 			"proven": schema.BoolAttribute{Computed: true,
 				Description: "Whether a drill has measured an RTO and RPO within the targets. False until then."},
 			"primitives": schema.ListAttribute{Computed: true, ElementType: primitiveType,
@@ -157,7 +157,7 @@ func (m drPolicyModel) blueprint(ctx context.Context) (blueprint.DRPolicy, bool,
 		values = append(values, b.Schedule, b.RetentionDays, b.CrossRegionCopy, b.PrimaryVault, b.SecondaryVault)
 	}
 	for _, v := range values {
-		if v.IsUnknown() {
+		if !fullyKnown(ctx, v) {
 			return blueprint.DRPolicy{}, false, diags
 		}
 	}
@@ -189,7 +189,7 @@ func (r *drPolicy) ValidateConfig(ctx context.Context, req resource.ValidateConf
 	p, known, diags := m.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
 	if known && !diags.HasError() {
-		resp.Diagnostics.Append(problemDiagnostics("meridian_dr_policy."+p.Name, p.WithDefaults().Validate(), nil)...)
+		resp.Diagnostics.Append(problemDiagnostics(subject("meridian_dr_policy", p.Name), p.WithDefaults().Validate(), nil)...)
 	}
 }
 
@@ -201,11 +201,13 @@ func (r *drPolicy) compile(p blueprint.DRPolicy) (primitive.Graph, compile.Runbo
 	var vs compile.Violations
 	switch {
 	case errors.As(err, &problem):
-		diags.Append(problemDiagnostics("meridian_dr_policy."+p.Name, []blueprint.Problem{problem}, nil)...)
+		diags.Append(problemDiagnostics(subject("meridian_dr_policy", p.Name), []blueprint.Problem{problem}, nil)...)
 	case errors.As(err, &vs):
 		diags.Append(violationDiagnostics(vs)...)
 	case err != nil:
-		diags.AddError("Cannot compile meridian_dr_policy."+p.Name, err.Error())
+		diags.AddError("Cannot compile "+subject("meridian_dr_policy", p.Name), err.Error())
+	case p.RegionPair.CostTagPolicy == nil:
+		diags.Append(keyConflictWarnings(compile.KeyConflicts("meridian_dr_policy."+p.Name, g))...)
 	}
 	return g, rb, diags
 }
@@ -307,7 +309,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 		}
 		if !plan.Proven.ValueBool() {
 			resp.Diagnostics.AddAttributeWarning(path.Root("proven"), "Unproven DR policy",
-				fmt.Sprintf("meridian_dr_policy.%s: no drill has measured the RTO (%s) and RPO (%s) yet; the design estimates a restore in %s. Run `meridian drill` to prove it.", p.Name, p.RTO, p.RPO, rb.Estimate))
+				fmt.Sprintf("%s: no drill has measured the RTO (%s) and RPO (%s) yet; the design estimates a restore in %s. Run `meridian drill` to prove it.", subject("meridian_dr_policy", p.Name), p.RTO, p.RPO, rb.Estimate))
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)

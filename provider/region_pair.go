@@ -58,7 +58,7 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			},
 			"name": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,
-				Description: "Name of the pair: 3-40 lowercase letters, digits and hyphens. It names the table and the replication role. Changing it replaces the pair.",
+				Description: "Name of the pair: 3-40 lowercase letters, digits and hyphens. It names the table and the replication role. Changing it replaces the pair. Diagnostics name the resource by its type and this name (`meridian_region_pair \"checkout\"`), and every primitive carries it in the `meridian:resource` tag (`meridian_region_pair.checkout`): the provider never sees the terraform address, and the name, unlike the address, does not change with `moved` blocks or modules.",
 			},
 			"primary_region": schema.StringAttribute{
 				Required: true, PlanModifiers: replace,
@@ -169,8 +169,8 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 								Description: "Port to probe. Default 443.",
 							},
 							"path": schema.StringAttribute{
-								Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultPath),
-								Description: "Path to request (HTTP and HTTPS). Default `/health`.",
+								Optional: true, Computed: true, PlanModifiers: []planmodifier.String{healthCheckPathDefault{}},
+								Description: "Path to request (HTTP and HTTPS). Default `/health`; a TCP check has none.",
 							},
 							"interval": schema.Int64Attribute{
 								Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultInterval),
@@ -201,7 +201,7 @@ func (r *regionPair) ValidateConfig(ctx context.Context, req resource.ValidateCo
 	rp, unknown, diags := m.blueprint(ctx)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(requiredInBlocks(m, unknown)...)
-	resp.Diagnostics.Append(problemDiagnostics(address(rp.Name), rp.WithDefaults().Validate(), unknown)...)
+	resp.Diagnostics.Append(problemDiagnostics(subject(resourceType, rp.Name), rp.WithDefaults().Validate(), unknown)...)
 }
 
 // requiredInBlocks reports attributes a present block cannot do without.
@@ -210,7 +210,7 @@ func requiredInBlocks(m regionPairModel, unknown map[string]bool) diag.Diagnosti
 	var diags diag.Diagnostics
 	need := func(p string, v types.String) {
 		if v.IsNull() && !unknown[p] {
-			diags.AddAttributeError(attributePath(p), "Missing required argument", fmt.Sprintf("%s: %s is required when its block is present.", address(m.Name.ValueString()), p))
+			diags.AddAttributeError(attributePath(p), "Missing required argument", fmt.Sprintf("%s: %s is required when its block is present.", subject(resourceType, m.Name.ValueString()), p))
 		}
 	}
 	if m.ObjectStore != nil {
@@ -242,13 +242,13 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 		return nil, diags
 	}
 	if ps := rp.WithDefaults().Validate(); len(ps) > 0 {
-		return nil, problemDiagnostics(address(rp.Name), ps, nil)
+		return nil, problemDiagnostics(subject(resourceType, rp.Name), ps, nil)
 	}
 	if rp.Workload != nil {
 		for _, region := range []string{rp.PrimaryRegion, rp.SecondaryRegion} {
 			if r.data.clusters == nil || !slices.Contains(r.data.clusters.Regions(), region) {
 				diags.AddAttributeError(path.Root("workload"), "No cluster for the region",
-					fmt.Sprintf("%s: the workload runs in %s, but the provider's kubernetes block has no cluster with region = %q.", address(rp.Name), region, region))
+					fmt.Sprintf("%s: the workload runs in %s, but the provider's kubernetes block has no cluster with region = %q.", subject(resourceType, rp.Name), region, region))
 			}
 		}
 		if diags.HasError() {
@@ -261,8 +261,11 @@ func (r *regionPair) graph(ctx context.Context, m regionPairModel) (*primitive.G
 	case errors.As(err, &vs):
 		return nil, append(diags, violationDiagnostics(vs)...)
 	case err != nil:
-		diags.AddError("Cannot compile "+address(rp.Name), err.Error())
+		diags.AddError("Cannot compile "+subject(resourceType, rp.Name), err.Error())
 		return nil, diags
+	}
+	if rp.CostTagPolicy == nil {
+		diags.Append(keyConflictWarnings(compile.KeyConflicts(address(rp.Name), g))...)
 	}
 	return &g, diags
 }
@@ -414,6 +417,7 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 	}
 	records = deploy(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
+	plan.settleHealthCheckPath()
 	plan.Primitives = primitivesValue(records)
 	plan.PartialRecords = partialRecords(records, diags.HasError())
 	diags.Append(saveRecords(ctx, private, records)...)

@@ -116,6 +116,31 @@ func (r *reader) bool(p string, v basetypes.BoolValue) bool {
 	return v.ValueBool()
 }
 
+// collection is a list or a map.
+type collection interface {
+	attr.Value
+	ElementsAs(ctx context.Context, target any, allowUnhandled bool) diag.Diagnostics
+}
+
+// fullyKnown says whether a value and everything in it is known. A map can
+// be known while one of its elements is not (tags = { team = var.team } with
+// var.team computed), so IsUnknown alone is not enough.
+func fullyKnown(ctx context.Context, v attr.Value) bool {
+	tv, err := v.ToTerraformValue(ctx)
+	return err == nil && tv.IsFullyKnown()
+}
+
+// elems reads a list or a map into target. While the collection or one of
+// its elements is unknown, it marks p unknown and leaves target alone: the
+// rules that need the values run when they are known.
+func (r *reader) elems(ctx context.Context, p string, v collection, target any, diags *diag.Diagnostics) {
+	if !fullyKnown(ctx, v) {
+		r.unknown[p] = true
+		return
+	}
+	diags.Append(v.ElementsAs(ctx, target, false)...)
+}
+
 // blueprint converts the model into the region pair as written. The set it returns
 // holds the attributes whose values are not known yet ("dns.primary_endpoint").
 func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, map[string]bool, diag.Diagnostics) {
@@ -129,11 +154,7 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 		GloballyConsistentStore: r.bool("globally_consistent_store", m.GloballyConsistentStore),
 	}
 	var diags diag.Diagnostics
-	if m.Tags.IsUnknown() {
-		r.unknown["tags"] = true
-	} else {
-		diags.Append(m.Tags.ElementsAs(ctx, &rp.Tags, false)...)
-	}
+	r.elems(ctx, "tags", m.Tags, &rp.Tags, &diags)
 	if policy := r.str("cost_tag_policy", m.CostTagPolicy); policy != "" {
 		rp.CostTagPolicy = &blueprint.TagPolicy{}
 		if err := json.Unmarshal([]byte(policy), rp.CostTagPolicy); err != nil {
@@ -159,21 +180,12 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 			Replicas:        r.int("workload.replicas", w.Replicas),
 			StandbyReplicas: r.int("workload.standby_replicas", w.StandbyReplicas),
 		}
-		switch {
-		case w.Ports.IsUnknown():
-			r.unknown["workload.ports"] = true
-		case !w.Ports.IsNull():
-			var ports []int64
-			diags.Append(w.Ports.ElementsAs(ctx, &ports, false)...)
-			for _, p := range ports {
-				rp.Workload.Ports = append(rp.Workload.Ports, int(p))
-			}
+		var ports []int64
+		r.elems(ctx, "workload.ports", w.Ports, &ports, &diags)
+		for _, p := range ports {
+			rp.Workload.Ports = append(rp.Workload.Ports, int(p))
 		}
-		if w.Env.IsUnknown() {
-			r.unknown["workload.env"] = true
-		} else {
-			diags.Append(w.Env.ElementsAs(ctx, &rp.Workload.Env, false)...)
-		}
+		r.elems(ctx, "workload.env", w.Env, &rp.Workload.Env, &diags)
 		if v := w.Volume; v != nil {
 			rp.Workload.Volume = &blueprint.Volume{Size: r.str("workload.volume.size", v.Size), MountPath: r.str("workload.volume.mount_path", v.MountPath)}
 		}
@@ -188,10 +200,16 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 			TTL:               r.int("dns.ttl", d.TTL),
 		}
 		if hc := d.HealthCheck; hc != nil {
+			hcPath := hc.Path
+			if hcPath.IsUnknown() && !hc.Protocol.IsUnknown() {
+				// Planned unknown only because the protocol was: its default
+				// follows from the protocol known now (WithDefaults).
+				hcPath = types.StringNull()
+			}
 			rp.DNS.HealthCheck = blueprint.HealthCheck{
 				Protocol:         r.str("dns.health_check.protocol", hc.Protocol),
 				Port:             r.int("dns.health_check.port", hc.Port),
-				Path:             r.str("dns.health_check.path", hc.Path),
+				Path:             r.str("dns.health_check.path", hcPath),
 				Interval:         r.int("dns.health_check.interval", hc.Interval),
 				FailureThreshold: r.int("dns.health_check.failure_threshold", hc.FailureThreshold),
 			}
@@ -209,6 +227,25 @@ func specJSON(rp blueprint.RegionPair) string {
 	return string(b)
 }
 
+// subject names a resource in a diagnostic: its type and its name
+// attribute, quoted. The provider never sees the terraform address
+// (meridian_region_pair.web may have name = "storefront-web"); terraform
+// prints the address and the line above every diagnostic that has an
+// attribute path, so the message must not make up an address of its own.
+func subject(typ, name string) string {
+	if name == "" {
+		return typ + " (empty name)"
+	}
+	return fmt.Sprintf("%s %q", typ, name)
+}
+
+// subjectOf is the subject of a resource id "type.name", the value of the
+// meridian:resource tag that compile gives every primitive.
+func subjectOf(id string) string {
+	typ, name, _ := strings.Cut(id, ".")
+	return subject(typ, name)
+}
+
 // violationDiagnostics turns broken tag rules into diagnostics on the
 // attribute the user changes to mend them.
 func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
@@ -218,7 +255,19 @@ func violationDiagnostics(vs compile.Violations) diag.Diagnostics {
 		if v.Tag == "" {
 			at = path.Root("cost_tag_policy")
 		}
-		diags.AddAttributeError(at, v.Summary, fmt.Sprintf("%s: %s, on %s.", v.Resource, v.Detail, strings.Join(v.Primitives, ", ")))
+		diags.AddAttributeError(at, v.Summary, fmt.Sprintf("%s: %s, on %s.", subjectOf(v.Resource), v.Detail, strings.Join(v.Primitives, ", ")))
+	}
+	return diags
+}
+
+// keyConflictWarnings shows keys spelt two ways as warnings on tags, as the
+// README promises for resources without a cost tag policy (with one, they
+// are errors: violationDiagnostics).
+func keyConflictWarnings(vs compile.Violations) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, v := range vs {
+		diags.AddAttributeWarning(path.Root("tags"), v.Summary,
+			fmt.Sprintf("%s: %s, on %s. Both keys are applied; a cost tag policy makes this an error.", subjectOf(v.Resource), v.Detail, strings.Join(v.Primitives, ", ")))
 	}
 	return diags
 }
@@ -326,7 +375,7 @@ func modelOf(rp blueprint.RegionPair) regionPairModel {
 		}
 		if hc := dns.HealthCheck; hc != (blueprint.HealthCheck{}) {
 			m.DNS.HealthCheck = &healthCheckModel{
-				Protocol: types.StringValue(hc.Protocol), Port: types.Int64Value(int64(hc.Port)), Path: types.StringValue(hc.Path),
+				Protocol: types.StringValue(hc.Protocol), Port: types.Int64Value(int64(hc.Port)), Path: optional(hc.Path),
 				Interval: types.Int64Value(int64(hc.Interval)), FailureThreshold: types.Int64Value(int64(hc.FailureThreshold)),
 			}
 		}

@@ -364,7 +364,7 @@ func TestAccRegionPair_rules(t *testing.T) {
 		want       string
 	}{
 		{"same region", `primary_region = "us-east-1"
-  secondary_region = "us-east-1"` + valid, `(?s)Primary and secondary region are the same.*secondary_region = "us-east-1".*meridian_region_pair.rules: Both are "us-east-1"`},
+  secondary_region = "us-east-1"` + valid, `(?s)Primary and secondary region are the same.*secondary_region = "us-east-1".*meridian_region_pair "rules": Both are "us-east-1"`},
 		{"unknown region", `primary_region = "us-east-1"
   secondary_region = "us-middle-9"` + valid, `(?s)Unknown region.*secondary_region = "us-middle-9".*"us-middle-9" is not an AWS region`},
 		{"split brain", `primary_region = "us-east-1"
@@ -379,7 +379,7 @@ func TestAccRegionPair_rules(t *testing.T) {
     primary_endpoint = "a.rules.example.com"
     secondary_endpoint = "b.rules.example.com"
     health_check { interval = 15 }
-  }`, `(?s)Health check interval out of AWS limits.*health_check { interval = 15 }.*meridian_region_pair.rules: Route 53 checks every 10 or 30 seconds; 15 is neither`},
+  }`, `(?s)Health check interval out of AWS limits.*health_check { interval = 15 }.*meridian_region_pair "rules": Route 53 checks every 10 or 30 seconds; 15 is neither`},
 		{"health check threshold", `primary_region = "us-east-1"
   secondary_region = "us-west-2"
   dns {

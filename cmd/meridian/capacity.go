@@ -227,7 +227,7 @@ func capacityJSON(address string, c blueprint.Capacity, p blueprint.CapacityPlan
 		split = append(split, map[string]any{
 			"region": s.Region, "role": s.Role, "reserved": s.Reserved, "on_demand_burst": s.OnDemandBurst, "spot_peak": s.SpotPeak,
 			"min_size": s.MinSize, "max_size": s.MaxSize, "on_demand_percentage_above_base": s.OnDemandPercentageAboveBase,
-			"monthly_cost": round(s.MonthlyCost, 2), "all_on_demand_monthly_cost": round(s.AllOnDemand, 2),
+			"monthly_cost": s.MonthlyCost.Float(), "all_on_demand_monthly_cost": s.AllOnDemand.Float(),
 		})
 	}
 	sched := []map[string]any{}
@@ -242,7 +242,7 @@ func capacityJSON(address string, c blueprint.Capacity, p blueprint.CapacityPlan
 			"history_points": len(p.History.Values), "horizon_points": len(p.Forecast.Points),
 		},
 		"split": split, "scheduled_scaling": sched,
-		"estimated_monthly_cost": round(p.MonthlyCost, 2), "all_on_demand_monthly_cost": round(p.AllOnDemand, 2),
+		"estimated_monthly_cost": p.MonthlyCost.Float(), "all_on_demand_monthly_cost": p.AllOnDemand.Float(),
 		"currency": p.Currency, "price_table_date": p.PriceDate,
 		"right_sizing": map[string]any{
 			"utilisation": round(p.Review.Utilisation, 3), "under_used_share": round(p.Review.UnderUsedShare, 3),

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -112,19 +111,10 @@ func (c Capacity) WithDefaults() Capacity {
 	return c
 }
 
-// ParsePeriod reads Go durations and whole days ("30d") or weeks ("4w"),
-// the units capacity is planned in.
+// ParsePeriod reads a positive duration (see ParseDuration): the periods
+// capacity is planned over ("30d", "4w", "720h", "1w3d").
 func ParsePeriod(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 {
-				return 0, fmt.Errorf("%q is not a positive whole number of %s", s, map[string]string{"d": "days", "w": "weeks"}[suffix])
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
+	d, err := ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not a positive duration such as 30d, 4w or 720h", s)
 	}
@@ -215,8 +205,8 @@ type CapacityPlan struct {
 	Secondary     RegionSplit       `json:"secondary"`
 	PriceDate     string            `json:"price_date"`
 	Currency      string            `json:"currency"`
-	MonthlyCost   float64           `json:"monthly_cost"`
-	AllOnDemand   float64           `json:"all_on_demand"`
+	MonthlyCost   Money             `json:"monthly_cost"`
+	AllOnDemand   Money             `json:"all_on_demand"`
 	Review        forecast.Review   `json:"review"`
 	Finding       string            `json:"finding"`
 	ReviewDue     string            `json:"review_due"`
@@ -236,9 +226,9 @@ type RegionSplit struct {
 	MinSize       int `json:"min_size"`
 	MaxSize       int `json:"max_size"`
 	// OnDemandPercentageAboveBase is the on-demand share of what runs above the base.
-	OnDemandPercentageAboveBase int     `json:"on_demand_percentage_above_base"`
-	MonthlyCost                 float64 `json:"monthly_cost"`
-	AllOnDemand                 float64 `json:"all_on_demand"`
+	OnDemandPercentageAboveBase int   `json:"on_demand_percentage_above_base"`
+	MonthlyCost                 Money `json:"monthly_cost"`
+	AllOnDemand                 Money `json:"all_on_demand"`
 }
 
 // ScheduledScale raises or lowers the group's minimum at an hour of the day (UTC).
@@ -255,7 +245,9 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 	add := func(summary, detail string, paths ...string) {
 		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
 	}
-	if !namePattern.MatchString(c.Name) {
+	if c.Name == "" {
+		add("Missing name", "name is empty; it names the launch templates and Auto Scaling groups, and the meridian:resource tag: 3-40 lowercase letters, digits and hyphens.", "name")
+	} else if !namePattern.MatchString(c.Name) {
 		add("Invalid name", fmt.Sprintf("%q must be 3-40 characters of lowercase letters, digits and hyphens: it names the launch templates and Auto Scaling groups.", c.Name), "name")
 	}
 	for _, r := range []struct{ path, region string }{{"primary_region", c.PrimaryRegion}, {"secondary_region", c.SecondaryRegion}} {
@@ -275,6 +267,11 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 			add("Duplicate instance type", fmt.Sprintf("%s is listed twice in instance_types.", t), "instance_types")
 		}
 		seen[t] = true
+		if !KnownInstanceType(t, prices) {
+			// Before the price: a misspelt type needs its name mended, not a price.
+			add("Unknown instance type", unknownInstanceType(t, prices), "instance_types")
+			continue
+		}
 		for _, region := range []string{c.PrimaryRegion, c.SecondaryRegion} {
 			if KnownRegion(region) {
 				if _, ok := prices.Prices[region][t]; !ok {
@@ -413,8 +410,8 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 	p.Primary = RegionSplit{
 		Region: c.PrimaryRegion, Role: "primary", Reserved: reserved, OnDemandBurst: burst, SpotPeak: spot,
 		MinSize: reserved, MaxSize: maxSize, OnDemandPercentageAboveBase: pct,
-		MonthlyCost: hours * (float64(reserved)*first.Reserved + onDemandRun*first.OnDemand + spotRun*first.Spot),
-		AllOnDemand: hours * allRun * first.OnDemand,
+		MonthlyCost: Cents(hours * (float64(reserved)*first.Reserved + onDemandRun*first.OnDemand + spotRun*first.Spot)),
+		AllOnDemand: Cents(hours * allRun * first.OnDemand),
 	}
 	// The secondary holds reservations for the share of the primary's
 	// baseline that must start at once on failover, and scales out to the
@@ -425,8 +422,8 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 		Region: c.SecondaryRegion, Role: "secondary", Reserved: secReserved,
 		OnDemandBurst: max(0, reserved+burst-secReserved), SpotPeak: spot,
 		MinSize: 0, MaxSize: maxSize, OnDemandPercentageAboveBase: pct,
-		MonthlyCost: hours * float64(secReserved) * second.Reserved,
-		AllOnDemand: hours * float64(secReserved) * second.OnDemand,
+		MonthlyCost: Cents(hours * float64(secReserved) * second.Reserved),
+		AllOnDemand: Cents(hours * float64(secReserved) * second.OnDemand),
 	}
 	if p.Secondary.OnDemandBurst+spot > 0 {
 		p.Secondary.OnDemandPercentageAboveBase = int(math.Round(100 * float64(p.Secondary.OnDemandBurst) / float64(p.Secondary.OnDemandBurst+spot)))

@@ -13,16 +13,16 @@ func (p CapacityPlan) Table() string {
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "region\trole\treserved\ton-demand burst\tspot at peak\tmin\tmax\ton-demand % above base\tmonthly cost\tall on-demand\t")
 	for _, s := range []RegionSplit{p.Primary, p.Secondary} {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d%%\t%.2f\t%.2f\t\n", s.Region, s.Role, s.Reserved, s.OnDemandBurst, s.SpotPeak, s.MinSize, s.MaxSize, s.OnDemandPercentageAboveBase, s.MonthlyCost, s.AllOnDemand)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d%%\t%s\t%s\t\n", s.Region, s.Role, s.Reserved, s.OnDemandBurst, s.SpotPeak, s.MinSize, s.MaxSize, s.OnDemandPercentageAboveBase, s.MonthlyCost, s.AllOnDemand)
 	}
-	fmt.Fprintf(w, "total\t\t%d\t\t\t\t\t\t%.2f\t%.2f\t\n", p.Primary.Reserved+p.Secondary.Reserved, p.MonthlyCost, p.AllOnDemand)
+	fmt.Fprintf(w, "total\t\t%d\t\t\t\t\t\t%s\t%s\t\n", p.Primary.Reserved+p.Secondary.Reserved, p.MonthlyCost, p.AllOnDemand)
 	_ = w.Flush()
 	saving := 0.0
 	if p.AllOnDemand > 0 {
-		saving = 100 * (1 - p.MonthlyCost/p.AllOnDemand)
+		saving = 100 * (1 - p.MonthlyCost.Float()/p.AllOnDemand.Float())
 	}
 	fmt.Fprintf(&sb, "\nforecast: baseline %.2f, peak %.2f, mean %.2f, growth %+.1f%% over the horizon (per instance: %g units)\n", p.Baseline, p.Peak, p.Mean, 100*p.Growth, p.UnitsPerInst)
-	fmt.Fprintf(&sb, "cost: %.2f %s a month against %.2f all on-demand (%.0f%% less), prices of %s\n", p.MonthlyCost, p.Currency, p.AllOnDemand, saving, p.PriceDate)
+	fmt.Fprintf(&sb, "cost: %s %s a month against %s all on-demand (%.0f%% less), prices of %s\n", p.MonthlyCost, p.Currency, p.AllOnDemand, saving, p.PriceDate)
 	fmt.Fprintf(&sb, "right-sizing: %s; next review %s\n", p.Finding, p.ReviewDue)
 	return sb.String()
 }

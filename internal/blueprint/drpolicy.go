@@ -2,8 +2,6 @@ package blueprint
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -100,6 +98,9 @@ func (p DRPolicy) Validate() []Problem {
 	add := func(summary, detail string, paths ...string) {
 		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
 	}
+	if strings.TrimSpace(p.Name) == "" {
+		add("Missing name", "name is empty; it names the backup plan and the meridian:resource tag.", "name")
+	}
 	rpo, rpoErr := ParseDuration(p.RPO)
 	rto, rtoErr := ParseDuration(p.RTO)
 	if rpoErr != nil {
@@ -152,33 +153,12 @@ func (p DRPolicy) Validate() []Problem {
 	return ps
 }
 
-var durationPattern = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$`)
-
 // Seconds writes a Go duration ("1m2.5s", as a drill measures it) as
 // ParseDuration reads it, in whole seconds rounded up; "" if it is none.
 func Seconds(goDuration string) string {
-	d, err := time.ParseDuration(goDuration)
+	d, err := ParseDuration(goDuration)
 	if err != nil {
 		return ""
 	}
 	return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
-}
-
-// ParseDuration reads "90s", "15m", "4h" or "1d". A number without a unit is
-// an error: RPO in minutes and RTO in hours is exactly the confusion to avoid.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("required, with a unit, e.g. \"15m\" or \"4h\"")
-	}
-	m := durationPattern.FindStringSubmatch(s)
-	if m == nil {
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return 0, fmt.Errorf("%q has no unit; write it with one: s, m, h or d (e.g. \"%sm\" or \"%sh\")", s, s, s)
-		}
-		return 0, fmt.Errorf("%q is not a duration; write a number and a unit: s, m, h or d (e.g. \"15m\", \"4h\", \"1d\")", s)
-	}
-	n, _ := strconv.ParseFloat(m[1], 64)
-	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
-	return time.Duration(n * float64(unit)), nil
 }

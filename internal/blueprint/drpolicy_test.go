@@ -97,7 +97,7 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "15", "15 m", "m15", "-1h", "1w"} {
+	for _, bad := range []string{"", "15", "15 m", "m15", "-1h", "1y", "1h30", "h"} {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) = nil error", bad)
 		}

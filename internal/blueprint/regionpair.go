@@ -162,7 +162,9 @@ func (rp RegionPair) Validate() []Problem {
 	add := func(summary, detail string, paths ...string) {
 		ps = append(ps, Problem{Paths: paths, Summary: summary, Detail: detail})
 	}
-	if !namePattern.MatchString(rp.Name) {
+	if rp.Name == "" {
+		add("Missing name", "name is empty; it names buckets, tables and roles, and the meridian:resource tag: 3-40 lowercase letters, digits and hyphens.", "name")
+	} else if !namePattern.MatchString(rp.Name) {
 		add("Invalid name", fmt.Sprintf("%q must be 3-40 characters of lowercase letters, digits and hyphens, starting and ending with a letter or digit: it names buckets, tables and roles.", rp.Name), "name")
 	}
 	for _, r := range []struct{ path, region string }{{"primary_region", rp.PrimaryRegion}, {"secondary_region", rp.SecondaryRegion}} {

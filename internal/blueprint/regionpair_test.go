@@ -185,7 +185,7 @@ func TestValidate(t *testing.T) {
 	}{
 		// name
 		{desc: "empty name", mutate: func(rp *RegionPair) { rp.Name = "" },
-			wantPaths: []string{"name"}, wantSummary: "Invalid name"},
+			wantPaths: []string{"name"}, wantSummary: "Missing name"},
 		{desc: "uppercase name", mutate: func(rp *RegionPair) { rp.Name = "Payments" },
 			wantPaths: []string{"name"}, wantSummary: "Invalid name", wantDetail: `"Payments"`},
 		{desc: "name ending in a hyphen", mutate: func(rp *RegionPair) { rp.Name = "pay-" },

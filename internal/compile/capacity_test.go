@@ -62,11 +62,11 @@ func TestCapacitySplit(t *testing.T) {
 		t.Errorf("secondary split %+v, want 15 reserved (half of 30), min 0, max 51, 23 on-demand above base (64%%)", s)
 	}
 	if !(plan.MonthlyCost > 0 && plan.MonthlyCost < plan.AllOnDemand) || plan.PriceDate != "2026-11-01" {
-		t.Errorf("cost %.2f vs all on-demand %.2f (prices of %s): the split must be cheaper", plan.MonthlyCost, plan.AllOnDemand, plan.PriceDate)
+		t.Errorf("cost %s vs all on-demand %s (prices of %s): the split must be cheaper", plan.MonthlyCost, plan.AllOnDemand, plan.PriceDate)
 	}
 	// 730 h * 15 * (0.0595 reserved vs 0.096 on-demand) in us-west-2.
-	if math.Abs(plan.Secondary.MonthlyCost-730*15*0.0595) > 0.01 || math.Abs(plan.Secondary.AllOnDemand-730*15*0.096) > 0.01 {
-		t.Errorf("secondary cost %.2f / %.2f", plan.Secondary.MonthlyCost, plan.Secondary.AllOnDemand)
+	if plan.Secondary.MonthlyCost != blueprint.Cents(730*15*0.0595) || plan.Secondary.AllOnDemand != blueprint.Cents(730*15*0.096) {
+		t.Errorf("secondary cost %s / %s", plan.Secondary.MonthlyCost, plan.Secondary.AllOnDemand)
 	}
 	// Demand rises through 40 at 00:30 and falls through it at 12:30.
 	if len(plan.Scheduled) != 2 || plan.Scheduled[0] != (blueprint.ScheduledScale{Name: "peak", Hour: 0, MinSize: 38}) || plan.Scheduled[1] != (blueprint.ScheduledScale{Name: "off-peak", Hour: 12, MinSize: 30}) {
@@ -175,7 +175,8 @@ func TestCapacityProblems(t *testing.T) {
 		"too little history": {func(c *blueprint.Capacity) { c.Demand.Values = c.Demand.Values[:30] }, "demand", "30 points, and a forecast with a seasonal period of 24 steps needs at least 48"},
 		"weekly season":      {func(c *blueprint.Capacity) { c.Demand.Season, c.Demand.Values = "168h", c.Demand.Values[:300] }, "demand", "needs at least 336 (two full cycles"},
 		"NaN":                {func(c *blueprint.Capacity) { c.Demand.Values[5] = math.NaN() }, "demand", "value 5 is NaN"},
-		"no price":           {func(c *blueprint.Capacity) { c.InstanceTypes = []string{"z9.huge"} }, "instance_types", "no price for z9.huge in us-east-1"},
+		"no price":           {func(c *blueprint.Capacity) { c.InstanceTypes = []string{"m5.24xlarge"} }, "instance_types", "no price for m5.24xlarge in us-east-1"},
+		"unknown type":       {func(c *blueprint.Capacity) { c.InstanceTypes = []string{"z9.huge"} }, "instance_types", `"z9.huge" is not an EC2 instance type`},
 		"peak below":         {func(c *blueprint.Capacity) { c.PeakPercentile = 40 }, "peak_percentile", "must be above baseline_percentile 50"},
 		"same region":        {func(c *blueprint.Capacity) { c.SecondaryRegion = "us-east-1" }, "secondary_region", "must differ"},
 		"batch":              {func(c *blueprint.Capacity) { c.Batch = 1 }, "batch", "below 1"},

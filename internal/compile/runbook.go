@@ -125,11 +125,11 @@ func MakeRunbook(g primitive.Graph, first []string) (Runbook, error) {
 				est = 5 * time.Minute
 			}
 			slowest = max(slowest, est)
-			rb.Steps = append(rb.Steps, RunbookStep{Group: i + 1, Primitive: name, Type: p.Type, Region: p.Region, Action: restoreAction(p.Type, p.Region), Estimate: est.String()})
+			rb.Steps = append(rb.Steps, RunbookStep{Group: i + 1, Primitive: name, Type: p.Type, Region: p.Region, Action: restoreAction(p.Type, p.Region), Estimate: blueprint.FormatDuration(est)})
 		}
 		total += slowest
 	}
-	rb.Estimate = total.String()
+	rb.Estimate = blueprint.FormatDuration(total)
 	return rb, nil
 }
 
@@ -154,7 +154,7 @@ func (rb Runbook) Markdown(title string) string {
 
 // estimateOf is the runbook's estimate as a duration.
 func (rb Runbook) estimateOf() time.Duration {
-	d, _ := time.ParseDuration(rb.Estimate)
+	d, _ := blueprint.ParseDuration(rb.Estimate)
 	return d
 }
 
@@ -167,7 +167,7 @@ func checkRTO(p blueprint.DRPolicy, rb Runbook) *blueprint.Problem {
 	}
 	var slow []string
 	for _, s := range rb.Steps {
-		if d, _ := time.ParseDuration(s.Estimate); d >= 10*time.Minute {
+		if d, _ := blueprint.ParseDuration(s.Estimate); d >= 10*time.Minute {
 			slow = append(slow, fmt.Sprintf("%s (%s)", s.Primitive, s.Estimate))
 		}
 	}
@@ -175,6 +175,6 @@ func checkRTO(p blueprint.DRPolicy, rb Runbook) *blueprint.Problem {
 		Paths:   []string{"rto"},
 		Summary: "RTO shorter than the estimated restore time",
 		Detail: fmt.Sprintf("rto %s, but restoring the pair in runbook order takes about %s (slowest steps: %s). Raise the RTO, keep warm replicas, or measure a faster restore with a drill.",
-			rto, rb.Estimate, strings.Join(slow, ", ")),
+			blueprint.FormatDuration(rto), rb.Estimate, strings.Join(slow, ", ")),
 	}
 }

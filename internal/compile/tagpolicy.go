@@ -70,6 +70,21 @@ func Enforce(p blueprint.TagPolicy, resource string, g primitive.Graph) Violatio
 	return out
 }
 
+// KeyConflicts reports the keys of g's primitives that are one key spelt two
+// ways (cost_center from the provider's default_tags, cost-center from the
+// resource). Merging cannot tell which one is meant, so both are applied and
+// reported: with a cost tag policy Enforce makes them errors; without one
+// the caller shows these as warnings.
+func KeyConflicts(resource string, g primitive.Graph) Violations {
+	var out Violations
+	for _, v := range Enforce(blueprint.TagPolicy{}, resource, g) {
+		if v.Tag != "" { // an empty policy breaks only the conflict rule; the rest is about exemptions
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

@@ -189,7 +189,7 @@ func TestResourceDiagnostics(t *testing.T) {
 		{"capacity: batch out of range", capacity("  batch = 1.5\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:7,", "Invalid batch share", "meridian_capacity_reservation.c: batch"}},
 		{"capacity: coverage below the rto", capacity("  rto = \"30m\"\n  failover_coverage = 0.5\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:8,", "Failover coverage below what the RTO needs"}},
 		{"capacity: unknown type", capacity("  demand {\n    values = [1]\n  }\n  instance_typo = 1"), []string{"stack.tf:10,", "Unsupported argument", "instance_typo"}},
-		{"capacity: no price", strings.Replace(capacity("  demand {\n    values = [1]\n  }"), "m5.large", "z9.huge", 1), []string{"stack.tf:5,", "No price for instance type"}},
+		{"capacity: no price", strings.Replace(capacity("  demand {\n    values = [1]\n  }"), "m5.large", "m5.24xlarge", 1), []string{"stack.tf:5,", "No price for instance type"}},
 		{"capacity: bad season", capacity("  demand {\n    values = [1]\n    season = \"5h\"\n    step = \"2h\"\n  }"), []string{"stack.tf:9,", "Season not a whole number of steps", "demand.season"}},
 		{"capacity: split in clusters that are not there", capacity("  kubernetes {\n    namespace = \"batch\"\n  }\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:7,", "No cluster for the region", "meridian_capacity_reservation.c: the split is enforced in us-east-1"}},
 		{"unsupported resource", "resource \"meridian_dr_drill\" \"x\" {}\n", []string{"stack.tf:1,", "Unsupported resource type", "meridian_dr_policy", "meridian_capacity_reservation"}},
