@@ -26,10 +26,6 @@ const (
 // with the record's token, which adopts the object if it is still there.
 const interruptedDelete = "(interrupted delete: adopted if still there)"
 
-// unmarked is the change shown for an imported object that does not carry
-// this engine's ownership marks yet.
-const unmarked = "tags (ownership mark)"
-
 // Step is one primitive's part of a plan.
 type Step struct {
 	Op     Op     `json:"op"`
@@ -196,9 +192,6 @@ func diffOne(p primitive.Primitive, st State, outputs primitive.Outputs, d Drive
 	}
 	if !reflect.DeepEqual(nonNil(p.Tags), nonNil(rec.Tags)) {
 		changed["tags"] = true
-	}
-	if rec.Unmarked {
-		changed[unmarked] = true
 	}
 	force := map[string]bool{}
 	for _, k := range d.ForceNew() {

@@ -36,8 +36,9 @@ type Record struct {
 	// Records written before ownership marks have none.
 	Token string `json:"token,omitempty"`
 	// Unmarked is set on an imported object that does not carry this
-	// engine's marks: the user's import is the proof that it is theirs,
-	// and the next update marks it.
+	// engine's marks: the user's import is the proof that it is theirs.
+	// An import plans no change of its own, as terraform's does not; the
+	// object's next update writes the marks.
 	Unmarked bool `json:"unmarked,omitempty"`
 }
 
