@@ -74,6 +74,9 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 	if err != nil {
 		return fail("restore_order: %v", err)
 	}
+	if err := w.connect(ctx); err != nil {
+		return fail("%v", err)
+	}
 	var rep DrillReport
 	err = w.withLock(ctx, "drill", func() error {
 		doc, err := w.backend.Load(ctx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -55,14 +56,20 @@ type Workspace struct {
 	clusters *k8s.Cloud
 	store    state.Store
 	backend  state.Backend
+	// checked is set once the credentials were checked (sts:GetCallerIdentity).
+	checked bool
 }
 
-// Open connects to AWS (unless Drivers are given and the state is local)
-// and to the stack's state.
+// Open loads the AWS configuration (unless Drivers are given and the state
+// is local) and opens the stack's state. It calls no cloud API unless the
+// state is on S3: the credentials are checked before the first operation
+// that calls the cloud, so a stack with nothing to do (an empty stack, a
+// plan without changes) makes no call.
 func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	if opts.Stack == "" {
 		return nil, errors.New("no stack selected")
 	}
+	opts.AWS = WithEnvironment(opts.AWS)
 	w := &Workspace{opts: opts}
 	where := opts.State
 	if where == "" {
@@ -70,11 +77,19 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	}
 	s3state := strings.HasPrefix(where, "s3://")
 	if opts.Drivers == nil || s3state {
-		c, err := awscloud.New(ctx, opts.AWS)
+		// Loading the configuration makes no call; the check is deferred.
+		conf := opts.AWS
+		conf.SkipCredentialsValidation = true
+		c, err := awscloud.New(ctx, conf)
 		if err != nil {
 			return nil, err
 		}
 		w.cloud = c
+		if s3state {
+			if err := w.connect(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(opts.Kubernetes) > 0 && opts.Drivers == nil {
 		c, err := k8s.New(opts.Kubernetes)
@@ -103,6 +118,43 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 	}
 	w.backend = b
 	return w, nil
+}
+
+// WithEnvironment fills what the AWS settings leave empty from the standard
+// AWS environment: AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>, such as
+// AWS_ENDPOINT_URL_S3). The SDK's configuration loading reads them (and
+// AWS_PROFILE, AWS_REGION, credentials), but the drivers set every client's
+// endpoint from these settings, which would hide the environment's.
+func WithEnvironment(a AWS) AWS {
+	if a.Endpoint == "" {
+		a.Endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	for _, svc := range awscloud.Services {
+		env := os.Getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(svc))
+		if env == "" || a.Endpoints[svc] != "" {
+			continue
+		}
+		a.Endpoints = maps.Clone(a.Endpoints)
+		if a.Endpoints == nil {
+			a.Endpoints = map[string]string{}
+		}
+		a.Endpoints[svc] = env
+	}
+	return a
+}
+
+// connect checks the AWS credentials once, before the first cloud call
+// (unless the settings skip the check): a bad credential is then said
+// plainly rather than as the first driver's failure.
+func (w *Workspace) connect(ctx context.Context) error {
+	if w.cloud == nil || w.checked || w.opts.AWS.SkipCredentialsValidation {
+		return nil
+	}
+	if _, err := awscloud.New(ctx, w.opts.AWS); err != nil {
+		return err
+	}
+	w.checked = true
+	return nil
 }
 
 // Store is where the workspace's stacks live.
@@ -266,6 +318,12 @@ func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string
 // unless its resource allows data loss, when it is a warning. Either way
 // nothing has changed yet.
 func (w *Workspace) preflight(ctx context.Context, pv *Preview, st engine.State, allowed func(prefix string) bool) error {
+	if len(pv.Plan.Changes()) == 0 {
+		return nil // nothing to read: no call
+	}
+	if err := w.connect(ctx); err != nil {
+		return err
+	}
 	pf, err := w.engine().Preflight(ctx, pv.Plan, st)
 	if err != nil {
 		return err
@@ -307,8 +365,11 @@ func (w *Workspace) checkNames(decl *Context) error {
 // provider's plan does: otherwise up would fail halfway, with the rest of
 // the stack already changed.
 func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings []string, err error) {
-	if w.cloud == nil {
-		return nil, nil // Options.Drivers stand in for the cloud
+	if w.cloud == nil || len(decl.res.Capacities) == 0 {
+		return nil, nil // Options.Drivers stand in for the cloud, or nothing to check
+	}
+	if err := w.connect(ctx); err != nil {
+		return nil, err
 	}
 	var errs []error
 	for _, c := range decl.res.Capacities {
@@ -430,6 +491,11 @@ func (w *Workspace) run(ctx context.Context, operation string, plan func(*state.
 			return err
 		}
 		res.Preview = pv
+		if len(pv.Plan.Changes()) > 0 {
+			if err := w.connect(ctx); err != nil {
+				return err
+			}
+		}
 		e := w.engine()
 		journal := state.Journal(ctx, w.backend, &doc)
 		var (
@@ -472,6 +538,11 @@ func (w *Workspace) Refresh(ctx context.Context, targets ...string) (drifts []Dr
 		doc, err := w.backend.Load(ctx)
 		if err != nil {
 			return err
+		}
+		if len(doc.Records) > 0 {
+			if err := w.connect(ctx); err != nil {
+				return err
+			}
 		}
 		e := w.engine()
 		if len(targets) == 0 {
@@ -524,6 +595,9 @@ func (w *Workspace) Refresh(ctx context.Context, targets ...string) (drifts []Dr
 func (w *Workspace) Import(ctx context.Context, primaryRegion, name string) (RegionPair, error) {
 	if w.cloud == nil {
 		return RegionPair{}, errors.New("import needs AWS")
+	}
+	if err := w.connect(ctx); err != nil {
+		return RegionPair{}, err
 	}
 	var rp RegionPair
 	err := w.withLock(ctx, "import", func() error {

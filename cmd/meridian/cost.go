@@ -15,6 +15,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
+	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
 
 // costFinding is one tag rule one primitive (or account resource) breaks.
@@ -71,7 +72,7 @@ created it.`,
 				if len(regions) == 0 {
 					return fmt.Errorf("the stack names no region: pass --region REGION")
 				}
-				cloud, err := awscloud.New(cmd.Context(), st.AWS)
+				cloud, err := awscloud.New(cmd.Context(), sdk.WithEnvironment(st.AWS))
 				if err != nil {
 					return err
 				}
