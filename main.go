@@ -8,16 +8,14 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/version"
 	"github.com/meridianhq/terraform-provider-meridian/provider"
 )
-
-// version is set by the release build.
-var version = "0.1.0"
 
 func main() {
 	debug := flag.Bool("debug", false, "run with support for debuggers like delve")
 	flag.Parse()
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+	err := providerserver.Serve(context.Background(), provider.New(version.Version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/meridianhq/meridian",
 		Debug:   *debug,
 	})
