@@ -355,7 +355,17 @@ func (v *values) eval(path string, a *hcl.Attribute, want cty.Type) (cty.Value, 
 	return out, true
 }
 
+// str reads a string attribute. A number or bool written for it is a type
+// error, not converted: primary_region = 42 would otherwise plan a region
+// called "42" and fail far from the line that is wrong.
 func (v *values) str(path string, a *hcl.Attribute) string {
+	if a != nil {
+		if val, d := a.Expr.Value(v.ctx); !d.HasErrors() && !val.IsNull() && (val.Type() == cty.Number || val.Type() == cty.Bool) {
+			v.ranges[path] = a.Expr.Range()
+			v.diags = append(v.diags, errAt(a.Expr.Range(), "Incorrect attribute value type", fmt.Sprintf("%s: %s: string required, got %s.", v.resource, path, val.Type().FriendlyName())))
+			return ""
+		}
+	}
 	val, ok := v.eval(path, a, cty.String)
 	if !ok {
 		return ""

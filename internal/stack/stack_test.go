@@ -96,6 +96,9 @@ func TestDiagnostics(t *testing.T) {
 		{"workload without an image", "  workload {\n  }", []string{"stack.tf:5,", "meridian_region_pair.p: workload.image is required"}},
 		{"volume without a size", "  workload {\n    image = \"orders:1\"\n    volume {\n    }\n  }", []string{"stack.tf:7,", "meridian_region_pair.p: workload.volume.size is required"}},
 		{"ports not numbers", "  workload {\n    image = \"orders:1\"\n    ports = [\"http\"]\n  }", []string{"stack.tf:7,", "meridian_region_pair.p: workload.ports: list of number required"}},
+		// Issue 13: a number for a string is a type error, not "42".
+		{"number for a string", "  kv_table {\n    hash_key = 42\n  }", []string{"stack.tf:6,", "meridian_region_pair.p: kv_table.hash_key: string required, got number"}},
+		{"bool for a string", "  mode = true\n  kv_table {\n    hash_key = \"k\"\n  }", []string{"stack.tf:5,", "meridian_region_pair.p: mode: string required, got bool"}},
 		{"undefined variable", "  kv_table {\n    hash_key = var.nope\n  }", []string{"stack.tf:6,", "meridian_region_pair.p: kv_table.hash_key", "\"nope\""}},
 	}
 	for _, c := range cases {
