@@ -641,3 +641,34 @@ func (w *Workspace) Import(ctx context.Context, primaryRegion, name string) (Reg
 	})
 	return rp, err
 }
+
+// ExportState returns the stack's state, read under the stack's lock so
+// that it is not a run's half-written one.
+func (w *Workspace) ExportState(ctx context.Context) (state.Document, error) {
+	var doc state.Document
+	err := w.withLock(ctx, "export", func() (err error) {
+		doc, err = w.backend.Load(ctx)
+		return err
+	})
+	return doc, err
+}
+
+// ImportState replaces the stack's state with doc, under the stack's lock.
+// The document keeps its records and outputs; its serial continues the
+// stack's, so that the stored copies stay ordered.
+func (w *Workspace) ImportState(ctx context.Context, doc state.Document) error {
+	return w.withLock(ctx, "import", func() error {
+		cur, err := w.backend.Load(ctx)
+		if err != nil {
+			return err
+		}
+		doc.Stack, doc.Version = w.opts.Stack, cmp.Or(doc.Version, cur.Version)
+		doc.Serial = max(doc.Serial, cur.Serial)
+		for _, r := range doc.Records {
+			if r.Name == "" {
+				return errors.New("the document holds a record without a name: not a meridian stack state")
+			}
+		}
+		return w.backend.Save(ctx, doc)
+	})
+}

@@ -72,7 +72,7 @@ the forecast with its interval, the reserved baseline and the peak.`,
 	fl.StringVar(&cf.season, "season", "", "demand.season: 24h (default) or 168h")
 	fl.StringVar(&cf.start, "start", "", "demand.start: when the first value was observed (RFC 3339); a timestamped CSV sets it")
 	fl.StringVar(&cf.priceTable, "price-table", "", "price_table: a JSON price table that replaces the shipped one")
-	return c
+	return f.with(c, withJSON)
 }
 
 func runCapacity(cmd *cobra.Command, f *flags, cf *capacityFlags, args []string) error {
@@ -135,6 +135,9 @@ func runCapacity(cmd *cobra.Command, f *flags, cf *capacityFlags, args []string)
 		if cf.chart != "" {
 			fmt.Fprintf(out, "chart: %s\n", cf.chart)
 		}
+	}
+	if f.json {
+		return writeJSONLine(out, map[string]any{"event": "summary", "operation": "capacity", "reservations": len(selected), "ok": true})
 	}
 	return nil
 }
@@ -275,6 +278,11 @@ func writeChart(path string, c blueprint.Capacity, p blueprint.CapacityPlan) err
 // writeJSONLine writes one JSON object on one line. The plan-time commands
 // print no time, so that their output is the same for the same stack.
 func writeJSONLine(out io.Writer, v any) error {
+	if m, ok := v.(map[string]any); ok {
+		if ev, _ := m["event"].(string); strings.HasSuffix(ev, "summary") {
+			summarized.Store(true)
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

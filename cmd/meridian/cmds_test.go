@@ -102,7 +102,7 @@ func TestCapacityCommand(t *testing.T) {
 	r = c.must("capacity", "--json")
 	golden(t, "capacity.json", r.stdout)
 	evs := jsonLines(t, r.stdout)
-	if len(evs) != 1 || evs[0]["resource"] != "meridian_capacity_reservation.web" {
+	if len(evs) != 2 || evs[0]["resource"] != "meridian_capacity_reservation.web" || evs[1]["event"] != "summary" {
 		t.Fatalf("json: %s", r.stdout)
 	}
 	split := evs[0]["split"].([]any)
@@ -185,7 +185,7 @@ func TestRunbookCommand(t *testing.T) {
 
 	r = c.must("runbook", "checkout", "--json")
 	evs := jsonLines(t, r.stdout)
-	if len(evs) != 1 || evs[0]["estimated_rto"] != "41m10s" || evs[0]["rto"] != "1h" {
+	if len(evs) != 2 || evs[0]["estimated_rto"] != "41m10s" || evs[0]["rto"] != "1h" || evs[1]["event"] != "summary" {
 		t.Fatalf("json: %s", r.stdout)
 	}
 	steps := evs[0]["steps"].([]any)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,10 +18,18 @@ import (
 )
 
 func previewCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "preview",
 		Short: "Show what up would change: counts and each step's property changes",
-		Args:  cobra.NoArgs,
+		Long: `Show what up would change: each resource's steps and their property changes,
+then the counts. Nothing is changed and, unless --refresh, no cloud object is
+read but the ones a change would touch (taken names, data at risk).
+
+--refresh reads every recorded primitive first and records what the cloud
+holds, as meridian refresh does, so the plan shows drift (off by default, as
+in pulumi: a preview reads the state, not the cloud).
+--expect-no-changes exits 1 when the plan has any change, for CI to gate on drift.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := open(cmd, f, true)
 			if err != nil {
@@ -30,8 +41,14 @@ func previewCmd(f *flags) *cobra.Command {
 			if err := p.checkMeasured(cmd.Context()); err != nil {
 				return err
 			}
+			if err := p.checkTags(); err != nil {
+				return err
+			}
 			targets, err := p.targets()
 			if err != nil {
+				return err
+			}
+			if err := p.refreshFirst(cmd, targets); err != nil {
 				return err
 			}
 			pv, err := p.ws.Preview(cmd.Context(), p.program, targets...)
@@ -39,13 +56,20 @@ func previewCmd(f *flags) *cobra.Command {
 				return err
 			}
 			p.showPreview(pv)
+			if n := len(pv.Plan.Changes()); n > 0 && f.expectEmpty {
+				return fmt.Errorf("the plan of stack %s has %d changes (--expect-no-changes)", p.name, n)
+			}
 			return nil
 		},
 	}
+	f.with(c, withJSON|withParallel|withTargets)
+	c.Flags().BoolVar(&f.refresh, "refresh", false, "read the cloud and record drift before planning, as meridian refresh does (default false)")
+	c.Flags().BoolVar(&f.expectEmpty, "expect-no-changes", false, "exit 1 if the plan has any change (for CI: drift or an unapplied change)")
+	return c
 }
 
 func upCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "up",
 		Short: "Create, update and delete primitives until the cloud matches the stack",
 		Args:  cobra.NoArgs,
@@ -60,8 +84,14 @@ func upCmd(f *flags) *cobra.Command {
 			if err := p.checkMeasured(cmd.Context()); err != nil {
 				return err
 			}
+			if err := p.checkTags(); err != nil {
+				return err
+			}
 			targets, err := p.targets()
 			if err != nil {
+				return err
+			}
+			if err := p.refreshFirst(cmd, targets); err != nil {
 				return err
 			}
 			if !f.yes {
@@ -85,10 +115,13 @@ func upCmd(f *flags) *cobra.Command {
 			return p.finish("up", res, err)
 		},
 	}
+	f.with(c, withJSON|withYes|withParallel|withTargets|withProgress)
+	c.Flags().BoolVar(&f.refresh, "refresh", false, "read the cloud and record drift before planning, as meridian refresh does (default false)")
+	return c
 }
 
 func destroyCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
+	return f.with(&cobra.Command{
 		Use:   "destroy",
 		Short: "Delete every primitive of the stack, dependents first",
 		Args:  cobra.NoArgs,
@@ -114,11 +147,11 @@ func destroyCmd(f *flags) *cobra.Command {
 			res, err := p.ws.Destroy(cmd.Context(), targets...)
 			return p.finish("destroy", res, err)
 		},
-	}
+	}, withJSON|withYes|withParallel|withTargets|withProgress)
 }
 
 func refreshCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
+	return f.with(&cobra.Command{
 		Use:   "refresh",
 		Short: "Read every recorded primitive and record what the cloud holds (drift)",
 		Args:  cobra.NoArgs,
@@ -132,24 +165,64 @@ func refreshCmd(f *flags) *cobra.Command {
 				return err
 			}
 			drifts, warnings, err := p.ws.Refresh(cmd.Context(), targets...)
-			for _, d := range drifts {
-				if f.json {
-					p.emit(map[string]any{"event": "drift", "name": d.Name, "type": d.Type, "region": d.Region, "id": d.ID, "gone": d.Gone, "changes": d.Changes})
-				} else {
-					p.printf("drift: %s\n", d)
-				}
-			}
-			p.warn(warnings)
-			if err == nil && !f.json {
-				p.printf("refresh of stack %s: %d drifted\n", p.name, len(drifts))
-			}
+			p.showDrifts(drifts, warnings, err)
 			return err
 		},
+	}, withJSON|withParallel|withTargets|withProgress)
+}
+
+// refreshFirst refreshes the stack before a plan when --refresh is set.
+func (p *project) refreshFirst(cmd *cobra.Command, targets []string) error {
+	if !p.f.refresh {
+		return nil
+	}
+	drifts, warnings, err := p.ws.Refresh(cmd.Context(), targets...)
+	if p.live != nil {
+		p.live.stop(err == nil)
+		p.live, _ = p.liveDisplay(cmd) // a fresh tree for the run
+	}
+	for _, d := range drifts {
+		p.showDrift(d)
+	}
+	p.warn(warnings)
+	if err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	return nil
+}
+
+func (p *project) showDrift(d sdk.Drift) {
+	if p.f.json {
+		p.emit(map[string]any{"event": "drift", "name": d.Name, "type": d.Type, "region": d.Region, "id": d.ID, "gone": d.Gone, "changes": d.Changes})
+	} else {
+		p.printf("drift: %s\n", d)
+	}
+}
+
+// showDrifts prints what a refresh found and its summary: with --json the
+// last line is a summary event, as up's.
+func (p *project) showDrifts(drifts []sdk.Drift, warnings []string, err error) {
+	if p.live != nil {
+		p.live.stop(err == nil)
+	}
+	for _, d := range drifts {
+		p.showDrift(d)
+	}
+	p.warn(warnings)
+	took := time.Since(p.start).Round(time.Millisecond)
+	if p.f.json {
+		m := map[string]any{"event": "summary", "operation": "refresh", "stack": p.name, "drifted": len(drifts), "elapsed_ms": took.Milliseconds(), "ok": err == nil}
+		if err != nil {
+			m["error"] = err.Error()
+		}
+		p.emit(m)
+	} else if err == nil {
+		p.printf("refresh of stack %s: %d drifted\n", p.name, len(drifts))
 	}
 }
 
 func importCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
+	return f.with(&cobra.Command{
 		Use:   "import PRIMARY_REGION/NAME",
 		Short: "Adopt a region pair deployed elsewhere, from the manifest it keeps in its primary region",
 		Args:  cobra.ExactArgs(1),
@@ -173,7 +246,7 @@ func importCmd(f *flags) *cobra.Command {
 			p.printf("imported region pair %s into stack %s; declare it in the stack, e.g.\n\n%s", rp.Name, p.name, stack.Format(rp))
 			return nil
 		},
-	}
+	}, withJSON|withParallel)
 }
 
 func stackCmd(f *flags) *cobra.Command {
@@ -242,7 +315,7 @@ func stackCmd(f *flags) *cobra.Command {
 			return fmt.Errorf("no stack %q (stacks: %s); create it with `meridian stack init %s`", args[0], strings.Join(names, ", "), args[0])
 		},
 	})
-	c.AddCommand(&cobra.Command{
+	c.AddCommand(f.with(&cobra.Command{
 		Use: "ls", Short: "List stacks, their primitives and locks", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := store(cmd)
@@ -284,10 +357,13 @@ func stackCmd(f *flags) *cobra.Command {
 				}
 				fmt.Fprintf(out, "%s %-20s %4d primitives%s\n", mark, n, len(doc.Records), lock)
 			}
+			if f.json {
+				(&project{out: out}).emit(map[string]any{"event": "summary", "operation": "stack ls", "stacks": len(names), "current": current, "ok": true})
+			}
 			return nil
 		},
-	})
-	c.AddCommand(&cobra.Command{
+	}, withJSON))
+	c.AddCommand(f.with(&cobra.Command{
 		Use: "output [NAME]", Short: "Print the stack's outputs as of its last complete up", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := open(cmd, f, false)
@@ -303,11 +379,15 @@ func stackCmd(f *flags) *cobra.Command {
 				if !ok {
 					return fmt.Errorf("stack %s has no output %q", p.name, args[0])
 				}
+				if f.json {
+					p.emit(map[string]any{"event": "output", "stack": p.name, "name": args[0], "value": v})
+					return nil
+				}
 				fmt.Fprintln(cmd.OutOrStdout(), v)
 				return nil
 			}
 			if f.json {
-				p.emit(map[string]any{"event": "outputs", "stack": p.name, "outputs": doc.Outputs})
+				p.emit(map[string]any{"event": "summary", "operation": "stack output", "stack": p.name, "outputs": doc.Outputs, "ok": true})
 				return nil
 			}
 			for _, k := range sortedMap(doc.Outputs) {
@@ -315,8 +395,8 @@ func stackCmd(f *flags) *cobra.Command {
 			}
 			return nil
 		},
-	})
-	c.AddCommand(&cobra.Command{
+	}, withJSON))
+	c.AddCommand(f.with(&cobra.Command{
 		Use:   "forget ADDRESS...",
 		Short: "Drop records from the stack's state without touching the cloud (asks for confirmation unless --yes)",
 		Long: "Removes the records of the named resources or primitives from the stack's state. The objects stay in the cloud, " +
@@ -342,8 +422,83 @@ func stackCmd(f *flags) *cobra.Command {
 			}
 			return nil
 		},
-	})
-	c.AddCommand(&cobra.Command{
+	}, withYes))
+	var file string
+	export := f.with(&cobra.Command{
+		Use:   "export",
+		Short: "Print the stack's state as JSON (to stdout, or --file), read under the stack's lock",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := open(cmd, f, false)
+			if err != nil {
+				return err
+			}
+			doc, err := p.ws.ExportState(cmd.Context())
+			if err != nil {
+				return err
+			}
+			b, err := json.MarshalIndent(doc, "", "  ")
+			if err != nil {
+				return err
+			}
+			b = append(b, '\n')
+			if file == "" || file == "-" {
+				_, err = cmd.OutOrStdout().Write(b)
+				return err
+			}
+			if err := os.WriteFile(file, b, 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "stack %s exported to %s: %d records, serial %d\n", p.name, file, len(doc.Records), doc.Serial)
+			return nil
+		},
+	}, 0)
+	export.Flags().StringVarP(&file, "file", "f", "", "write the state to FILE instead of stdout")
+	c.AddCommand(export)
+	c.AddCommand(f.with(&cobra.Command{
+		Use:   "import FILE",
+		Short: "Replace the stack's state with a document stack export wrote (FILE, or - for stdin), under the stack's lock",
+		Long: "Replaces the stack's state with the document, holding the stack's lock. Nothing in the cloud changes: the next " +
+			"preview compares the stack with the imported records. Asks for confirmation unless --yes when the stack holds records.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var raw []byte
+			var err error
+			if args[0] == "-" {
+				raw, err = io.ReadAll(cmd.InOrStdin())
+			} else {
+				raw, err = os.ReadFile(args[0])
+			}
+			if err != nil {
+				return err
+			}
+			var doc state.Document
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&doc); err != nil {
+				return fmt.Errorf("%s is not a stack state (meridian stack export writes one): %w", args[0], err)
+			}
+			p, err := open(cmd, f, false)
+			if err != nil {
+				return err
+			}
+			cur, err := p.ws.State(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(cur.Records) > 0 && !f.yes {
+				if err := ask(cmd, fmt.Sprintf("Replace the %d records of stack %s with the %d of %s?", len(cur.Records), p.name, len(doc.Records), args[0])); err != nil {
+					return err
+				}
+			}
+			if err := p.ws.ImportState(cmd.Context(), doc); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "stack %s: state imported from %s (%d records)\n", p.name, args[0], len(doc.Records))
+			return nil
+		},
+	}, withYes))
+	c.AddCommand(f.with(&cobra.Command{
 		Use:   "unlock",
 		Short: "Remove the stack's lock after its holder died (asks for confirmation unless --yes)",
 		Args:  cobra.NoArgs,
@@ -377,7 +532,7 @@ func stackCmd(f *flags) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "stack %s unlocked (lock %s of %s removed)\n", p.name, l.ID, l.Holder)
 			return nil
 		},
-	})
+	}, withYes))
 	return c
 }
 

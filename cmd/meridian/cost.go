@@ -120,7 +120,7 @@ created it.`,
 	}
 	c.Flags().BoolVar(&account, "account", false, "audit the account (tagging API and S3) instead of the stack's plan, including resources meridian did not create")
 	c.Flags().StringArrayVar(&regions, "region", nil, "with --account: a region to audit (repeatable; default the stack's regions)")
-	return c
+	return f.with(c, withJSON)
 }
 
 // checkStack checks each primitive against each policy with compile.Enforce,

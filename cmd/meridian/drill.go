@@ -97,7 +97,7 @@ drill.max_deviation_percent.`,
 	}
 	c.Flags().StringVar(&testbed, "testbed", "", "folder of the local cluster set whose primary cluster the drill destroys (make clusters writes .testbed/clusters)")
 	c.Flags().BoolVar(&last, "last", false, "print the latest drill report kept in the stack's state instead of drilling (exit 1 if that drill did not pass)")
-	return c
+	return f.with(c, withJSON|withYes)
 }
 
 // showDrill prints a drill's report and, if ran to its end without an

@@ -2,47 +2,127 @@
 // terraform: preview, up, destroy, refresh and import, with the state in a
 // local directory or an S3 bucket; it also plans (capacity, runbook, cost)
 // and drills a deployed stack's DR policy (drill).
+//
+// Exit codes: 0 success, 1 error, 2 usage (an unknown command or flag, wrong
+// arguments), 3 the stack is locked by another run, 130 interrupted (Ctrl-C
+// or SIGTERM, after a clean stop).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/state"
+	"github.com/meridianhq/terraform-provider-meridian/internal/version"
+)
+
+// Exit codes, as the README lists them.
+const (
+	exitError       = 1
+	exitUsage       = 2
+	exitLocked      = 3
+	exitInterrupted = 130
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := newRoot().ExecuteContext(ctx)
-	if err != nil {
-		var le *state.LockedError
-		if errors.As(err, &le) {
-			fmt.Fprintln(os.Stderr, "error:", le.Error())
-			os.Exit(3)
-		}
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
+	root := newRoot()
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return
 	}
+	code := exitError
+	var le *state.LockedError
+	var ue usageError
+	switch {
+	case errors.As(err, &le):
+		code = exitLocked
+	case errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command "):
+		code = exitUsage
+	case ctx.Err() != nil:
+		code = exitInterrupted
+	}
+	// With --json every line of stdout is JSON, errors included.
+	if cmd != nil {
+		if j := cmd.Flags().Lookup("json"); j != nil && j.Value.String() == "true" && !summarized.Load() {
+			b, _ := json.Marshal(map[string]any{"event": "summary", "operation": strings.TrimPrefix(cmd.CommandPath(), "meridian "),
+				"ok": false, "error": err.Error(), "exit_code": code})
+			fmt.Fprintln(os.Stdout, string(b))
+		}
+	}
+	if code == exitInterrupted {
+		// One line, not one per step the stop cancelled or skipped.
+		n := strings.Count(err.Error(), "\n") + 1
+		fmt.Fprintf(os.Stderr, "interrupted: stopped cleanly; %d steps were cancelled or not started, and what finished is recorded: run the command again to finish\n", n)
+		os.Exit(code)
+	}
+	fmt.Fprintln(os.Stderr, "error:", err)
+	if code == exitUsage && cmd != nil {
+		fmt.Fprintf(os.Stderr, "run '%s --help' for usage\n", cmd.CommandPath())
+	}
+	os.Exit(code)
 }
 
-// flags are the options every command shares.
+// usageError is a command line the command cannot take: exit code 2.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// flags are the options of the commands; each command declares the ones
+// it uses (see the with* constants), so a flag it would ignore is an error.
 type flags struct {
-	dir      string
-	stack    string
-	state    string
-	vars     []string
-	json     bool
-	yes      bool
-	parallel int
-	targets  []string
-	progress string
+	dir         string
+	stack       string
+	state       string
+	vars        []string
+	json        bool
+	yes         bool
+	parallel    int
+	targets     []string
+	progress    string
+	refresh     bool
+	expectEmpty bool
+}
+
+// Flags a command may take besides the shared ones (--dir, --stack,
+// --state, --var).
+const (
+	withJSON = 1 << iota
+	withYes
+	withParallel
+	withTargets
+	withProgress
+)
+
+// with declares the flags of which on c.
+func (f *flags) with(c *cobra.Command, which int) *cobra.Command {
+	fl := c.Flags()
+	if which&withJSON != 0 {
+		fl.BoolVar(&f.json, "json", false, "print one JSON object per line (the last one a summary; errors too)")
+	}
+	if which&withYes != 0 {
+		fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
+	}
+	if which&withParallel != 0 {
+		fl.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight, at least 1 (default: the provider block's parallelism, else 10)")
+	}
+	if which&withTargets != 0 {
+		fl.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (its address, such as meridian_dr_policy.LABEL; a pair's name; or PREFIX/primitive), what it depends on and, for deletes, what depends on it (repeatable; a target that matches nothing is an error)")
+	}
+	if which&withProgress != 0 {
+		fl.StringVar(&f.progress, "progress", "auto", "how progress shows: tree (redrawn in place), plain (a line per step) or auto (tree on a terminal)")
+	}
+	return c
 }
 
 func newRoot() *cobra.Command {
@@ -50,20 +130,66 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "meridian",
 		Short:         "Deploy meridian stacks (HCL) with meridian's engine",
+		Long:          "Deploy meridian stacks (HCL) with meridian's engine.\n\nExit codes: 0 success, 1 error, 2 usage, 3 the stack is locked, 130 interrupted.",
+		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Flags are checked before any command runs.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if fl := cmd.Flags().Lookup("parallel"); fl != nil && fl.Changed && f.parallel < 1 {
+				return usageError{fmt.Errorf("--parallel %d: must be at least 1", f.parallel)}
+			}
+			return nil
+		},
 	}
+	root.SetVersionTemplate("meridian {{.Version}}\n")
 	p := root.PersistentFlags()
 	p.StringVarP(&f.dir, "dir", "C", ".", "directory of the stack files (*.tf, *.hcl)")
 	p.StringVarP(&f.stack, "stack", "s", "", "stack to use (default: the selected one, see meridian stack select)")
 	p.StringVar(&f.state, "state", os.Getenv("MERIDIAN_STATE"), "where stacks live: a directory or s3://BUCKET/PREFIX (default <dir>/.meridian/stacks; env MERIDIAN_STATE)")
 	p.StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable)")
-	p.BoolVar(&f.json, "json", false, "print one JSON event per line")
-	p.StringVar(&f.progress, "progress", "auto", "how up and destroy show progress: tree (redrawn in place), plain (a line per step) or auto (tree on a terminal)")
-	p.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
-	p.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight (default: the provider block's parallelism, else 10)")
-	p.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (its address, such as meridian_dr_policy.LABEL; a pair's name; or PREFIX/primitive), what it depends on and, for deletes, what depends on it (repeatable; a target that matches nothing is an error)")
 	root.AddCommand(previewCmd(f), upCmd(f), destroyCmd(f), refreshCmd(f), importCmd(f), stackCmd(f))
 	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f))
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes wrong arguments a usage error (exit 2) in every
+// command, and makes an unknown subcommand of a command that only groups
+// others (stack) an error with suggestions, as cobra does for the root:
+// cobra would print the group's help and exit 0.
+func usageErrors(c *cobra.Command) {
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	if c.HasParent() && c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.SuggestionsMinimumDistance = 2 // cobra's default, which it sets only on the root
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			slices.Sort(names)
+			return usageError{fmt.Errorf("%s\n\n%s has: %s", msg, cmd.CommandPath(), strings.Join(names, ", "))}
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
 }

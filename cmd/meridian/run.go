@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -127,6 +130,21 @@ func (p *project) checkNames() error {
 	return nil
 }
 
+// checkTags holds each resource to its cost tag policy before any cloud
+// call, with what meridian cost reports: the violation at its file:line and
+// the resource by its address. Keys spelt two ways without a policy are
+// warnings.
+func (p *project) checkTags() error {
+	diags := p.st.CheckTags()
+	if diags.HasErrors() {
+		return fmt.Errorf("the stack breaks its cost tag policies:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	for _, d := range diags {
+		p.warn([]string{strings.TrimSuffix(stack.FormatDiagnostics(hcl.Diagnostics{d}), "\n")})
+	}
+	return nil
+}
+
 // program declares every resource of the stack.
 func (p *project) program(c *sdk.Context) error {
 	res, diags := p.st.Resources()
@@ -206,11 +224,18 @@ func (p *project) targets() ([]string, error) {
 	return out, nil
 }
 
+// summarized is set once a --json command has written its summary event,
+// which carries its error: main writes an error event only if not.
+var summarized atomic.Bool
+
 // emit writes one JSON event per line.
 func (p *project) emit(v map[string]any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	if ev, _ := v["event"].(string); strings.HasSuffix(ev, "summary") {
+		summarized.Store(true)
+	}
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(p.out, string(b))
 }
@@ -243,6 +268,9 @@ func (p *project) progress(ev engine.Event) {
 		}
 		p.emit(m)
 		return
+	}
+	if ev.Status == "failed" && errors.Is(ev.Err, context.Canceled) {
+		return // interrupted: main says so in one line, not one per step
 	}
 	if p.live != nil {
 		p.live.event(ev)
@@ -292,8 +320,9 @@ func (p *project) showPreview(pv sdk.Preview) {
 			}
 			p.emit(m)
 		}
-		p.emit(map[string]any{"event": "plan", "stack": p.name, "counts": counts})
 		p.warn(pv.Warnings)
+		// The plan event is the preview's summary: the last line.
+		p.emit(map[string]any{"event": "plan", "stack": p.name, "counts": counts, "changes": len(pv.Plan.Changes())})
 		return
 	}
 	if p.live != nil {

@@ -10,7 +10,7 @@ import (
 )
 
 func runbookCmd(f *flags) *cobra.Command {
-	return &cobra.Command{
+	return f.with(&cobra.Command{
 		Use:   "runbook [LABEL]",
 		Short: "Print the restore runbook of the stack's DR policies (Markdown, or --json)",
 		Long: `Print the restore runbook of each meridian_dr_policy in the stack (or of the
@@ -48,9 +48,12 @@ configuration. Nothing is read from the cloud.`,
 				// Exactly the provider's runbook_markdown.
 				fmt.Fprint(out, p.Runbook.Markdown(bp.Name))
 			}
+			if f.json {
+				return writeJSONLine(out, map[string]any{"event": "summary", "operation": "runbook", "policies": len(policies), "ok": true})
+			}
 			return nil
 		},
-	}
+	}, withJSON)
 }
 
 // selectPolicies returns the DR policy named by args (its label or
