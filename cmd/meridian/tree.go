@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -64,10 +65,14 @@ func (t *progressTree) step(s engine.Step) *treeStep {
 	if !ok {
 		g = &treeGroup{name: res}
 		t.index[res] = g
-		t.groups = append(t.groups, g)
+		// Rows are sorted by address, so that a row stays where it is
+		// whatever order the events come in.
+		i, _ := slices.BinarySearchFunc(t.groups, res, func(g *treeGroup, name string) int { return strings.Compare(g.name, name) })
+		t.groups = slices.Insert(t.groups, i, g)
 	}
 	st := &treeStep{name: s.Name, short: short, typ: s.Type, region: s.Region, op: s.Op}
-	g.steps = append(g.steps, st)
+	i, _ := slices.BinarySearchFunc(g.steps, short, func(s *treeStep, name string) int { return strings.Compare(s.short, name) })
+	g.steps = slices.Insert(g.steps, i, st)
 	t.steps[s.Name] = st
 	return st
 }

@@ -303,3 +303,25 @@ func playANSI(s string) string {
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
+
+// TestTreeRowsSortedByAddress is issue 13 item 11: rows are sorted by
+// resource address and primitive name, so that the tree reads the same
+// whatever order the steps started in.
+func TestTreeRowsSortedByAddress(t *testing.T) {
+	frame := func(order ...engine.Step) string {
+		tr := newProgressTree("up stack dev", t0, testGroup)
+		for _, s := range order {
+			tr.Event(start(s), at(1))
+		}
+		return tr.Frame(at(1), 120, 0)
+	}
+	a := frame(search, bucketB, role, bucketA)
+	b := frame(bucketA, role, search, bucketB)
+	if a != b {
+		t.Fatalf("the rows depend on the order of events:\n%s\n%s", a, b)
+	}
+	in := func(first, second string) bool { return strings.Index(a, first) < strings.Index(a, second) }
+	if !in("meridian_region_pair.checkout", "search") || !in("aws_iam_role.replication", "aws_s3_bucket.primary") || !in("aws_s3_bucket.primary", "aws_s3_bucket.secondary") {
+		t.Fatalf("rows not sorted by address:\n%s", a)
+	}
+}
