@@ -266,7 +266,7 @@ func TestLifecycle(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(dir, "stack.tf"))
 	os.WriteFile(filepath.Join(dir, "stack.tf"), bytes.Replace(raw, []byte(`service = "life-01"`), []byte(`service = "life-one"`), 1), 0o644)
 	r = c.must("preview", endpoint)
-	if !strings.Contains(r.stdout, `~   life-01/aws_s3_bucket.primary`) || !strings.Contains(r.stdout, `tags.service: "life-01" => "life-one"`) || !strings.Contains(r.stdout, "0 to create, 7 to update") {
+	if !strings.Contains(r.stdout, "meridian_region_pair.p01: 7 to update, 5 unchanged\n") || !strings.Contains(r.stdout, "\n  ~   aws_s3_bucket.primary (aws_s3_bucket in us-east-1)\n") || !strings.Contains(r.stdout, `tags.service: "life-01" => "life-one"`) || !strings.Contains(r.stdout, "0 to create, 7 to update") {
 		t.Fatalf("update preview:\n%s", r.stdout)
 	}
 	c.must("up", "--yes", "--target", "meridian_region_pair.p01", endpoint)

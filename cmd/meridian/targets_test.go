@@ -88,7 +88,7 @@ func TestTargetedDestroyTakesDependents(t *testing.T) {
 	// The role of tgt-00: its policy and the replication go first. The
 	// confirmation shows them, and why (it then refuses: no terminal).
 	r := c.run("destroy", "--target", "tgt-00/aws_iam_role.replication", endpoint)
-	if want := "-   tgt-00/aws_iam_role_policy.replication (aws_iam_role_policy in global)\n      included because it depends on tgt-00/aws_iam_role.replication\n"; r.code == 0 || !strings.Contains(r.stdout, want) {
+	if want := "  -   aws_iam_role_policy.replication (aws_iam_role_policy in global)\n        included because it depends on tgt-00/aws_iam_role.replication\n"; r.code == 0 || !strings.Contains(r.stdout, want) {
 		t.Errorf("destroy's confirmation lacks %q (exit %d):\n%s", want, r.code, r.stdout)
 	}
 	r = c.must("destroy", "--yes", "--target", "tgt-00/aws_iam_role.replication", endpoint)
