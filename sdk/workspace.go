@@ -14,6 +14,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
@@ -671,4 +675,42 @@ func (w *Workspace) ImportState(ctx context.Context, doc state.Document) error {
 		}
 		return w.backend.Save(ctx, doc)
 	})
+}
+
+// ManifestOwner returns the meridian:owner mark of a region pair's manifest
+// (engine.OwnerTag): "stack:NAME/..." when a CLI stack created the pair,
+// "meridian_region_pair/..." for terraform, "" when it carries none. Import
+// reads it to say that the pair is already another stack's; the engine's
+// Adopt strips marks from what it returns, so it is read here, from the
+// manifest parameter's tags.
+func (w *Workspace) ManifestOwner(ctx context.Context, primaryRegion, name string) (string, error) {
+	if w.cloud == nil {
+		return "", nil
+	}
+	if err := w.connect(ctx); err != nil {
+		return "", err
+	}
+	out, err := w.cloud.SSM(primaryRegion).ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{
+		ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: aws.String(compile.ManifestName(name)),
+	})
+	if err != nil {
+		return "", fmt.Errorf("tags of the manifest %s in %s: %w", compile.ManifestName(name), primaryRegion, err)
+	}
+	for _, t := range out.TagList {
+		if aws.ToString(t.Key) == engine.OwnerTag {
+			return aws.ToString(t.Value), nil
+		}
+	}
+	return "", nil
+}
+
+// OtherStack names the stack an owner mark belongs to, if it is a CLI
+// stack other than this workspace's.
+func (w *Workspace) OtherStack(owner string) (string, bool) {
+	rest, ok := strings.CutPrefix(owner, "stack:")
+	if !ok {
+		return "", false
+	}
+	stackName, _, _ := strings.Cut(rest, "/")
+	return stackName, stackName != w.opts.Stack
 }

@@ -235,12 +235,21 @@ func importCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// An object is one stack's: importing it into a second one makes
+			// two stacks manage it, so say whose it is first.
+			owner, err := p.ws.ManifestOwner(cmd.Context(), region, name)
+			if err != nil {
+				p.warn([]string{fmt.Sprintf("cannot read who owns region pair %s: %v", name, err)})
+			} else if other, ok := p.ws.OtherStack(owner); ok {
+				p.warn([]string{fmt.Sprintf("region pair %s is already owned by stack %s (meridian:owner %s): after this import two stacks manage it; forget it in one of them (meridian stack forget %s)", name, other, owner, name)})
+			}
 			rp, err := p.ws.Import(cmd.Context(), region, name)
 			if err != nil {
 				return err
 			}
 			if f.json {
 				p.emit(map[string]any{"event": "imported", "name": rp.Name, "blueprint": rp})
+				p.emit(map[string]any{"event": "summary", "operation": "import", "stack": p.name, "ok": true})
 				return nil
 			}
 			p.printf("imported region pair %s into stack %s; declare it in the stack, e.g.\n\n%s", rp.Name, p.name, stack.Format(rp))

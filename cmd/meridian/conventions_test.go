@@ -331,3 +331,26 @@ func TestInterruptExits130(t *testing.T) {
 		t.Error("the interrupted up recorded nothing")
 	}
 }
+
+// TestImportWarnsOfOtherOwner: importing a pair that another stack
+// created says so (its manifest's meridian:owner is stack:dev/...).
+func TestImportWarnsOfOtherOwner(t *testing.T) {
+	m := startMoto(t)
+	dir := t.TempDir()
+	writeStack(t, dir, "imp", 1, 4)
+	endpoint := "--var=aws_endpoint=" + m.Endpoint()
+	c := newCLI(t, dir)
+	c.must("stack", "init", "dev")
+	c.must("up", "--yes", "--progress=plain", endpoint)
+	c.must("stack", "init", "other")
+	r := c.must("import", "us-east-1/imp-00", endpoint)
+	if !strings.Contains(r.stdout, "warning: region pair imp-00 is already owned by stack dev (meridian:owner stack:dev/") {
+		t.Fatalf("import into a second stack does not warn:\n%s\n%s", r.stdout, r.stderr)
+	}
+	c.must("stack", "init", "third")
+	r = c.must("import", "us-east-1/imp-00", "--json", endpoint)
+	last := requireJSON(t, "import --json", r.stdout)
+	if !strings.Contains(r.stdout, `"event":"warning"`) || last["ok"] != true {
+		t.Fatalf("import --json:\n%s", r.stdout)
+	}
+}
