@@ -714,3 +714,23 @@ func (w *Workspace) OtherStack(owner string) (string, bool) {
 	stackName, _, _ := strings.Cut(rest, "/")
 	return stackName, stackName != w.opts.Stack
 }
+
+// RemoveStack deletes the stack's state, under its lock. A stack that
+// still records primitives is refused unless force: their objects would be
+// left in the cloud with nothing managing them (destroy them first).
+func (w *Workspace) RemoveStack(ctx context.Context, force bool) error {
+	b, ok := w.backend.(interface{ Remove(context.Context) error })
+	if !ok {
+		return fmt.Errorf("the state at %s cannot remove a stack", w.backend.Where())
+	}
+	return w.withLock(ctx, "rm", func() error {
+		doc, err := w.backend.Load(ctx)
+		if err != nil {
+			return err
+		}
+		if len(doc.Records) > 0 && !force {
+			return fmt.Errorf("stack %s still records %d primitives: run meridian destroy first, or pass --force to drop the records and leave the objects in the cloud unmanaged", w.opts.Stack, len(doc.Records))
+		}
+		return b.Remove(ctx)
+	})
+}

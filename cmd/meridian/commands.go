@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -432,6 +433,44 @@ func stackCmd(f *flags) *cobra.Command {
 			return nil
 		},
 	}, withYes))
+	var force bool
+	rm := f.with(&cobra.Command{
+		Use:   "rm NAME",
+		Short: "Delete a stack's state (asks for confirmation unless --yes); refused while it records primitives unless --force",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := f.loadStack(strings.HasPrefix(f.stateLocation(), "s3://"))
+			if err != nil {
+				return err
+			}
+			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), AWS: st.AWS})
+			if err != nil {
+				return err
+			}
+			names, err := ws.Store().Stacks(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(names, args[0]) {
+				return fmt.Errorf("no stack %q (stacks: %s)", args[0], strings.Join(names, ", "))
+			}
+			if !f.yes {
+				if err := ask(cmd, fmt.Sprintf("Delete the state of stack %s?", args[0])); err != nil {
+					return err
+				}
+			}
+			if err := ws.RemoveStack(cmd.Context(), force); err != nil {
+				return err
+			}
+			if current, _ := f.stackName(); current == args[0] && f.stack == "" {
+				os.Remove(f.currentFile())
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "stack %s removed\n", args[0])
+			return nil
+		},
+	}, withYes)
+	rm.Flags().BoolVar(&force, "force", false, "remove even though the stack records primitives (their objects stay in the cloud, unmanaged)")
+	c.AddCommand(rm)
 	var file string
 	export := f.with(&cobra.Command{
 		Use:   "export",

@@ -77,6 +77,7 @@ func TestCLIConventions(t *testing.T) {
 		{"stack unlock", []string{"yes"}},
 		{"stack export", nil},
 		{"stack import", []string{"yes"}},
+		{"stack rm", []string{"yes"}},
 		{"capacity", []string{"json"}},
 		{"runbook", []string{"json"}},
 		{"cost", []string{"json"}},
@@ -126,7 +127,7 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"preview", "--expect-no-changes"}, 0, "0 to create", nil},
 		{[]string{"stak"}, 2, "", []string{`unknown command "stak" for "meridian"`, "Did you mean this?\n\tstack"}},
 		{[]string{"stack", "lss"}, 2, "", []string{`unknown command "lss" for "meridian stack"`, "Did you mean this?\n\tls"}},
-		{[]string{"stack", "rmove"}, 2, "", []string{`unknown command "rmove" for "meridian stack"`, "meridian stack has: export, forget, import, init, ls, output, select, unlock"}},
+		{[]string{"stack", "remove"}, 2, "", []string{`unknown command "remove" for "meridian stack"`, "meridian stack has: export, forget, import, init, ls, output, rm, select, unlock"}},
 		{[]string{"stack", "expotr"}, 2, "", []string{"Did you mean this?\n\texport"}},
 		{[]string{"preview", "extra"}, 2, "", []string{`unknown command "extra" for "meridian preview"`}},
 		{[]string{"import"}, 2, "", []string{"accepts 1 arg(s), received 0", "run 'meridian import --help' for usage"}},
@@ -289,6 +290,28 @@ func TestStackExportImport(t *testing.T) {
 	}
 	if r := c.run("stack", "export"); r.code != 3 {
 		t.Fatalf("export of a locked stack: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("stack", "rm", "copy", "--yes"); r.code != 3 {
+		t.Fatalf("rm of a locked stack: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// stack rm: refused while the stack records primitives, unless --force.
+	c.must("stack", "init", "empty")
+	c.must("stack", "rm", "empty", "--yes")
+	c.must("stack", "select", "dev")
+	if r := c.run("stack", "rm", "dev", "--yes"); r.code != 1 || !strings.Contains(r.stderr, "still records 12 primitives") {
+		t.Fatalf("rm of a stack with records: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.run("stack", "rm", "nope", "--yes"); r.code != 1 || !strings.Contains(r.stderr, `no stack "nope"`) {
+		t.Fatalf("rm of no stack: exit %d\n%s", r.code, r.stderr)
+	}
+	c.must("destroy", "--yes", "--progress=plain", endpoint)
+	c.must("stack", "rm", "dev", "--yes")
+	if r := c.must("stack", "ls"); strings.Contains(r.stdout, " dev ") || strings.Contains(r.stdout, "empty") {
+		t.Fatalf("removed stacks listed:\n%s", r.stdout)
+	}
+	if r := c.run("preview", endpoint); r.code != 1 || !strings.Contains(r.stderr, "no stack selected") {
+		t.Fatalf("the removed stack is still selected: exit %d\n%s", r.code, r.stderr)
 	}
 }
 

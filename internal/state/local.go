@@ -390,3 +390,20 @@ func newID() string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Remove deletes the stack's state and journal (meridian stack rm); the
+// caller holds the lock, which its Unlock then removes.
+func (b *localBackend) Remove(context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.checkLock(); err != nil {
+		return err
+	}
+	for _, p := range []string{b.path(), b.journalPath()} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	b.known, b.serial = false, 0
+	return nil
+}

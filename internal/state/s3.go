@@ -384,3 +384,21 @@ func isCode(err error, codes ...string) bool {
 	}
 	return false
 }
+
+// Remove deletes the stack's state and journal objects (meridian stack
+// rm); the caller holds the lock, which its Unlock then removes.
+func (b *s3Backend) Remove(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	entries, err := b.listJournal(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range append(entries, b.stateKey()) {
+		if _, err := b.store.Client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(k)}); err != nil {
+			return fmt.Errorf("remove %s: %w", k, err)
+		}
+	}
+	b.etag, b.serial, b.known, b.seq, b.entries = "", 0, false, 0, nil
+	return nil
+}
