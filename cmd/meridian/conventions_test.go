@@ -132,6 +132,7 @@ func TestCLIConventions(t *testing.T) {
 		{[]string{"preview", "extra"}, 2, "", []string{`unknown command "extra" for "meridian preview"`}},
 		{[]string{"import"}, 2, "", []string{"accepts 1 arg(s), received 0", "run 'meridian import --help' for usage"}},
 		{[]string{"up", "--parallel", "0"}, 2, "", []string{"--parallel 0: must be at least 1"}},
+		{[]string{"up", "--progress", "fancy"}, 2, "", []string{`--progress "fancy": expected auto, tree or plain`}},
 		{[]string{"up", "--parallel", "-1", "--json"}, 2, `"exit_code":2`, []string{"must be at least 1"}},
 		{[]string{"stack", "output", "nope"}, 1, "", []string{`stack dev has no output "nope"`}},
 		{[]string{"stack", "output", "nope", "--json"}, 1, `"error":"stack dev has no output \"nope\""`, nil},

@@ -615,7 +615,7 @@ func (p *project) liveDisplay(cmd *cobra.Command) (*liveDisplay, error) {
 	switch mode {
 	case "", "auto", "tree", "plain":
 	default:
-		return nil, fmt.Errorf("--progress %q: expected auto, tree or plain", mode)
+		return nil, usageError{fmt.Errorf("--progress %q: expected auto, tree or plain", mode)}
 	}
 	if p.f.json || mode == "plain" {
 		return nil, nil
