@@ -201,3 +201,39 @@ func TestAccRegionPair_replaceWithDependents(t *testing.T) {
 		},
 	})
 }
+
+// TestAccRegionPair_nameClaimedTwice (situation 6 through terraform): two
+// region pairs of one configuration that would claim the same bucket names,
+// or the same zone, fail the plan naming both, and nothing is created.
+func TestAccRegionPair_nameClaimedTwice(t *testing.T) {
+	endpoint := acceptance(t)
+	c := cloud{endpoint}
+	two := func(prefixB, zoneB string) string {
+		a := ownPair{name: "clash-a", prefix: "acc-clash", forceDestroy: true, interval: 30}.config(endpoint)
+		b := strings.Replace(ownPair{name: "clash-b", prefix: prefixB, forceDestroy: true, interval: 30}.config(""), `"meridian_region_pair" "test"`, `"meridian_region_pair" "other"`, 1)
+		b = b[strings.Index(b, `resource "meridian_region_pair"`):]
+		return a + strings.ReplaceAll(b, "clash-b.example.com", zoneB)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providerFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      two("acc-clash", "clash-b.example.com"),
+				ExpectError: wrapped(`(?s)Name claimed twice.*S3 bucket "acc-clash-us-east-1".*meridian_region_pair "clash-`),
+			},
+			{
+				Config:      two("acc-clash-b", "clash-a.example.com"),
+				ExpectError: wrapped(`(?s)Name claimed twice.*Route 53 hosted zone "clash-a.example.com"`),
+			},
+			{
+				PreConfig: func() {
+					if err := sameObjects(c.inventory(t, "clash-a", "clash-b"), map[string]int{}); err != nil {
+						t.Fatalf("a refused plan created objects: %v", err)
+					}
+				},
+				// Distinct names apply, plan empty and destroy as usual.
+				Config: two("acc-clash-b", "clash-b.example.com"),
+			},
+		},
+	})
+}

@@ -36,6 +36,8 @@ type providerData struct {
 	contexts    map[string]string
 	defaultTags map[string]string
 	parallelism int
+	// names are the cloud names the run's resources claim.
+	names claims
 }
 
 func (d *providerData) drivers() engine.Drivers {
