@@ -111,7 +111,7 @@ func (p *meridianProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"parallelism": schema.Int64Attribute{
 				Optional:    true,
-				Description: fmt.Sprintf("How many cloud calls a resource makes at once. Default %d.", engine.DefaultParallelism),
+				Description: fmt.Sprintf("How many cloud calls the provider makes at once, across all its resources (each service keeps its own limit too, e.g. Route 53 five a second). Default %d.", engine.DefaultParallelism),
 			},
 		},
 		Blocks: map[string]schema.Block{
