@@ -36,6 +36,11 @@ type providerData struct {
 	contexts    map[string]string
 	defaultTags map[string]string
 	parallelism int
+	// names are the cloud names the run's resources claim.
+	names claims
+	// limits are shared by every engine of the run, so that resources
+	// applied together keep each service's limit together.
+	limits engine.Limiters
 }
 
 func (d *providerData) drivers() engine.Drivers {
@@ -54,7 +59,7 @@ func (d *providerData) drivers() engine.Drivers {
 // so an apply that follows a provider killed mid-create finds the objects
 // that create made and adopts them, though no record of them survived.
 func (d *providerData) engine(address string) *engine.Engine {
-	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism, Scope: scope(address)}
+	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism, Scope: scope(address), Shared: &d.limits}
 }
 
 // scope turns a resource's address into its engine's Scope:
@@ -106,7 +111,7 @@ func (p *meridianProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 			},
 			"parallelism": schema.Int64Attribute{
 				Optional:    true,
-				Description: fmt.Sprintf("How many cloud calls a resource makes at once. Default %d.", engine.DefaultParallelism),
+				Description: fmt.Sprintf("How many cloud calls the provider makes at once, across all its resources (each service keeps its own limit too, e.g. Route 53 five a second). Default %d.", engine.DefaultParallelism),
 			},
 		},
 		Blocks: map[string]schema.Block{

@@ -311,6 +311,9 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	plan.Primitives = types.ListUnknown(primitiveType)
+	if g != nil {
+		r.data.names.check(subject(resourceType, plan.Name.ValueString()), *g, pairClaimPaths, &resp.Diagnostics)
+	}
 	switch {
 	case g == nil:
 		resp.Diagnostics.AddWarning("Checked at apply", address(plan.Name.ValueString())+": some arguments are not known until apply; the region pair's rules and its cost tag policy are checked then, before any change is made.")

@@ -46,8 +46,11 @@ type Engine struct {
 	// first part of every OwnerTag, so it must not change over an object's
 	// life.
 	Scope string
+	// Shared, if set, are limiters this engine shares with others; the
+	// first engine to call sets their Parallelism and limits.
+	Shared *Limiters
 
-	limits limits
+	limits Limiters
 }
 
 // DefaultParallelism is how many steps run at once unless told otherwise.

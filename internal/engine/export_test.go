@@ -9,3 +9,6 @@ func (e *Engine) SetClock(c Clock) { e.limits.clock = c }
 
 // LimitFor exposes limitFor.
 func (e *Engine) LimitFor(key string) Limit { return e.limitFor(key) }
+
+// SetClock makes the shared limiters use c.
+func (l *Limiters) SetClock(c Clock) { l.clock = c }

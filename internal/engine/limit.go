@@ -75,9 +75,13 @@ func (e *Engine) limitFor(key string) Limit {
 	}
 }
 
-// limits are an engine's limiters, one per LimitKey, and the places of
-// Parallelism, made on first use.
-type limits struct {
+// Limiters are the limiters of one or more engines, one per LimitKey, and
+// the places of Parallelism, made on first use. Engines that share one
+// (Engine.Shared) share the service limits and Parallelism: the terraform
+// provider builds an engine for every resource's create, read, update and
+// delete, and ten resources applied together must still keep Route 53 at
+// five calls a second, not fifty.
+type Limiters struct {
 	mu       sync.Mutex
 	limiters map[string]*limiter
 	// slots bounds the calls in flight to Parallelism. Apply may run more
@@ -112,6 +116,9 @@ func (e *Engine) call(ctx context.Context, s Step, f func() error) error {
 
 func (e *Engine) limiter(typ, region string) (*limiter, chan struct{}, clock) {
 	ls := &e.limits
+	if e.Shared != nil {
+		ls = e.Shared
+	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.slots == nil {

@@ -336,3 +336,35 @@ func TestLimitWaitIsCancelled(t *testing.T) {
 		t.Errorf("%d records, want 3", len(st.Records))
 	}
 }
+
+// TestSharedLimitersPaceEveryEngine: engines that share limiters (the
+// provider's, one per resource operation) keep one rate between them: two
+// engines making Route 53 calls at once get one bucket, not one each.
+func TestSharedLimitersPaceEveryEngine(t *testing.T) {
+	c := newCloud()
+	clk := newManualClock()
+	shared := &engine.Limiters{}
+	shared.SetClock(clk)
+	limits := map[string]engine.Limit{"aws:route53": {PerSecond: 1, Burst: 1}}
+	done := make(chan error, 2)
+	for _, name := range []string{"a", "b"} {
+		e := &engine.Engine{Drivers: limitDrivers(c), Parallelism: 4, Retry: quick, Limits: limits, Shared: shared}
+		g := graph(primitive.Primitive{Name: name + "1", Type: tR53, Region: "us-east-1"}, primitive.Primitive{Name: name + "2", Type: tR53, Region: "us-east-1"})
+		go func() {
+			var st engine.State
+			_, err := apply(t, e, g, &st)
+			done <- err
+		}()
+	}
+	for k := 0; k < 4; k++ {
+		eventually(t, fmt.Sprintf("one more call at %d s, the rest waiting", k), func() bool {
+			return callsOfType(c, "create", tR53) == k+1 && callsOfType(c, "create", tR53)+clk.sleeping() == 4
+		})
+		clk.advance(time.Second)
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
