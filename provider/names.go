@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -27,11 +28,14 @@ type claimed struct {
 
 // check adds a resource's planned graph and reports, at the attribute that
 // makes each name, every name another resource of the run also claims.
-// Each plan of a resource counts once: terraform plans a resource once per
-// provider process.
 func (c *claims) check(resource string, g primitive.Graph, paths map[string]path.Path, diags *diag.Diagnostics) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// terraform plans a resource it replaces twice (the second time as a
+	// create): a resource's later plan replaces its earlier one. Two
+	// resources with one name attribute are one to this check; they claim
+	// every name alike, and their own rules report that.
+	c.graphs = slices.DeleteFunc(c.graphs, func(o claimed) bool { return o.resource == resource })
 	graphs := []primitive.Graph{g}
 	for _, other := range c.graphs {
 		graphs = append(graphs, other.g)

@@ -57,6 +57,11 @@ func acceptance(t *testing.T) string {
 	if motoErr != nil {
 		t.Fatalf("moto: %v", motoErr)
 	}
+	// Each test starts from an empty moto: moto keeps a deleted backup
+	// plan's name taken (AWS does not), and grows slower as it fills.
+	if err := moto.Reset(); err != nil {
+		t.Fatalf("moto reset: %v", err)
+	}
 	return moto.Endpoint()
 }
 

@@ -289,24 +289,24 @@ func startCapacityMoto(t *testing.T) (*testbed.Moto, *ec2capacity.Server) {
 func TestInstanceTypeNotOffered(t *testing.T) {
 	m, capacity := startCapacityMoto(t)
 	dir := platformStack(t)
-	// x9.large has a price, so that only the cloud can tell it is not offered.
+	// mac1.metal has a price, so that only the cloud can tell it is not offered.
 	prices := blueprint.DefaultPrices()
 	for _, region := range []string{"us-east-1", "us-west-2"} {
-		prices.Prices[region]["x9.large"] = blueprint.TypePrice{VCPUs: 2, OnDemand: 0.1, Reserved: 0.06, Spot: 0.03}
+		prices.Prices[region]["mac1.metal"] = blueprint.TypePrice{VCPUs: 2, OnDemand: 0.1, Reserved: 0.06, Spot: 0.03}
 	}
 	raw, _ := json.Marshal(prices)
 	if err := os.WriteFile(filepath.Join(dir, "prices.json"), raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	edit(t, filepath.Join(dir, "main.tf"), `instance_types   = ["m5.large", "m6i.large"]`, `instance_types   = ["m5.large", "x9.large"]
+	edit(t, filepath.Join(dir, "main.tf"), `instance_types   = ["m5.large", "m6i.large"]`, `instance_types   = ["m5.large", "mac1.metal"]
   price_table      = "${path.module}/prices.json"`)
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
 	c.must("stack", "init", "dev", endpoint)
-	for _, cmd := range []string{"preview", "up"} {
-		r := c.run(cmd, "--yes", endpoint)
-		if r.code != 1 || !strings.Contains(r.stderr, "meridian_capacity_reservation checkout-web: instance_types: x9.large not offered in us-east-1a") {
-			t.Errorf("%s with x9.large: exit %d\n%s", cmd, r.code, r.stderr)
+	for _, args := range [][]string{{"preview"}, {"up", "--yes"}} {
+		r := c.run(append(args, endpoint)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "meridian_capacity_reservation checkout-web: instance_types: mac1.metal not offered in us-east-1a") {
+			t.Errorf("%s with mac1.metal: exit %d\n%s", args[0], r.code, r.stderr)
 		}
 	}
 	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
