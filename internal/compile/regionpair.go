@@ -219,6 +219,9 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 	if err := g.Check(); err != nil {
 		return primitive.Graph{}, fmt.Errorf("compile %s: %w", c.resource, err)
 	}
+	if err := checkManifests(c.resource, g); err != nil {
+		return primitive.Graph{}, err
+	}
 	if rp.CostTagPolicy != nil {
 		if vs := Enforce(*rp.CostTagPolicy, c.resource, g); len(vs) > 0 {
 			return primitive.Graph{}, vs

@@ -42,6 +42,14 @@ func (d tableDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 	}
 	_, err := client.CreateTable(ctx, in)
 	if code(err) == "ResourceInUseException" {
+		// A table of this name may still be DELETING (a replacement, or a
+		// destroy and apply in a row): its name is taken until it is gone.
+		if err = d.awaitDeleted(ctx, client, p.TableName, req.Region); err != nil {
+			return engine.Result{}, err
+		}
+		_, err = client.CreateTable(ctx, in)
+	}
+	if code(err) == "ResourceInUseException" {
 		// The table exists: adopt it only if it is this primitive's.
 		if _, err := d.claim(ctx, client, req, p); err != nil {
 			return engine.Result{}, err
@@ -59,6 +67,27 @@ func (d tableDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.TableName, Outputs: tableOutputs(t)}, nil
+}
+
+// awaitDeleted waits, for at most tableDeletion, until a table that is
+// DELETING is gone; a table in any other state is left to the caller.
+func (tableDriver) awaitDeleted(ctx context.Context, client *dynamodb.Client, name, region string) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if out.Table.TableStatus != ddbtypes.TableStatusDeleting {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, tableDeletion)
+	defer cancel()
+	_, err = waitTable(ctx, client, name, func(*ddbtypes.TableDescription) bool { return false })
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("%s is still being deleted; it cannot be created again until it is gone: %w", tableWhat(name, region), err)
 }
 
 // Marked: tables carry the engine's ownership marks as tags.

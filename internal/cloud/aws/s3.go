@@ -51,6 +51,7 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 			return engine.Result{}, fmt.Errorf("look for bucket %s: %w", p.Bucket, err)
 		}
 	}
+	fresh := false
 	if !exists {
 		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
 		if regionOf(req.Region) != globalRegion {
@@ -59,6 +60,7 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		_, err := client.CreateBucket(ctx, in)
 		switch code(err) {
 		case "":
+			fresh = true
 		case "BucketAlreadyOwnedByYou":
 			exists = true
 		case "BucketAlreadyExists":
@@ -78,7 +80,7 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		}
 		have = tags
 	}
-	if err := d.apply(ctx, client, p, have, req.Tags); err != nil {
+	if err := d.apply(ctx, client, p, have, req.Tags, fresh); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Bucket, Outputs: bucketOutputs(p.Bucket, req.Region)}, nil
@@ -130,30 +132,38 @@ func bucketOutputs(bucket, region string) map[string]string {
 }
 
 // apply sets versioning and tags; have are the tags the bucket carries now.
-func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps, have, want map[string]string) error {
+// fresh says the bucket was made by this call: S3 may answer NoSuchBucket
+// for a while after CreateBucket, and only then is that worth waiting out.
+func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps, have, want map[string]string, fresh bool) error {
 	status := s3types.BucketVersioningStatusSuspended
 	if p.Versioning {
 		status = s3types.BucketVersioningStatusEnabled
 	}
-	if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-		Bucket:                  aws.String(p.Bucket),
-		VersioningConfiguration: &s3types.VersioningConfiguration{Status: status},
+	propagating := func(err error) bool { return fresh && noSuchBucket(err) }
+	if err := retryWhile(ctx, bucketPropagation, propagating, func() error {
+		_, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+			Bucket:                  aws.String(p.Bucket),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: status},
+		})
+		return err
 	}); err != nil {
 		return fmt.Errorf("versioning: %w", classify(err))
 	}
 	if set, remove := tagDiff(have, want); len(set) == 0 && len(remove) == 0 && have != nil {
 		return nil
 	}
-	var err error
-	if len(want) == 0 {
-		_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
-	} else {
+	err := retryWhile(ctx, bucketPropagation, propagating, func() (err error) {
+		if len(want) == 0 {
+			_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
+			return err
+		}
 		tagging := &s3types.Tagging{}
 		for _, k := range sortedKeys(want) {
 			tagging.TagSet = append(tagging.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
 		}
 		_, err = client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(p.Bucket), Tagging: tagging})
-	}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("tags: %w", classify(err))
 	}
@@ -210,7 +220,7 @@ func (d bucketDriver) Update(ctx context.Context, rec engine.Record, req engine.
 	if err != nil {
 		return engine.Result{}, err
 	}
-	if err := d.apply(ctx, client, p, have, req.Tags); err != nil {
+	if err := d.apply(ctx, client, p, have, req.Tags, false); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: rec.ID, Outputs: bucketOutputs(rec.ID, req.Region)}, nil
@@ -280,19 +290,24 @@ func (d replicationDriver) Create(ctx context.Context, req engine.Request) (engi
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	_, err := d.c.S3(req.Region).PutBucketReplication(ctx, &s3.PutBucketReplicationInput{
-		Bucket: aws.String(p.Bucket),
-		ReplicationConfiguration: &s3types.ReplicationConfiguration{
-			Role: aws.String(p.RoleArn),
-			Rules: []s3types.ReplicationRule{{
-				ID:                      aws.String("meridian"),
-				Status:                  s3types.ReplicationRuleStatusEnabled,
-				Priority:                aws.Int32(1),
-				Filter:                  &s3types.ReplicationRuleFilter{Prefix: aws.String("")},
-				DeleteMarkerReplication: &s3types.DeleteMarkerReplication{Status: s3types.DeleteMarkerReplicationStatusEnabled},
-				Destination:             &s3types.Destination{Bucket: aws.String(p.DestinationBucketArn)},
-			}},
-		},
+	// The replication role is usually made in the same apply: S3 cannot
+	// assume it until IAM has propagated it.
+	err := retryWhile(ctx, rolePropagation, roleNotAssumable, func() error {
+		_, err := d.c.S3(req.Region).PutBucketReplication(ctx, &s3.PutBucketReplicationInput{
+			Bucket: aws.String(p.Bucket),
+			ReplicationConfiguration: &s3types.ReplicationConfiguration{
+				Role: aws.String(p.RoleArn),
+				Rules: []s3types.ReplicationRule{{
+					ID:                      aws.String("meridian"),
+					Status:                  s3types.ReplicationRuleStatusEnabled,
+					Priority:                aws.Int32(1),
+					Filter:                  &s3types.ReplicationRuleFilter{Prefix: aws.String("")},
+					DeleteMarkerReplication: &s3types.DeleteMarkerReplication{Status: s3types.DeleteMarkerReplicationStatusEnabled},
+					Destination:             &s3types.Destination{Bucket: aws.String(p.DestinationBucketArn)},
+				}},
+			},
+		})
+		return err
 	})
 	if err != nil {
 		return engine.Result{}, classify(err)
