@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
 // AWS is eventually consistent: an object just made is not yet visible to
@@ -40,6 +42,17 @@ func retryWhile(ctx context.Context, timeout time.Duration, pending func(error) 
 		}
 	}
 }
+
+// markTimeout bounds how long a driver keeps trying to set the marks of an
+// object it has just made (see worthRetry).
+const markTimeout = 2 * time.Minute
+
+// worthRetry reports an error worth another try (throttling, 5xx, a reset).
+// A driver retries it itself, rather than leave it to the engine, where a
+// failed call would leave an object it just made without its ownership
+// marks: the engine's next try would meet an object it cannot prove is its
+// own, and a destroy would refuse to delete it.
+func worthRetry(err error) bool { return engine.IsRetryable(classify(err)) }
 
 // noSuchBucket: a bucket just made is not visible yet.
 func noSuchBucket(err error) bool { return code(err) == "NoSuchBucket" }

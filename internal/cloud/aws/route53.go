@@ -65,13 +65,18 @@ func (c *Cloud) waitChange(ctx context.Context, info *r53types.ChangeInfo) error
 	id := aws.ToString(info.Id)
 	ctx, cancel := context.WithTimeout(ctx, changeSync)
 	defer cancel()
-	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
+	// Route 53 allows five requests a second per account: poll slowly, and
+	// keep polling through throttling and other transient errors.
+	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
 			return fmt.Errorf("Route 53 change %s is not INSYNC after %s: %w", id, changeSync, ctx.Err())
 		}
 		out, err := c.Route53().GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)})
+		if worthRetry(err) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("wait for Route 53 change %s: %w", id, classify(err))
 		}
@@ -266,7 +271,9 @@ func (d healthCheckDriver) Create(ctx context.Context, req engine.Request) (engi
 		return engine.Result{}, classify(err)
 	}
 	id = aws.ToString(out.HealthCheck.Id)
-	if err := d.tags().set(ctx, id, nil, req.Tags); err != nil {
+	// The check carries no marks until they are set: keep trying, or an
+	// engine retry could not prove the check its own.
+	if err := retryWhile(ctx, markTimeout, worthRetry, func() error { return d.tags().set(ctx, id, nil, req.Tags) }); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: id, Outputs: map[string]string{"id": id}}, nil

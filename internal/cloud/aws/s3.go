@@ -131,15 +131,35 @@ func bucketOutputs(bucket, region string) map[string]string {
 	return map[string]string{"bucket": bucket, "arn": "arn:aws:s3:::" + bucket, "region": region}
 }
 
-// apply sets versioning and tags; have are the tags the bucket carries now.
+// apply sets tags and versioning; have are the tags the bucket carries now.
 // fresh says the bucket was made by this call: S3 may answer NoSuchBucket
 // for a while after CreateBucket, and only then is that worth waiting out.
+// The tags (the ownership marks among them) go first, and on a fresh bucket
+// are retried on transient errors too: an engine retry of Create would meet
+// an unmarked bucket it could not claim.
 func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps, have, want map[string]string, fresh bool) error {
+	propagating := func(err error) bool { return fresh && (noSuchBucket(err) || worthRetry(err)) }
+	if set, remove := tagDiff(have, want); len(set) > 0 || len(remove) > 0 || have == nil {
+		err := retryWhile(ctx, bucketPropagation, propagating, func() (err error) {
+			if len(want) == 0 {
+				_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
+				return err
+			}
+			tagging := &s3types.Tagging{}
+			for _, k := range sortedKeys(want) {
+				tagging.TagSet = append(tagging.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
+			}
+			_, err = client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(p.Bucket), Tagging: tagging})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("tags: %w", classify(err))
+		}
+	}
 	status := s3types.BucketVersioningStatusSuspended
 	if p.Versioning {
 		status = s3types.BucketVersioningStatusEnabled
 	}
-	propagating := func(err error) bool { return fresh && noSuchBucket(err) }
 	if err := retryWhile(ctx, bucketPropagation, propagating, func() error {
 		_, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
 			Bucket:                  aws.String(p.Bucket),
@@ -148,24 +168,6 @@ func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps,
 		return err
 	}); err != nil {
 		return fmt.Errorf("versioning: %w", classify(err))
-	}
-	if set, remove := tagDiff(have, want); len(set) == 0 && len(remove) == 0 && have != nil {
-		return nil
-	}
-	err := retryWhile(ctx, bucketPropagation, propagating, func() (err error) {
-		if len(want) == 0 {
-			_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
-			return err
-		}
-		tagging := &s3types.Tagging{}
-		for _, k := range sortedKeys(want) {
-			tagging.TagSet = append(tagging.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
-		}
-		_, err = client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(p.Bucket), Tagging: tagging})
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("tags: %w", classify(err))
 	}
 	return nil
 }
