@@ -163,22 +163,28 @@ func tableOutputs(t *ddbtypes.TableDescription) map[string]string {
 }
 
 // waitTable polls DescribeTable until ready says so; tables take seconds to
-// minutes to become active on AWS and no time at all on emulators.
+// minutes to become active on AWS and no time at all on emulators. A
+// transient error (throttling, a reset) is polled through: the table's
+// state has not changed, and giving up would make the engine redo the
+// create or delete the wait belongs to.
 func waitTable(ctx context.Context, client *dynamodb.Client, name string, ready func(*ddbtypes.TableDescription) bool) (*ddbtypes.TableDescription, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, tableDeletion)
 	defer cancel()
+	status := ddbtypes.TableStatus("unknown")
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err != nil {
-			return nil, classify(err)
-		}
-		if ready(out.Table) {
+		switch {
+		case err == nil && ready(out.Table):
 			return out.Table, nil
+		case err == nil:
+			status = out.Table.TableStatus
+		case !worthRetry(err) || ctx.Err() != nil:
+			return nil, classify(err)
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("table %s is still %s: %w", name, out.Table.TableStatus, ctx.Err())
+			return nil, fmt.Errorf("table %s is still %s: %w", name, status, ctx.Err())
 		}
 	}
 }

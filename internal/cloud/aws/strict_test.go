@@ -463,7 +463,7 @@ func TestStrictOutsideCallsRetry(t *testing.T) {
 // DeleteBackupVault).
 func TestStrictFaultsRetriedByEngine(t *testing.T) {
 	opts := only(strict.Faults)
-	opts.FaultRate, opts.FaultKinds = 0.15, []strict.Fault{strict.FaultReset}
+	opts.FaultRate, opts.FaultKinds = 0.2, []strict.Fault{strict.FaultReset}
 	e := startStrictEnv(t, opts)
 	g, _, err := compile.DRPolicy(drBlueprint(), map[string]string{"env": "test"})
 	if err != nil {
@@ -479,6 +479,7 @@ func TestStrictFaultsRetriedByEngine(t *testing.T) {
 		t.Fatalf("the subgraph is too small: %v", keep.Primitives)
 	}
 	applyAndDestroy(t, e, keep)
+	t.Logf("%d primitives; the layer: %v", len(keep.Primitives), e.s.Server.Counts())
 	e.worked(t, strict.Faults)
 	e.nothingLeft(t)
 }
