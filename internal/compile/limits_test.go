@@ -109,3 +109,30 @@ func TestCheckLimits(t *testing.T) {
 		}
 	}
 }
+
+// The manifest is a String parameter anyone allowed to read the account's
+// parameters can read: the workload's env values (secrets, often) stay out.
+func TestManifestHoldsNoEnvValues(t *testing.T) {
+	rp := workloadPair(blueprint.ActivePassive)
+	rp.Workload.Env = map[string]string{"DB_PASSWORD": "hunter2-secret"}
+	g, err := RegionPair(rp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range g.Primitives {
+		raw, _ := json.Marshal(p.Properties)
+		if p.Type == SSMParameter {
+			found = true
+			if strings.Contains(string(raw), "hunter2-secret") {
+				t.Errorf("the manifest holds an env value: %s", raw)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no manifest")
+	}
+	if rp.Workload.Env["DB_PASSWORD"] != "hunter2-secret" {
+		t.Error("compiling changed the caller's blueprint")
+	}
+}
