@@ -53,9 +53,20 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 	}
 	fresh := false
 	if !exists {
-		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+		// The tags (the ownership marks among them) go with the create, so
+		// that a create whose answer is lost leaves a bucket the engine's
+		// retry can prove its own. Endpoints that ignore them (moto) get
+		// them again from apply below.
+		cfg := &s3types.CreateBucketConfiguration{}
 		if regionOf(req.Region) != globalRegion {
-			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(req.Region)}
+			cfg.LocationConstraint = s3types.BucketLocationConstraint(req.Region)
+		}
+		for _, k := range sortedKeys(req.Tags) {
+			cfg.Tags = append(cfg.Tags, s3types.Tag{Key: aws.String(k), Value: aws.String(req.Tags[k])})
+		}
+		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+		if cfg.LocationConstraint != "" || len(cfg.Tags) > 0 {
+			in.CreateBucketConfiguration = cfg
 		}
 		_, err := client.CreateBucket(ctx, in)
 		switch code(err) {
