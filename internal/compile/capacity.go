@@ -119,6 +119,9 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 	if err := g.Check(); err != nil {
 		return primitive.Graph{}, blueprint.CapacityPlan{}, fmt.Errorf("compile %s: %w", b.resource, err)
 	}
+	if err := checkManifests(b.resource, g); err != nil {
+		return primitive.Graph{}, blueprint.CapacityPlan{}, err
+	}
 	return g, plan, nil
 }
 

@@ -32,6 +32,19 @@ const (
 // needs nothing but its name.
 const Manifest = SSMParameter + ".manifest"
 
+// withoutSecrets is the blueprint as the manifest keeps it: without the
+// workload's env values, which may hold secrets, while an SSM String
+// parameter is readable by anyone who may read the account's parameters.
+// An import gets them back from the configuration on its next apply.
+func withoutSecrets(rp blueprint.RegionPair) blueprint.RegionPair {
+	if rp.Workload != nil && len(rp.Workload.Env) > 0 {
+		w := *rp.Workload
+		w.Env = nil
+		rp.Workload = &w
+	}
+	return rp
+}
+
 // ManifestName is where a region pair's manifest lives, in its primary region.
 func ManifestName(pair string) string { return "/meridian/region_pair/" + pair }
 
@@ -211,13 +224,16 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 		Name: Manifest, Type: SSMParameter, Region: rp.PrimaryRegion,
 		Properties: map[string]any{
 			"name":  ManifestName(rp.Name),
-			"value": map[string]any{"kind": "meridian_region_pair", "blueprint": written, "ids": ids},
+			"value": map[string]any{"kind": "meridian_region_pair", "blueprint": withoutSecrets(written), "ids": ids},
 		},
 	}, "primary")
 
 	g := c.graph()
 	if err := g.Check(); err != nil {
 		return primitive.Graph{}, fmt.Errorf("compile %s: %w", c.resource, err)
+	}
+	if err := checkManifests(c.resource, g); err != nil {
+		return primitive.Graph{}, err
 	}
 	if rp.CostTagPolicy != nil {
 		if vs := Enforce(*rp.CostTagPolicy, c.resource, g); len(vs) > 0 {

@@ -228,11 +228,15 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 	}
 	b.seq++
 	key := b.entryKey(b.serial, b.seq)
+	write := newID()
 	if _, err := b.store.Client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(b.store.Bucket), Key: aws.String(key), Body: bytes.NewReader(raw),
 		ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*"),
+		Metadata: map[string]string{writeMeta: write},
 	}); err != nil {
-		return fmt.Errorf("append to the journal s3://%s/%s: %w", b.store.Bucket, key, err)
+		if _, ok := b.landed(ctx, err, key, write); !ok {
+			return fmt.Errorf("append to the journal s3://%s/%s: %w", b.store.Bucket, key, err)
+		}
 	}
 	b.entries = append(b.entries, key)
 	head, err := b.store.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(b.stateKey())})
@@ -257,9 +261,11 @@ func (b *s3Backend) save(ctx context.Context, d Document) error {
 	if err != nil {
 		return err
 	}
+	write := newID()
 	in := &s3.PutObjectInput{
 		Bucket: aws.String(b.store.Bucket), Key: aws.String(b.stateKey()),
 		Body: bytes.NewReader(raw), ContentType: aws.String("application/json"),
+		Metadata: map[string]string{writeMeta: write},
 	}
 	if b.etag == "" {
 		in.IfNoneMatch = aws.String("*")
@@ -267,13 +273,17 @@ func (b *s3Backend) save(ctx context.Context, d Document) error {
 		in.IfMatch = aws.String(b.etag)
 	}
 	out, err := b.store.Client.PutObject(ctx, in)
-	if isCode(err, "PreconditionFailed") {
+	etag := ""
+	if err == nil {
+		etag = aws.ToString(out.ETag)
+	} else if landed, ok := b.landed(ctx, err, b.stateKey(), write); ok {
+		etag = landed
+	} else if isCode(err, "PreconditionFailed") {
 		return fmt.Errorf("state %s was changed by another run since this one read it (serial %d); not overwriting it: %w", b.Where(), b.serial, ErrLockLost)
-	}
-	if err != nil {
+	} else {
 		return fmt.Errorf("write %s: %w", b.Where(), err)
 	}
-	b.etag, b.serial, b.known, b.seq = aws.ToString(out.ETag), d.Serial, true, 0
+	b.etag, b.serial, b.known, b.seq = etag, d.Serial, true, 0
 	entries := b.entries
 	b.entries = nil
 	for start := 0; start < len(entries); start += 1000 {
@@ -288,6 +298,28 @@ func (b *s3Backend) save(ctx context.Context, d Document) error {
 	return nil
 }
 
+// writeMeta is the object metadata that names the write that made a state
+// or journal object (a new id each time), so that a writer can recognise
+// its own object.
+const writeMeta = "meridian-write"
+
+// landed reports whether a conditional write to key that failed its
+// condition had in fact been made, by this very write, and then the
+// object's ETag. The SDK retries a write whose answer was lost (a
+// connection reset or timeout) after S3 had made it; the retry then fails
+// its If-None-Match or If-Match against the first try's object, which
+// carries the write's id.
+func (b *s3Backend) landed(ctx context.Context, err error, key, write string) (string, bool) {
+	if !isCode(err, "PreconditionFailed", "ConditionalRequestConflict") {
+		return "", false
+	}
+	head, herr := b.store.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.store.Bucket), Key: aws.String(key)})
+	if herr != nil || head.Metadata[writeMeta] != write {
+		return "", false
+	}
+	return aws.ToString(head.ETag), true
+}
+
 func (b *s3Backend) Lock(ctx context.Context, operation string) (Lock, error) {
 	l := newLock(operation)
 	raw, _ := json.MarshalIndent(l, "", "  ")
@@ -299,12 +331,24 @@ func (b *s3Backend) Lock(ctx context.Context, operation string) (Lock, error) {
 	// 409 ConditionalRequestConflict is S3's answer to two conditional
 	// writes in flight at once: either way, someone else is taking the lock.
 	if isCode(err, "PreconditionFailed", "ConditionalRequestConflict") {
-		held, ok, rerr := b.ReadLock(ctx)
+		raw, etag, ok, rerr := b.get(ctx, b.lockKey())
 		if rerr != nil {
 			return Lock{}, fmt.Errorf("stack %q is locked and its lock cannot be read: %w", b.stack, rerr)
 		}
 		if !ok {
 			return Lock{}, fmt.Errorf("stack %q: lock s3://%s/%s vanished while taking it; try again", b.stack, b.store.Bucket, b.lockKey())
+		}
+		var held Lock
+		if json.Unmarshal(raw, &held) != nil {
+			held = Lock{Holder: "unknown (unreadable lock object)", Operation: "unknown"}
+		}
+		if held.ID == l.ID {
+			// The SDK retried a write whose answer was lost (a reset or
+			// timeout) after S3 had made it: the lock is this one.
+			b.mu.Lock()
+			b.lockETag = etag
+			b.mu.Unlock()
+			return l, nil
 		}
 		return Lock{}, &LockedError{Stack: b.stack, Where: "s3://" + b.store.Bucket + "/" + b.lockKey(), Lock: held}
 	}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -30,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
@@ -52,6 +54,11 @@ type Config struct {
 // Services lists the names Endpoints accepts.
 var Services = []string{"autoscaling", "backup", "dynamodb", "ec2", "iam", "organizations", "resourcegroupstaggingapi", "route53", "s3", "ssm", "sts"}
 
+// outsideAttempts is how many tries the SDK makes of a call made outside
+// the engine; more than the SDK's 3, so that a few faults in a row (5xx,
+// resets, throttling) do not end a state write or a drill.
+const outsideAttempts = 5
+
 // globalRegion is where the global services (IAM, Route 53) are called.
 const globalRegion = "us-east-1"
 
@@ -62,6 +69,8 @@ type Cloud struct {
 	mu   sync.Mutex
 	// clients are keyed by "service/region".
 	clients map[string]any
+	// engine is this Cloud without SDK retries, for the drivers (see Drivers).
+	engine *Cloud
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -73,9 +82,13 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	}
 	opts := []func(*config.LoadOptions) error{
 		config.WithRegion(globalRegion),
-		// The engine retries with its own backoff; two layers of retries
-		// would multiply the attempts.
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+		// Calls made outside the engine (the S3 state backend and its
+		// journal, drills, plan-time reads) have nobody else to retry them:
+		// they get the SDK's standard retryer (throttling, 5xx, connection
+		// resets, timeouts). The drivers' clients do not (see Drivers).
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = outsideAttempts })
+		}),
 	}
 	if conf.AccessKey != "" || conf.SecretKey != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(conf.AccessKey, conf.SecretKey, "")))
@@ -230,8 +243,25 @@ func (c *Cloud) Route53() *route53.Client {
 	})
 }
 
-// Drivers returns a driver for every AWS primitive type.
+// forEngine returns c with the SDK's retries off, made once: the engine
+// retries every driver call with its own backoff and limits, and two layers
+// of retries would multiply the attempts (and hide throttling from the
+// engine's limiters).
+func (c *Cloud) forEngine() *Cloud {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.engine == nil {
+		base := c.base.Copy()
+		base.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}}
+	}
+	return c.engine
+}
+
+// Drivers returns a driver for every AWS primitive type. Their clients make
+// one try per call: the engine retries what classify marks retryable.
 func (c *Cloud) Drivers() engine.Drivers {
+	c = c.forEngine()
 	return engine.Drivers{
 		compile.S3Bucket:            bucketDriver{c},
 		compile.S3BucketReplication: replicationDriver{c},
@@ -272,18 +302,26 @@ var throttleCodes = map[string]bool{
 var ErrUnsupported = errors.New("not supported by this endpoint")
 
 // classify turns SDK errors into the engine's vocabulary: not found,
-// retryable (throttling, 5xx, a response cut short), or not supported by the
-// endpoint.
+// retryable (throttling, 5xx, a connection reset or timed out, a response
+// cut short), or not supported by the endpoint.
 func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The caller gave up: no retry can help it.
+		return err
+	}
+	var se *smithyhttp.RequestSendError
+	if errors.As(err, &se) {
+		// The request did not get an answer: the connection was refused,
+		// reset or timed out. The driver's calls are safe to repeat (they
+		// look before they create), so the engine tries again.
+		return engine.Retryable(err)
+	}
 	var de *smithy.DeserializationError
 	if errors.As(err, &de) {
 		switch {
-		case errors.Is(de, context.Canceled) || errors.Is(de, context.DeadlineExceeded):
-			// The caller gave up while the body was being read.
-			return err
 		case brokenBody(de):
 			// The answer was cut short on the way: worth another try.
 			return engine.Retryable(err)
@@ -309,6 +347,12 @@ func classify(err error) error {
 		case status == http.StatusTooManyRequests || status >= 500:
 			return engine.Retryable(err)
 		}
+		return err
+	}
+	if ae == nil && brokenBody(err) {
+		// A transport error the SDK did not wrap (a reset or timeout while
+		// reading the answer).
+		return engine.Retryable(err)
 	}
 	return err
 }

@@ -369,14 +369,20 @@ func (d backupSelectionDriver) Create(ctx context.Context, req engine.Request) (
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	out, err := d.c.Backup(req.Region).CreateBackupSelection(ctx, &backup.CreateBackupSelectionInput{
-		BackupPlanId:     aws.String(p.PlanID),
-		CreatorRequestId: aws.String(req.Token),
-		BackupSelection: &backuptypes.BackupSelection{
-			SelectionName: aws.String(p.Name),
-			IamRoleArn:    aws.String(p.RoleArn),
-			ListOfTags:    []backuptypes.Condition{{ConditionType: backuptypes.ConditionTypeStringequals, ConditionKey: aws.String(p.TagKey), ConditionValue: aws.String(p.TagValue)}},
-		},
+	// The backup role is usually made in the same apply: AWS Backup cannot
+	// assume it until IAM has propagated it.
+	var out *backup.CreateBackupSelectionOutput
+	err := retryWhile(ctx, rolePropagation, roleNotAssumable, func() (err error) {
+		out, err = d.c.Backup(req.Region).CreateBackupSelection(ctx, &backup.CreateBackupSelectionInput{
+			BackupPlanId:     aws.String(p.PlanID),
+			CreatorRequestId: aws.String(req.Token),
+			BackupSelection: &backuptypes.BackupSelection{
+				SelectionName: aws.String(p.Name),
+				IamRoleArn:    aws.String(p.RoleArn),
+				ListOfTags:    []backuptypes.Condition{{ConditionType: backuptypes.ConditionTypeStringequals, ConditionKey: aws.String(p.TagKey), ConditionValue: aws.String(p.TagValue)}},
+			},
+		})
+		return err
 	})
 	if err = classify(err); errors.Is(err, ErrUnsupported) {
 		return engine.Result{ID: p.PlanID + "/" + p.Name, Outputs: map[string]string{"verified": "false"}, Warnings: []string{unsupportedSelection(p)}}, nil

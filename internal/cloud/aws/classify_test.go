@@ -89,6 +89,16 @@ func TestClassify(t *testing.T) {
 		"broken pipe":                      {sdkError(200, deserialization(syscall.EPIPE)), retryable},
 		"timeout reading the body":         {sdkError(200, deserialization(readErr(os.ErrDeadlineExceeded))), retryable},
 
+		// No answer came: the request may be tried again.
+		"connection reset before an answer": {&smithy.OperationError{ServiceID: "IAM", OperationName: "PutRolePolicy", Err: &smithyhttp.RequestSendError{
+			Err: &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}}}, retryable},
+		"connection refused": {&smithy.OperationError{ServiceID: "DynamoDB", OperationName: "DescribeTable", Err: &smithyhttp.RequestSendError{
+			Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}}, retryable},
+		"EOF before an answer": {&smithy.OperationError{ServiceID: "Backup", OperationName: "DeleteBackupVault", Err: &smithyhttp.RequestSendError{Err: io.EOF}}, retryable},
+		"timeout before an answer": {&smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &smithyhttp.RequestSendError{
+			Err: &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}}}, retryable},
+		"caller canceled while sending": {&smithy.OperationError{ServiceID: "S3", OperationName: "PutObject", Err: &smithyhttp.RequestSendError{Err: context.Canceled}}, asIs},
+
 		// The endpoint answered with something that is not this API.
 		"html page":          {sdkError(200, deserialization(htmlErr)), unsupported},
 		"html error page":    {sdkError(500, deserialization(htmlErr)), unsupported},

@@ -42,6 +42,14 @@ func (d tableDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 	}
 	_, err := client.CreateTable(ctx, in)
 	if code(err) == "ResourceInUseException" {
+		// A table of this name may still be DELETING (a replacement, or a
+		// destroy and apply in a row): its name is taken until it is gone.
+		if err = d.awaitDeleted(ctx, client, p.TableName, req.Region); err != nil {
+			return engine.Result{}, err
+		}
+		_, err = client.CreateTable(ctx, in)
+	}
+	if code(err) == "ResourceInUseException" {
 		// The table exists: adopt it only if it is this primitive's.
 		if _, err := d.claim(ctx, client, req, p); err != nil {
 			return engine.Result{}, err
@@ -59,6 +67,27 @@ func (d tableDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.TableName, Outputs: tableOutputs(t)}, nil
+}
+
+// awaitDeleted waits, for at most tableDeletion, until a table that is
+// DELETING is gone; a table in any other state is left to the caller.
+func (tableDriver) awaitDeleted(ctx context.Context, client *dynamodb.Client, name, region string) error {
+	out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if out.Table.TableStatus != ddbtypes.TableStatusDeleting {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, tableDeletion)
+	defer cancel()
+	_, err = waitTable(ctx, client, name, func(*ddbtypes.TableDescription) bool { return false })
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("%s is still being deleted; it cannot be created again until it is gone: %w", tableWhat(name, region), err)
 }
 
 // Marked: tables carry the engine's ownership marks as tags.
@@ -134,22 +163,28 @@ func tableOutputs(t *ddbtypes.TableDescription) map[string]string {
 }
 
 // waitTable polls DescribeTable until ready says so; tables take seconds to
-// minutes to become active on AWS and no time at all on emulators.
+// minutes to become active on AWS and no time at all on emulators. A
+// transient error (throttling, a reset) is polled through: the table's
+// state has not changed, and giving up would make the engine redo the
+// create or delete the wait belongs to.
 func waitTable(ctx context.Context, client *dynamodb.Client, name string, ready func(*ddbtypes.TableDescription) bool) (*ddbtypes.TableDescription, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, tableDeletion)
 	defer cancel()
+	status := ddbtypes.TableStatus("unknown")
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 10*time.Second) {
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-		if err != nil {
-			return nil, classify(err)
-		}
-		if ready(out.Table) {
+		switch {
+		case err == nil && ready(out.Table):
 			return out.Table, nil
+		case err == nil:
+			status = out.Table.TableStatus
+		case !worthRetry(err) || ctx.Err() != nil:
+			return nil, classify(err)
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("table %s is still %s: %w", name, out.Table.TableStatus, ctx.Err())
+			return nil, fmt.Errorf("table %s is still %s: %w", name, status, ctx.Err())
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -57,6 +58,37 @@ func (t r53Tags) set(ctx context.Context, id string, have, want map[string]strin
 	return nil
 }
 
+// waitChange polls GetChange until the change is INSYNC, for at most
+// changeSync: until then, Route 53's name servers do not all answer with it,
+// and a health check a deleted record used is still in use.
+func (c *Cloud) waitChange(ctx context.Context, info *r53types.ChangeInfo) error {
+	if info == nil || info.Status == r53types.ChangeStatusInsync {
+		return nil
+	}
+	id := aws.ToString(info.Id)
+	ctx, cancel := context.WithTimeout(ctx, changeSync)
+	defer cancel()
+	// Route 53 allows five requests a second per account: poll slowly, and
+	// keep polling through throttling and other transient errors.
+	for wait := time.Second; ; wait = min(2*wait, 10*time.Second) {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("Route 53 change %s is not INSYNC after %s: %w", id, changeSync, ctx.Err())
+		}
+		out, err := c.Route53().GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)})
+		if worthRetry(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for Route 53 change %s: %w", id, classify(err))
+		}
+		if out.ChangeInfo != nil && out.ChangeInfo.Status == r53types.ChangeStatusInsync {
+			return nil
+		}
+	}
+}
+
 type zoneDriver struct{ c *Cloud }
 
 func (zoneDriver) ForceNew() []string { return []string{"name"} }
@@ -85,6 +117,9 @@ func (d zoneDriver) Create(ctx context.Context, req engine.Request) (engine.Resu
 		})
 		if err != nil {
 			return engine.Result{}, classify(err)
+		}
+		if err := d.c.waitChange(ctx, out.ChangeInfo); err != nil {
+			return engine.Result{}, err
 		}
 		zone = out.HostedZone
 	} else if have, err = d.tags().get(ctx, zoneID(aws.ToString(zone.Id))); err != nil {
@@ -201,9 +236,11 @@ func (d zoneDriver) Update(ctx context.Context, rec engine.Record, req engine.Re
 }
 
 func (d zoneDriver) Delete(ctx context.Context, rec engine.Record) error {
-	_, err := d.c.Route53().DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: aws.String(rec.ID)})
+	out, err := d.c.Route53().DeleteHostedZone(ctx, &route53.DeleteHostedZoneInput{Id: aws.String(rec.ID)})
 	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
 		return nil
+	} else if err == nil {
+		return d.c.waitChange(ctx, out.ChangeInfo)
 	}
 	if code(err) == "HostedZoneNotEmpty" {
 		// Not worth a retry: the zone stays until its other records go.
@@ -261,7 +298,9 @@ func (d healthCheckDriver) Create(ctx context.Context, req engine.Request) (engi
 		return engine.Result{}, classify(err)
 	}
 	id = aws.ToString(out.HealthCheck.Id)
-	if err := d.tags().set(ctx, id, nil, req.Tags); err != nil {
+	// The check carries no marks until they are set: keep trying, or an
+	// engine retry could not prove the check its own.
+	if err := retryWhile(ctx, markTimeout, worthRetry, func() error { return d.tags().set(ctx, id, nil, req.Tags) }); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: id, Outputs: map[string]string{"id": id}}, nil
@@ -423,14 +462,17 @@ type recordDriver struct{ c *Cloud }
 func (recordDriver) ForceNew() []string { return []string{"zone_id", "name", "type", "set_identifier"} }
 
 func (d recordDriver) change(ctx context.Context, action r53types.ChangeAction, p recordProps) error {
-	_, err := d.c.Route53().ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+	out, err := d.c.Route53().ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 		HostedZoneId: aws.String(p.ZoneID),
 		ChangeBatch: &r53types.ChangeBatch{
 			Comment: aws.String("meridian"),
 			Changes: []r53types.Change{{Action: action, ResourceRecordSet: p.recordSet()}},
 		},
 	})
-	return classify(err)
+	if err != nil {
+		return classify(err)
+	}
+	return d.c.waitChange(ctx, out.ChangeInfo)
 }
 
 func recordID(p recordProps) string {
@@ -582,9 +624,13 @@ func (d recordDriver) Delete(ctx context.Context, rec engine.Record) error {
 	} else if err != nil {
 		return err
 	}
-	_, err = d.c.Route53().ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
+	out, err := d.c.Route53().ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{
 		HostedZoneId: aws.String(p.ZoneID),
 		ChangeBatch:  &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionDelete, ResourceRecordSet: rs}}},
 	})
-	return classify(err)
+	if err != nil {
+		return classify(err)
+	}
+	// The health check the record used is in use until the change is INSYNC.
+	return d.c.waitChange(ctx, out.ChangeInfo)
 }

@@ -51,14 +51,27 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 			return engine.Result{}, fmt.Errorf("look for bucket %s: %w", p.Bucket, err)
 		}
 	}
+	fresh := false
 	if !exists {
-		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+		// The tags (the ownership marks among them) go with the create, so
+		// that a create whose answer is lost leaves a bucket the engine's
+		// retry can prove its own. Endpoints that ignore them (moto) get
+		// them again from apply below.
+		cfg := &s3types.CreateBucketConfiguration{}
 		if regionOf(req.Region) != globalRegion {
-			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(req.Region)}
+			cfg.LocationConstraint = s3types.BucketLocationConstraint(req.Region)
+		}
+		for _, k := range sortedKeys(req.Tags) {
+			cfg.Tags = append(cfg.Tags, s3types.Tag{Key: aws.String(k), Value: aws.String(req.Tags[k])})
+		}
+		in := &s3.CreateBucketInput{Bucket: aws.String(p.Bucket)}
+		if cfg.LocationConstraint != "" || len(cfg.Tags) > 0 {
+			in.CreateBucketConfiguration = cfg
 		}
 		_, err := client.CreateBucket(ctx, in)
 		switch code(err) {
 		case "":
+			fresh = true
 		case "BucketAlreadyOwnedByYou":
 			exists = true
 		case "BucketAlreadyExists":
@@ -78,7 +91,7 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		}
 		have = tags
 	}
-	if err := d.apply(ctx, client, p, have, req.Tags); err != nil {
+	if err := d.apply(ctx, client, p, have, req.Tags, fresh); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Bucket, Outputs: bucketOutputs(p.Bucket, req.Region)}, nil
@@ -129,33 +142,43 @@ func bucketOutputs(bucket, region string) map[string]string {
 	return map[string]string{"bucket": bucket, "arn": "arn:aws:s3:::" + bucket, "region": region}
 }
 
-// apply sets versioning and tags; have are the tags the bucket carries now.
-func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps, have, want map[string]string) error {
+// apply sets tags and versioning; have are the tags the bucket carries now.
+// fresh says the bucket was made by this call: S3 may answer NoSuchBucket
+// for a while after CreateBucket, and only then is that worth waiting out.
+// The tags (the ownership marks among them) go first, and on a fresh bucket
+// are retried on transient errors too: an engine retry of Create would meet
+// an unmarked bucket it could not claim.
+func (bucketDriver) apply(ctx context.Context, client *s3.Client, p bucketProps, have, want map[string]string, fresh bool) error {
+	propagating := func(err error) bool { return fresh && (noSuchBucket(err) || worthRetry(err)) }
+	if set, remove := tagDiff(have, want); len(set) > 0 || len(remove) > 0 || have == nil {
+		err := retryWhile(ctx, bucketPropagation, propagating, func() (err error) {
+			if len(want) == 0 {
+				_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
+				return err
+			}
+			tagging := &s3types.Tagging{}
+			for _, k := range sortedKeys(want) {
+				tagging.TagSet = append(tagging.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
+			}
+			_, err = client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(p.Bucket), Tagging: tagging})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("tags: %w", classify(err))
+		}
+	}
 	status := s3types.BucketVersioningStatusSuspended
 	if p.Versioning {
 		status = s3types.BucketVersioningStatusEnabled
 	}
-	if _, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
-		Bucket:                  aws.String(p.Bucket),
-		VersioningConfiguration: &s3types.VersioningConfiguration{Status: status},
+	if err := retryWhile(ctx, bucketPropagation, propagating, func() error {
+		_, err := client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+			Bucket:                  aws.String(p.Bucket),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: status},
+		})
+		return err
 	}); err != nil {
 		return fmt.Errorf("versioning: %w", classify(err))
-	}
-	if set, remove := tagDiff(have, want); len(set) == 0 && len(remove) == 0 && have != nil {
-		return nil
-	}
-	var err error
-	if len(want) == 0 {
-		_, err = client.DeleteBucketTagging(ctx, &s3.DeleteBucketTaggingInput{Bucket: aws.String(p.Bucket)})
-	} else {
-		tagging := &s3types.Tagging{}
-		for _, k := range sortedKeys(want) {
-			tagging.TagSet = append(tagging.TagSet, s3types.Tag{Key: aws.String(k), Value: aws.String(want[k])})
-		}
-		_, err = client.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(p.Bucket), Tagging: tagging})
-	}
-	if err != nil {
-		return fmt.Errorf("tags: %w", classify(err))
 	}
 	return nil
 }
@@ -210,7 +233,7 @@ func (d bucketDriver) Update(ctx context.Context, rec engine.Record, req engine.
 	if err != nil {
 		return engine.Result{}, err
 	}
-	if err := d.apply(ctx, client, p, have, req.Tags); err != nil {
+	if err := d.apply(ctx, client, p, have, req.Tags, false); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: rec.ID, Outputs: bucketOutputs(rec.ID, req.Region)}, nil
@@ -280,19 +303,24 @@ func (d replicationDriver) Create(ctx context.Context, req engine.Request) (engi
 	if err := primitive.Decode(req.Properties, &p); err != nil {
 		return engine.Result{}, err
 	}
-	_, err := d.c.S3(req.Region).PutBucketReplication(ctx, &s3.PutBucketReplicationInput{
-		Bucket: aws.String(p.Bucket),
-		ReplicationConfiguration: &s3types.ReplicationConfiguration{
-			Role: aws.String(p.RoleArn),
-			Rules: []s3types.ReplicationRule{{
-				ID:                      aws.String("meridian"),
-				Status:                  s3types.ReplicationRuleStatusEnabled,
-				Priority:                aws.Int32(1),
-				Filter:                  &s3types.ReplicationRuleFilter{Prefix: aws.String("")},
-				DeleteMarkerReplication: &s3types.DeleteMarkerReplication{Status: s3types.DeleteMarkerReplicationStatusEnabled},
-				Destination:             &s3types.Destination{Bucket: aws.String(p.DestinationBucketArn)},
-			}},
-		},
+	// The replication role is usually made in the same apply: S3 cannot
+	// assume it until IAM has propagated it.
+	err := retryWhile(ctx, rolePropagation, roleNotAssumable, func() error {
+		_, err := d.c.S3(req.Region).PutBucketReplication(ctx, &s3.PutBucketReplicationInput{
+			Bucket: aws.String(p.Bucket),
+			ReplicationConfiguration: &s3types.ReplicationConfiguration{
+				Role: aws.String(p.RoleArn),
+				Rules: []s3types.ReplicationRule{{
+					ID:                      aws.String("meridian"),
+					Status:                  s3types.ReplicationRuleStatusEnabled,
+					Priority:                aws.Int32(1),
+					Filter:                  &s3types.ReplicationRuleFilter{Prefix: aws.String("")},
+					DeleteMarkerReplication: &s3types.DeleteMarkerReplication{Status: s3types.DeleteMarkerReplicationStatusEnabled},
+					Destination:             &s3types.Destination{Bucket: aws.String(p.DestinationBucketArn)},
+				}},
+			},
+		})
+		return err
 	})
 	if err != nil {
 		return engine.Result{}, classify(err)

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -26,11 +26,17 @@ type parameterDriver struct{ c *Cloud }
 func (parameterDriver) ForceNew() []string { return []string{"name"} }
 
 func (d parameterDriver) put(ctx context.Context, region string, p parameterProps, overwrite bool, tags map[string]string) error {
-	value, err := json.Marshal(p.Value)
+	// Plain JSON when it fits 4 KB, else compressed; the compile step
+	// refused what does not fit 8 KB even so.
+	value, err := compile.EncodeManifest(p.Value)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", parameterWhat(p.Name, region), err)
 	}
-	in := &ssm.PutParameterInput{Name: aws.String(p.Name), Value: aws.String(string(value)), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(overwrite)}
+	// Intelligent-Tiering keeps a value of up to 4 KB in the free Standard
+	// tier and moves a larger one to Advanced; unlike naming Standard, it
+	// does not fail when a smaller value overwrites an Advanced one.
+	in := &ssm.PutParameterInput{Name: aws.String(p.Name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString,
+		Overwrite: aws.Bool(overwrite), Tier: ssmtypes.ParameterTierIntelligentTiering}
 	if !overwrite {
 		for _, k := range sortedKeys(tags) {
 			in.Tags = append(in.Tags, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
@@ -106,8 +112,8 @@ func (c *Cloud) GetParameter(ctx context.Context, region, name string) (map[stri
 
 // manifest parses a parameter's value as the JSON document meridian wrote.
 func manifest(region, name, raw string) (map[string]any, error) {
-	var value map[string]any
-	if err := json.Unmarshal([]byte(raw), &value); err != nil {
+	value, err := compile.DecodeManifest(raw)
+	if err != nil {
 		return nil, fmt.Errorf("parameter %s in %s is not a meridian manifest: %w", name, region, err)
 	}
 	return value, nil
