@@ -284,6 +284,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 			return
 		}
 		runbookOf(p.Name, rb).set(&plan)
+		checkLimits("meridian_dr_policy."+p.Name, g, &resp.Diagnostics)
 		if !req.State.Raw.IsNull() {
 			records, diags := recordsOf(ctx, req.Private, &state)
 			resp.Diagnostics.Append(diags...)

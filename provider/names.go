@@ -68,3 +68,11 @@ var pairClaimPaths = map[string]path.Path{
 	"DynamoDB table":       path.Root("kv_table").AtName("name"),
 	"Route 53 hosted zone": path.Root("dns").AtName("zone_name"),
 }
+
+// checkLimits makes every AWS tag limit a graph would break at apply an
+// error of the plan, counting the ownership marks the resource's engine
+// adds (compile.CheckLimits): AWS would refuse the object half way through
+// the apply.
+func checkLimits(address string, g primitive.Graph, diags *diag.Diagnostics) {
+	diags.Append(violationDiagnostics(compile.CheckLimits(address, scope(address), g))...)
+}

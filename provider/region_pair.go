@@ -313,6 +313,7 @@ func (r *regionPair) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	plan.Primitives = types.ListUnknown(primitiveType)
 	if g != nil {
 		r.data.names.check(subject(resourceType, plan.Name.ValueString()), *g, pairClaimPaths, &resp.Diagnostics)
+		checkLimits(address(plan.Name.ValueString()), *g, &resp.Diagnostics)
 	}
 	switch {
 	case g == nil:

@@ -221,6 +221,14 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 		if g, err = stack.CompileResources(decl.res, w.opts.DefaultTags); err != nil {
 			return Preview{}, g, err
 		}
+		// AWS would refuse a tag over its limits half way through the apply.
+		if vs := compile.CheckLimits("stack "+w.opts.Stack, w.engine().Scope, g); len(vs) > 0 {
+			errs := make([]error, len(vs))
+			for i, v := range vs {
+				errs[i] = v
+			}
+			return Preview{}, g, errors.Join(errs...)
+		}
 	}
 	e := w.engine()
 	p, err := engine.Diff(g, doc.State, e.Drivers)
