@@ -146,13 +146,8 @@ func (d groupDriver) Find(ctx context.Context, req engine.Request) (engine.Resul
 		return engine.Result{}, false, err
 	}
 	_, err := d.claim(ctx, req, p.Name)
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		return engine.Result{}, false, nil
-	case errors.Is(err, engine.ErrNotOwned):
-		return engine.Result{}, true, err
-	case err != nil:
-		return engine.Result{}, false, err
+	if found, err := foundBy(err); !found || err != nil {
+		return engine.Result{}, found, err
 	}
 	return engine.Result{ID: p.Name, Outputs: map[string]string{"name": p.Name}}, true, nil
 }

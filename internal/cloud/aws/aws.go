@@ -416,3 +416,16 @@ func withoutMarks(tags map[string]string) map[string]string {
 	}
 	return out
 }
+
+// foundBy turns what a driver's claim of an existing object answered into
+// what Find reports: absent is not found; there but not ours is found,
+// with the claim's error.
+func foundBy(claimErr error) (bool, error) {
+	switch {
+	case errors.Is(claimErr, engine.ErrNotFound):
+		return false, nil
+	case errors.Is(claimErr, engine.ErrNotOwned):
+		return true, claimErr
+	}
+	return claimErr == nil, claimErr
+}

@@ -384,13 +384,8 @@ func (d launchTemplateDriver) Find(ctx context.Context, req engine.Request) (eng
 		return engine.Result{}, false, err
 	}
 	lt, err := d.claim(ctx, req, p.Name)
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		return engine.Result{}, false, nil
-	case errors.Is(err, engine.ErrNotOwned):
-		return engine.Result{}, true, err
-	case err != nil:
-		return engine.Result{}, false, err
+	if found, err := foundBy(err); !found || err != nil {
+		return engine.Result{}, found, err
 	}
 	return engine.Result{ID: aws.ToString(lt.LaunchTemplateId), Outputs: launchTemplateOutputs(lt)}, true, nil
 }
