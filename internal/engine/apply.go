@@ -46,6 +46,9 @@ type Engine struct {
 	// first part of every OwnerTag, so it must not change over an object's
 	// life.
 	Scope string
+	// StopGrace is how long Apply lets the steps in flight finish after
+	// its context is cancelled; 0 means DefaultStopGrace.
+	StopGrace time.Duration
 	// Shared, if set, are limiters this engine shares with others; the
 	// first engine to call sets their Parallelism and limits.
 	Shared *Limiters
@@ -116,12 +119,43 @@ func (e *Engine) Apply(ctx context.Context, p Plan, st *State) error {
 		}
 		nodes[name] = deps
 	}
-	return schedule(ctx, nodes, e.slots(maps.Values(steps)), func(ctx context.Context, node string) error {
+	// A cancel (Ctrl-C) stops new steps at once, but lets the steps in
+	// flight finish their calls and record what they made, for StopGrace:
+	// a call cut off mid-way leaves an object half configured and a record
+	// the next run must resolve.
+	inFlight, stop := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), stoppedKey{}, ctx))
+	defer stop()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(e.stopGrace(), stop) })()
+	return schedule(ctx, nodes, e.slots(maps.Values(steps)), func(_ context.Context, node string) error {
 		if name, ok := strings.CutPrefix(node, deleteNode); ok {
-			return r.step(ctx, steps[name], r.deleteRecorded)
+			return r.step(inFlight, steps[name], r.deleteRecorded)
 		}
-		return r.step(ctx, steps[node], r.apply)
+		return r.step(inFlight, steps[node], r.apply)
 	})
+}
+
+// stoppedKey holds, in the context of a step in flight, the run's own
+// context: once it is cancelled, the step makes no new try (see retry).
+type stoppedKey struct{}
+
+// runContext is the context of the run a step in flight belongs to: what
+// waits before a call (a limit, a retry's backoff) ends with it, while the
+// call itself goes on.
+func runContext(ctx context.Context) context.Context {
+	if run, ok := ctx.Value(stoppedKey{}).(context.Context); ok {
+		return run
+	}
+	return ctx
+}
+
+// DefaultStopGrace is how long steps in flight may go on after a cancel.
+const DefaultStopGrace = 30 * time.Second
+
+func (e *Engine) stopGrace() time.Duration {
+	if e.StopGrace > 0 {
+		return e.StopGrace
+	}
+	return DefaultStopGrace
 }
 
 // deleteNode prefixes the name of a step's delete in the schedule, so
@@ -453,8 +487,8 @@ func (e *Engine) retry(ctx context.Context, s Step, f func() error) error {
 			wait := min(p.Base<<attempt, p.Max)
 			select {
 			case <-time.After(rand.N(wait + 1)):
-			case <-ctx.Done():
-				return errors.Join(err, ctx.Err())
+			case <-runContext(ctx).Done():
+				return errors.Join(err, runContext(ctx).Err())
 			}
 		}
 		if err = e.call(ctx, s, f); err == nil || !IsRetryable(err) {

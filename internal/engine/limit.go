@@ -100,15 +100,17 @@ type Limiters struct {
 // them when the engine is busy; never more of them than it admitted.
 func (e *Engine) call(ctx context.Context, s Step, f func() error) error {
 	l, slots, clk := e.limiter(s.Type, s.Region)
-	release, err := l.wait(ctx, clk)
+	// Waiting for a turn ends with the run; the call, once made, does not.
+	run := runContext(ctx)
+	release, err := l.wait(run, clk)
 	if err != nil {
 		return err
 	}
 	defer release()
 	select {
 	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-run.Done():
+		return run.Err()
 	}
 	defer func() { <-slots }()
 	return f()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
@@ -250,5 +251,48 @@ func TestPreflight(t *testing.T) {
 		if cl.Op != "find" {
 			t.Errorf("preflight made a %s call", cl.Op)
 		}
+	}
+}
+
+// ctxDriver fails a call whose context was cancelled while it was made, as
+// an SDK call does when its request is aborted.
+type ctxDriver struct{ *fakeDriver }
+
+func (d ctxDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
+	res, err := d.fakeDriver.Create(ctx, req)
+	if ctx.Err() != nil {
+		return engine.Result{}, ctx.Err()
+	}
+	return res, err
+}
+
+// TestCancelLetsStepsInFlightFinish: a cancel (Ctrl-C) during a create lets
+// that create finish and be recorded as done, and starts nothing more.
+func TestCancelLetsStepsInFlightFinish(t *testing.T) {
+	c := newCloud()
+	c.delay = 20 * time.Millisecond
+	e, _, _ := newEngine(c, 2)
+	e.Drivers["slow"] = ctxDriver{&fakeDriver{c: c, typ: "slow"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c.onCall = func(cl call) {
+		if cl.Op == "create" && cl.Name == "a" {
+			cancel()
+		}
+	}
+	var st engine.State
+	p, err := engine.Diff(graph(prim("a", "slow", nil), prim("b", "slow", nil, "a")), st, e.Drivers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.Apply(ctx, p, &st)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Apply() = %v, want the cancel", err)
+	}
+	if a, ok := st.Get("a"); !ok || a.Pending != "" || a.ID == "" {
+		t.Errorf("a = %+v, want its create finished and recorded", a)
+	}
+	if _, ok := st.Get("b"); ok || len(c.callsOf("create")) != 1 {
+		t.Errorf("b was started after the cancel: %q", c.callNames())
 	}
 }
