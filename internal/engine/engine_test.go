@@ -906,16 +906,12 @@ func TestApplyReplace(t *testing.T) {
 	for _, s := range p.Steps {
 		got = append(got, stepString(s))
 	}
-	// b uses a, so it goes before a and comes back after the new a.
-	if want := []string{"replace a [name] [name]", "replace b [a is replaced of] [a is replaced]"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"replace a [name] [name]", "update b [of] []"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("plan = %q, want %q", got, want)
-	}
-	if got, want := c.callNames(), []string{"create a", "create b", "delete b", "delete a", "create a", "create b"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("calls = %q, want %q", got, want)
 	}
 	del := findCall(t, c, "delete", "a")
 	creates := c.callsOf("create")
-	recreate := creates[len(creates)-2]
+	recreate := creates[len(creates)-1]
 	if recreate.Name != "a" || del.ID != old.ID || del.End >= recreate.Start {
 		t.Errorf("replace: delete %+v then create %+v", del, recreate)
 	}
@@ -923,6 +919,42 @@ func TestApplyReplace(t *testing.T) {
 	if nu.ID == old.ID || nu.ID != recreate.ID {
 		t.Errorf("replacement recorded with ID %s (old %s, created %s)", nu.ID, old.ID, recreate.ID)
 	}
+	up := findCall(t, c, "update", "b")
+	if up.Start <= recreate.End || up.Props["of"] != "arn:fake:"+nu.ID {
+		t.Errorf("dependent updated with %v (start %d), want the new ARN after the create (end %d)", up.Props["of"], up.Start, recreate.End)
+	}
+}
+
+// TestReplaceInUseReplacesDependents: replacing an object the cloud will
+// not delete while it is used (an InUse driver's: a health check a record
+// names) deletes its recorded dependents first and creates them again
+// after the new object, pointing at it.
+func TestReplaceInUseReplacesDependents(t *testing.T) {
+	c := newCloud()
+	e, _, _ := newEngine(c, 2)
+	e.Drivers["check"] = inUseDriver{&fakeDriver{c: c, typ: "check", forceNew: []string{"interval"}}}
+	var st engine.State
+	g := func(interval int) primitive.Graph {
+		return graph(prim("a", "check", map[string]any{"interval": interval}), prim("b", tPolicy, map[string]any{"of": "${a.arn}"}))
+	}
+	if _, err := apply(t, e, g(30), &st); err != nil {
+		t.Fatal(err)
+	}
+	p, err := apply(t, e, g(10), &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range p.Steps {
+		got = append(got, stepString(s))
+	}
+	if want := []string{"replace a [interval] [interval]", "replace b [a is replaced of] [a is replaced]"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("plan = %q, want %q", got, want)
+	}
+	if got, want := c.callNames(), []string{"create a", "create b", "delete b", "delete a", "create a", "create b"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %q, want %q", got, want)
+	}
+	nu, _ := st.Get("a")
 	if b, _ := c.objectNamed("b"); b.Props["of"] != "arn:fake:"+nu.ID || c.count() != 2 {
 		t.Errorf("dependent recreated with %v (%d objects), want the new ARN", b.Props["of"], c.count())
 	}

@@ -483,3 +483,8 @@ func (d markedDriver) HoldsData(ctx context.Context, rec engine.Record) (string,
 	s, _ := o.Props["data"].(string)
 	return s, nil
 }
+
+// inUseDriver serves objects the cloud will not delete while others use them.
+type inUseDriver struct{ *fakeDriver }
+
+func (inUseDriver) InUse() {}

@@ -115,3 +115,11 @@ type Finder interface {
 type DataHolder interface {
 	HoldsData(ctx context.Context, rec Record) (string, error)
 }
+
+// InUse is implemented by drivers whose objects the cloud refuses to delete
+// while other objects use them: Route 53 answers HealthCheckInUse and
+// HostedZoneNotEmpty, IAM DeleteConflict. Replacing such an object
+// replaces what depends on it too, dependents deleted first.
+type InUse interface {
+	InUse()
+}

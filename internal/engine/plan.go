@@ -116,19 +116,25 @@ func Diff(desired primitive.Graph, st State, drivers Drivers) (Plan, error) {
 		}
 	}
 	plan.Steps = append(plan.Steps, gone...)
-	replaceDependents(plan, st)
+	replaceDependents(plan, st, drivers)
 	return plan, nil
 }
 
 // replaceDependents turns every update or no-op of a record that depends,
-// as recorded, on a replaced primitive into a replace too. The old object
-// cannot go while others still use it (a health check a failover record
-// uses, a zone that holds records, a role with policies), so its
-// dependents are deleted before it and created again after the new one.
-func replaceDependents(plan Plan, st State) {
+// as recorded, on a replaced primitive whose driver is InUse into a
+// replace too. The cloud will not delete such an object while others use
+// it (a health check a failover record names, a zone that holds records, a
+// role with policies), so its dependents are deleted before it and created
+// again after the new one. Dependents of other replaced primitives are
+// updated in place, after the new object exists.
+func replaceDependents(plan Plan, st State, drivers Drivers) {
 	index := map[string]int{}
 	for i, s := range plan.Steps {
 		index[s.Name] = i
+	}
+	held := func(j int) bool {
+		_, ok := drivers[plan.Steps[j].Type].(InUse)
+		return plan.Steps[j].Op == OpReplace && ok
 	}
 	for changed := true; changed; {
 		changed = false
@@ -141,7 +147,7 @@ func replaceDependents(plan Plan, st State) {
 				continue
 			}
 			for _, d := range rec.DependsOn {
-				if j, ok := index[d]; ok && plan.Steps[j].Op == OpReplace {
+				if j, ok := index[d]; ok && held(j) {
 					because := d + " is replaced"
 					s.Op, s.ReplaceBecause = OpReplace, []string{because}
 					if !slices.Contains(s.Changes, because) {
@@ -149,6 +155,7 @@ func replaceDependents(plan Plan, st State) {
 						sort.Strings(s.Changes)
 					}
 					plan.Steps[i] = s
+					// A replaced dependent may itself be in use.
 					changed = true
 					break
 				}
