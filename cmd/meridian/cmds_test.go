@@ -336,11 +336,11 @@ func TestMeasuredRTOStopsThePlan(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".meridian", "stacks", "dev.json"), []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"preview", "up"} {
-		r := c.run(cmd, "--yes", endpoint)
+	for _, args := range [][]string{{"preview"}, {"up", "--yes"}} {
+		r := c.run(append(args, endpoint)...)
 		if r.code != 1 || !strings.Contains(r.stderr, "main.tf:76,") || !strings.Contains(r.stderr, "RTO shorter than the measured restore") ||
 			!strings.Contains(r.stderr, "meridian_dr_policy.checkout: rto: the last drill restored the pair in 1h30m0s, longer than rto 1h0m0s") {
-			t.Errorf("%s after a drill that measured 1h30m: exit %d\n%s", cmd, r.code, r.stderr)
+			t.Errorf("%s after a drill that measured 1h30m: exit %d\n%s", args[0], r.code, r.stderr)
 		}
 	}
 	// The kept report reads back, and a drill that did not pass exits 1.
@@ -349,7 +349,9 @@ func TestMeasuredRTOStopsThePlan(t *testing.T) {
 		!strings.Contains(r.stderr, "the drill of meridian_dr_policy.checkout missed its targets") {
 		t.Errorf("drill --last: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	if evs := jsonLines(t, c.run("drill", "--last", "--json", endpoint).stdout); len(evs) != 1 || evs[0]["event"] != "drill" || evs[0]["report"].(map[string]any)["id"] != "d1" {
+	// The report, then the summary every failed command ends its JSON with.
+	if evs := jsonLines(t, c.run("drill", "--last", "--json", endpoint).stdout); len(evs) != 2 || evs[0]["event"] != "drill" || evs[0]["report"].(map[string]any)["id"] != "d1" ||
+		evs[1]["event"] != "summary" || evs[1]["ok"] != false {
 		t.Errorf("drill --last --json: %v", evs)
 	}
 	c.must("destroy", "--yes", endpoint)
