@@ -119,7 +119,9 @@ func TestDrillCLI(t *testing.T) {
 	var runbook struct {
 		Steps []runbookStep `json:"steps"`
 	}
-	if err := json.Unmarshal([]byte(must("runbook", "orders", "--json")), &runbook); err != nil {
+	// The runbook event, then the command's summary.
+	runbookJSON, _, _ := strings.Cut(must("runbook", "orders", "--json"), "\n")
+	if err := json.Unmarshal([]byte(runbookJSON), &runbook); err != nil {
 		t.Fatal(err)
 	}
 	var ran []string
