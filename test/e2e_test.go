@@ -23,6 +23,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster/clustertest"
 )
 
 // bed is what one end-to-end test runs against.
@@ -74,7 +75,7 @@ func start(t *testing.T, dir string) *bed {
 func startCloud(t *testing.T) (*testbed.Moto, *cluster.Set) {
 	t.Helper()
 	testbed.RequireTool(t, "moto_server")
-	clusters := cluster.ForTest(t, "region-a", "region-b")
+	clusters := clustertest.ForTest(t, "region-a", "region-b")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	moto, err := testbed.StartMoto(ctx)

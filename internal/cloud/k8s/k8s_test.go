@@ -18,6 +18,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster/clustertest"
 )
 
 var tags = map[string]string{"cost-centre": "Payments Team", "service": "shop"}
@@ -64,7 +65,7 @@ type env struct {
 }
 
 func setup(t *testing.T) *env {
-	set := cluster.ForTest(t, "region-a", "region-b")
+	set := clustertest.ForTest(t, "region-a", "region-b")
 	b, _ := set.Cluster("region-b")
 	caB, err := b.CAData()
 	if err != nil {

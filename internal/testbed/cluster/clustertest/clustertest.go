@@ -1,14 +1,17 @@
-package cluster
+// Package clustertest starts local clusters for a test. It is apart from
+// package cluster, which the product's drill lifecycle uses, so that no
+// product package depends on "testing" or the rest of the testbed through it.
+package clustertest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 )
 
 // EnvEnable turns on the tests that need real clusters. They are opt-in
@@ -26,18 +29,18 @@ func Enabled() bool {
 // stops them when the test ends. Without EnvEnable the test is skipped.
 // With it, the binaries are built if missing; when that fails the test is
 // skipped (fails with CI=true) with the build error.
-func ForTest(t testing.TB, names ...string) *Set {
+func ForTest(t testing.TB, names ...string) *cluster.Set {
 	t.Helper()
 	if !Enabled() {
 		t.Skipf("skipped: real Kubernetes clusters are opt-in: set %s=1 (make e2e does; the first build of the binaries takes ~25 min)", EnvEnable)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
-	bins, err := Build(ctx, testLog{t})
+	bins, err := cluster.Build(ctx, testLog{t})
 	if err != nil {
 		testbed.Unavailable(t, "cluster binaries could not be built or found: %v", err)
 	}
-	set, err := Start(ctx, Options{Dir: t.TempDir(), Names: names, Binaries: bins, Log: testLog{t}})
+	set, err := cluster.Start(ctx, cluster.Options{Dir: t.TempDir(), Names: names, Binaries: bins, Log: testLog{t}})
 	if err != nil {
 		t.Fatalf("start clusters %v: %v", names, err)
 	}
@@ -54,14 +57,4 @@ type testLog struct{ t testing.TB }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
-}
-
-// String describes the set for test logs.
-func (s *Set) String() string {
-	var parts []string
-	for _, n := range s.Names() {
-		c, _ := s.Cluster(n)
-		parts = append(parts, fmt.Sprintf("%s=%s", n, c.Server()))
-	}
-	return strings.Join(parts, " ")
 }
