@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -139,7 +140,7 @@ func (d bucketDriver) HoldsData(ctx context.Context, rec engine.Record) (string,
 }
 
 func bucketOutputs(bucket, region string) map[string]string {
-	return map[string]string{"bucket": bucket, "arn": "arn:aws:s3:::" + bucket, "region": region}
+	return map[string]string{"bucket": bucket, "arn": blueprint.ARN(region, "s3", "", "", bucket), "region": region}
 }
 
 // apply sets tags and versioning; have are the tags the bucket carries now.
