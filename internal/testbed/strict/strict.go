@@ -29,6 +29,11 @@
 //     InvalidInput, Backup InvalidParameterValueException);
 //   - bucket-names: CreateBucket with a name outside S3's naming rules
 //     answers InvalidBucketName;
+//   - replication-rules: PutBucketReplication answers InvalidRequest where
+//     S3 does and moto does not: a V2 rule (with Filter) without Priority or
+//     DeleteMarkerReplication, and Replication Time Control on a rule
+//     without Filter, with a time other than 15 minutes, or without its
+//     metrics (Status Enabled, EventThreshold 15 minutes);
 //   - throttling: a token bucket per service, account and region (one for
 //     all regions of Route 53, IAM, Organizations; Route 53 at 5 requests/s,
 //     others set by Options.Rates) answers the service's throttle
@@ -85,6 +90,7 @@ const (
 	SSMSize           Behaviour = "ssm-size"
 	TagLimits         Behaviour = "tag-limits"
 	BucketNames       Behaviour = "bucket-names"
+	ReplicationRules  Behaviour = "replication-rules"
 	Throttling        Behaviour = "throttling"
 	Faults            Behaviour = "faults"
 )
@@ -92,7 +98,7 @@ const (
 // Behaviours lists every behaviour.
 func Behaviours() []Behaviour {
 	return []Behaviour{BucketPropagation, RolePropagation, ChangePending, HealthCheckInUse, TableDeleting,
-		SSMSize, TagLimits, BucketNames, Throttling, Faults}
+		SSMSize, TagLimits, BucketNames, ReplicationRules, Throttling, Faults}
 }
 
 // ParseBehaviours reads a comma-separated list of behaviour names ("" is none).
@@ -373,6 +379,7 @@ type check struct {
 
 var checks = []check{
 	{BucketNames, (*Server).checkBucketName},
+	{ReplicationRules, (*Server).checkReplicationRules},
 	{TagLimits, (*Server).checkTags},
 	{SSMSize, (*Server).checkParameterSize},
 	{BucketPropagation, (*Server).checkBucketVisible},
