@@ -38,7 +38,9 @@ type Options struct {
 	// State is where stacks live: a directory, "file://DIR" or
 	// "s3://BUCKET/PREFIX" (reached through AWS). Default DefaultState.
 	State string
-	// StateRegion is the region of the state bucket; default us-east-1.
+	// StateRegion is the region the state bucket is first looked up from
+	// (default us-east-1); the bucket may be in any region, which is found
+	// and used (HeadBucket's x-amz-bucket-region).
 	StateRegion string
 	AWS         AWS
 	// Kubernetes are the clusters that stand for regions, by region: a
@@ -112,7 +114,12 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		if region == "" {
 			region = "us-east-1"
 		}
-		w.store = state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}
+		// The bucket may be in any region: talk to it in its own.
+		store, err := state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}.Located(ctx)
+		if err != nil {
+			return nil, err
+		}
+		w.store = store
 	default:
 		w.store = state.LocalStore{Dir: filepath.Clean(strings.TrimPrefix(where, "file://"))}
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -39,6 +40,46 @@ type S3Store struct {
 }
 
 func (s S3Store) key(name string) string { return path.Join(s.Prefix, name) }
+
+// Located is the store with its client in the bucket's region. S3 serves a
+// bucket only in its own region (elsewhere it answers 301
+// PermanentRedirect), and a team's state bucket may be in any region.
+// HeadBucket names the region in x-amz-bucket-region, also when it refuses
+// (301, 403); GetBucketLocation, which S3 answers from any region, is asked
+// when it does not.
+func (s S3Store) Located(ctx context.Context) (S3Store, error) {
+	region := ""
+	out, err := s.Client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.Bucket)})
+	var re *awshttp.ResponseError
+	switch {
+	case err == nil:
+		region = aws.ToString(out.BucketRegion)
+	case isNotFound(err):
+		// No such bucket (yet): its first use says so, as it did before.
+		return s, nil
+	case errors.As(err, &re) && re.Response != nil:
+		region = re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	if region == "" {
+		loc, lerr := s.Client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(s.Bucket)})
+		if lerr != nil {
+			return s, fmt.Errorf("find the region of state bucket %s (HeadBucket: %v; GetBucketLocation): %w", s.Bucket, err, lerr)
+		}
+		// S3 names us-east-1 by no constraint at all, and eu-west-1 by its
+		// old name EU.
+		switch region = string(loc.LocationConstraint); region {
+		case "":
+			region = "us-east-1"
+		case "EU":
+			region = "eu-west-1"
+		}
+	}
+	if region == s.Client.Options().Region {
+		return s, nil
+	}
+	s.Client = s3.New(s.Client.Options(), func(o *s3.Options) { o.Region = region })
+	return s, nil
+}
 
 func (s S3Store) Stack(name string) (Backend, error) {
 	if err := CheckStackName(name); err != nil {

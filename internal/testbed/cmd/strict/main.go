@@ -18,7 +18,8 @@
 //
 //	-off LIST            behaviours to switch off: bucket-propagation, role-propagation,
 //	                     change-pending, healthcheck-in-use, table-deleting, ssm-size,
-//	                     tag-limits, bucket-names, replication-rules, throttling, faults
+//	                     tag-limits, bucket-names, bucket-region, replication-rules,
+//	                     throttling, faults
 //	-bucket-delay D      how long a new bucket answers NoSuchBucket (default 2s)
 //	-role-delay D        how long a new role cannot be assumed by S3 replication, Backup or sts:AssumeRole (4s)
 //	-change-delay D      how long a Route 53 change stays PENDING (2s)
