@@ -165,7 +165,7 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			},
 			"instance_types": schema.ListAttribute{
 				Required: true, ElementType: types.StringType,
-				Description: "Instance types in order of preference. The first is reserved and launched first; the others give the groups room when it is short. Each must be offered in zone `a` of both regions (checked at plan time).",
+				Description: "Instance types in order of preference. The first is reserved and launched first; the others give the groups room when it is short. In each region, the reservation and the group go to the first available zone, by name, that offers them all (DescribeAvailabilityZones and DescribeInstanceTypeOfferings, at plan time); a region with no such zone is a plan-time error.",
 			},
 			"image_id": schema.StringAttribute{Required: true, Description: "AMI the launch templates start instances from (the same id in both regions; use a copied AMI's id per region with two resources otherwise)."},
 			"unit": schema.StringAttribute{
@@ -508,6 +508,12 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 			return nil, nil, diags
 		}
 	}
+	if r.data.cloud != nil {
+		c.Zones = r.zones(ctx, c.Name, []string{c.PrimaryRegion, c.SecondaryRegion}, c.InstanceTypes, &diags)
+		if diags.HasError() {
+			return nil, nil, diags
+		}
+	}
 	g, p, err := compile.Capacity(c, prices, r.data.defaultTags)
 	if err != nil {
 		diags.AddError("Cannot compile "+name, err.Error())
@@ -517,34 +523,35 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 	return &g, &p, diags
 }
 
-// checkOfferings makes an instance type that a region's zone does not offer
-// a plan-time error on instance_types.
+// checkOfferings makes an instance type that no available zone of a region
+// offers a plan-time error on instance_types.
 func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityModel, diags *diag.Diagnostics) {
 	var typesWanted []string
 	diags.Append(m.InstanceTypes.ElementsAs(ctx, &typesWanted, false)...)
-	for _, region := range []string{m.PrimaryRegion.ValueString(), m.SecondaryRegion.ValueString()} {
-		zone := compile.CapacityZone(region)
-		offered, err := r.data.cloud.InstanceTypesOffered(ctx, region, zone, typesWanted)
-		if errors.Is(err, awscloud.ErrUnsupported) {
-			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
-			continue
-		}
-		if err != nil {
-			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
-			continue
-		}
-		var missing []string
-		for _, t := range typesWanted {
-			if !offered[t] {
-				missing = append(missing, t)
-			}
-		}
-		if len(missing) > 0 {
+	r.zones(ctx, m.Name.ValueString(), []string{m.PrimaryRegion.ValueString(), m.SecondaryRegion.ValueString()}, typesWanted, diags)
+}
+
+// zones chooses, per region, the availability zone the reservation and its
+// group go to (awscloud.CapacityZone), or reports on instance_types why
+// there is none. A region the endpoint cannot answer for is left out (the
+// compiled graph then names its "a" zone), with a warning.
+func (r *capacityReservation) zones(ctx context.Context, name string, regions, typesWanted []string, diags *diag.Diagnostics) map[string]string {
+	out := map[string]string{}
+	for _, region := range regions {
+		zone, err := r.data.cloud.CapacityZone(ctx, region, typesWanted)
+		switch {
+		case errors.Is(err, awscloud.ErrUnsupported):
+			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeAvailabilityZones or DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, name), region, err))
+		case errors.Is(err, awscloud.ErrNotOffered):
 			diags.AddAttributeError(path.Root("instance_types"), "Instance type not offered",
-				fmt.Sprintf("%s: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions.",
-					subject(capacityType, m.Name.ValueString()), strings.Join(missing, ", "), zone))
+				fmt.Sprintf("%s: %v (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions.", subject(capacityType, name), err))
+		case err != nil:
+			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: %s: %v", subject(capacityType, name), region, err))
+		default:
+			out[region] = zone
 		}
 	}
+	return out
 }
 
 // hasSummary says whether diags hold an error with that summary.
@@ -637,10 +644,7 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	case g == nil:
 		resp.Diagnostics.AddWarning("Checked at apply", subject(capacityType, plan.Name.ValueString())+": some arguments are not known until apply; the forecast and the capacity rules are checked then, before any change is made.")
 	default:
-		r.checkOfferings(ctx, plan, &resp.Diagnostics)
-		if resp.Diagnostics.HasError() {
-			return
-		}
+		// plan checked the offerings when it chose the zones.
 		if !req.State.Raw.IsNull() {
 			records, diags := loadRecords(ctx, req.Private)
 			resp.Diagnostics.Append(diags...)

@@ -391,30 +391,24 @@ func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings
 		return nil, err
 	}
 	var errs []error
-	for _, c := range decl.res.Capacities {
+	for i, c := range decl.res.Capacities {
 		address := stack.CapacityReservationType + " " + c.Spec.Name
+		zones := map[string]string{}
 		for _, region := range []string{c.Spec.PrimaryRegion, c.Spec.SecondaryRegion} {
-			zone := compile.CapacityZone(region)
-			offered, err := w.cloud.InstanceTypesOffered(ctx, region, zone, c.Spec.InstanceTypes)
+			// The zone the plan uses is the one checked (awscloud.CapacityZone).
+			zone, err := w.cloud.CapacityZone(ctx, region, c.Spec.InstanceTypes)
 			switch {
 			case errors.Is(err, awscloud.ErrUnsupported):
-				warnings = append(warnings, fmt.Sprintf("%s: instance type offerings not checked: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", address, region, err))
-				continue
+				warnings = append(warnings, fmt.Sprintf("%s: instance type offerings not checked: the endpoint does not serve DescribeAvailabilityZones or DescribeInstanceTypeOfferings in %s: %v", address, region, err))
+			case errors.Is(err, awscloud.ErrNotOffered):
+				errs = append(errs, fmt.Errorf("%s: instance_types: %v (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions", address, err))
 			case err != nil:
-				errs = append(errs, fmt.Errorf("%s: instance_types: cannot check the offerings in %s (DescribeInstanceTypeOfferings): %w", address, zone, err))
-				continue
-			}
-			var missing []string
-			for _, t := range c.Spec.InstanceTypes {
-				if !offered[t] {
-					missing = append(missing, t)
-				}
-			}
-			if len(missing) > 0 {
-				errs = append(errs, fmt.Errorf("%s: instance_types: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions",
-					address, strings.Join(missing, ", "), zone))
+				errs = append(errs, fmt.Errorf("%s: instance_types: cannot check the offerings in %s: %w", address, region, err))
+			default:
+				zones[region] = zone
 			}
 		}
+		decl.res.Capacities[i].Spec.Zones = zones
 	}
 	return warnings, errors.Join(errs...)
 }
