@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 )
 
 // TestPickZone: the zone is the first by name of the available zones that
@@ -69,5 +71,23 @@ func TestCapacityZoneAgainstMoto(t *testing.T) {
 	_, err = c.CapacityZone(e.ctx, "us-east-1", []string{"m5.large", "hpc6a.48xlarge"})
 	if !errors.Is(err, ErrNotOffered) || !strings.Contains(err.Error(), "hpc6a.48xlarge not offered in any available zone of us-east-1") {
 		t.Errorf("a type offered nowhere in the region: %v, want ErrNotOffered naming it", err)
+	}
+}
+
+// TestBucketARNPartition: a bucket's ARN is in its region's partition; the
+// old driver named every bucket arn:aws:s3:::, so a replication rule or a
+// policy in China or GovCloud pointed at a bucket AWS does not know.
+func TestBucketARNPartition(t *testing.T) {
+	e := startOwnEnv(t)
+	d := e.drivers[compile.S3Bucket]
+	for region, want := range map[string]string{"cn-north-1": "arn:aws-cn:s3:::", "us-gov-west-1": "arn:aws-us-gov:s3:::", "eu-west-1": "arn:aws:s3:::"} {
+		bucket := "partition-" + region
+		res, err := d.Create(e.ctx, ownReq(compile.S3Bucket, region, "aws_s3_bucket."+region, "tok-"+region, map[string]any{"bucket": bucket, "versioning": true}))
+		if err != nil {
+			t.Fatalf("%s: %v", region, err)
+		}
+		if got := res.Outputs["arn"]; got != want+bucket {
+			t.Errorf("%s: arn %q, want %q", region, got, want+bucket)
+		}
 	}
 }
