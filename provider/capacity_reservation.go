@@ -2,13 +2,10 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -24,8 +21,8 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
-	"github.com/meridianhq/terraform-provider-meridian/internal/forecast"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
@@ -302,9 +299,11 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 
 func capacityAddress(name string) string { return capacityType + "." + name }
 
-// blueprint converts the model into the capacity blueprint, reading the CSV
-// file and price table it names. unknown holds the attributes not known yet.
-func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (blueprint.Capacity, blueprint.PriceTable, map[string]bool, diag.Diagnostics) {
+// blueprint converts the model into the capacity blueprint and resolves the
+// inputs it names (the demand history and the price table) through the
+// application layer. unknown holds the attributes not known yet; while any
+// is, CloudWatch is not read.
+func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (blueprint.Capacity, blueprint.PriceTable, map[string]bool, []blueprint.Problem, diag.Diagnostics) {
 	r := &reader{unknown: map[string]bool{}}
 	var diags diag.Diagnostics
 	float := func(p string, v types.Float64) float64 {
@@ -332,120 +331,32 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 			r.unknown["kubernetes.create_namespace"] = true
 		}
 	}
-	prices := blueprint.DefaultPrices()
-	if p := r.str("price_table", m.PriceTable); p != "" {
-		b, err := os.ReadFile(p)
-		if err == nil {
-			prices, err = blueprint.ParsePrices(b)
-		}
-		if err != nil {
-			diags.AddAttributeError(path.Root("price_table"), "Cannot read price table", err.Error())
-		}
-	}
+	in := deploy.CapacityInputs{PriceTable: r.str("price_table", m.PriceTable)}
 	if d := m.Demand; d != nil {
 		c.Demand = blueprint.Demand{Step: r.str("demand.step", d.Step), Season: r.str("demand.season", d.Season), Start: r.str("demand.start", d.Start)}
 		r.elems(ctx, "demand.values", d.Values, &c.Demand.Values, &diags)
-		if file := r.str("demand.csv_file", d.CSVFile); file != "" {
-			diags.Append(readDemandCSV(file, &c.Demand)...)
-		}
+		in.CSVFile = r.str("demand.csv_file", d.CSVFile)
 		if cw := d.CloudWatch; cw != nil {
-			for _, v := range []struct {
-				p string
-				v types.String
-			}{{"region", cw.Region}, {"namespace", cw.Namespace}, {"metric_name", cw.MetricName}, {"statistic", cw.Statistic}, {"start_time", cw.StartTime}, {"end_time", cw.EndTime}} {
-				r.str("demand.cloudwatch."+v.p, v.v)
+			in.CloudWatch = &deploy.CloudWatchDemand{
+				Region: r.str("demand.cloudwatch.region", cw.Region), Namespace: r.str("demand.cloudwatch.namespace", cw.Namespace),
+				MetricName: r.str("demand.cloudwatch.metric_name", cw.MetricName), Statistic: r.str("demand.cloudwatch.statistic", cw.Statistic),
+				StartTime: r.str("demand.cloudwatch.start_time", cw.StartTime), EndTime: r.str("demand.cloudwatch.end_time", cw.EndTime),
 			}
-			if !fullyKnown(ctx, cw.Dimensions) {
-				r.unknown["demand.cloudwatch.dimensions"] = true
-			}
-			if len(r.unknown) == 0 && !diags.HasError() {
-				diags.Append(readDemandCloudWatch(ctx, cloud, c.PrimaryRegion, cw, &c.Demand)...)
-			}
+			r.elems(ctx, "demand.cloudwatch.dimensions", cw.Dimensions, &in.CloudWatch.Dimensions, &diags)
 		}
-	}
-	return c, prices, r.unknown, diags
-}
-
-// readDemandCSV fills demand from a CSV file. Timestamps in the file must be
-// the declared step apart; they set the start.
-func readDemandCSV(file string, d *blueprint.Demand) diag.Diagnostics {
-	var diags diag.Diagnostics
-	at := path.Root("demand").AtName("csv_file")
-	f, err := os.Open(file)
-	if err != nil {
-		diags.AddAttributeError(at, "Cannot read demand history", err.Error())
-		return diags
-	}
-	defer f.Close()
-	s, err := forecast.ReadCSV(f, 0)
-	if err != nil {
-		diags.AddAttributeError(at, "Cannot read demand history", file+": "+err.Error())
-		return diags
-	}
-	if !s.Start.IsZero() {
-		if step, err := blueprint.ParsePeriod(d.Step); err == nil && s.Step != step {
-			diags.AddAttributeError(path.Root("demand").AtName("step"), "Step does not match the history",
-				fmt.Sprintf("%s has rows %s apart, but demand.step is %s.", file, s.Step, d.Step))
-		}
-		if d.Start == "" {
-			d.Start = s.Start.UTC().Format("2006-01-02T15:04:05Z07:00")
-		}
-	}
-	d.Values = s.Values
-	return diags
-}
-
-// readDemandCloudWatch fills demand from a CloudWatch metric over a fixed window.
-func readDemandCloudWatch(ctx context.Context, cloud *awscloud.Cloud, primary string, cw *cloudWatchModel, d *blueprint.Demand) diag.Diagnostics {
-	var diags diag.Diagnostics
-	at := path.Root("demand").AtName("cloudwatch")
-	q := awscloud.MetricQuery{
-		Region: cw.Region.ValueString(), Namespace: cw.Namespace.ValueString(), MetricName: cw.MetricName.ValueString(),
-		Statistic: cw.Statistic.ValueString(),
-	}
-	if q.Region == "" {
-		q.Region = primary
-	}
-	if q.Statistic == "" {
-		q.Statistic = "Average"
-	}
-	diags.Append(cw.Dimensions.ElementsAs(ctx, &q.Dimensions, false)...)
-	for _, t := range []struct {
-		name string
-		v    types.String
-		into *time.Time
-	}{{"start_time", cw.StartTime, &q.Start}, {"end_time", cw.EndTime, &q.End}} {
-		parsed, err := time.Parse(time.RFC3339, t.v.ValueString())
-		if err != nil {
-			diags.AddAttributeError(at.AtName(t.name), "Invalid time", fmt.Sprintf("%q is not an RFC 3339 time such as 2026-09-01T00:00:00Z; the window must be fixed so that every plan sees the same history.", t.v.ValueString()))
-		}
-		*t.into = parsed
-	}
-	if q.Namespace == "" || q.MetricName == "" {
-		diags.AddAttributeError(at, "Missing metric", "namespace and metric_name are required in the cloudwatch block.")
-	}
-	step, err := blueprint.ParsePeriod(blueprint.Capacity{Demand: *d}.WithDefaults().Demand.Step)
-	if err != nil {
-		diags.AddAttributeError(path.Root("demand").AtName("step"), "Invalid step", err.Error())
 	}
 	if diags.HasError() {
-		return diags
+		return c, blueprint.PriceTable{}, r.unknown, nil, diags
 	}
-	if cloud == nil {
-		diags.AddAttributeError(at, "Provider not configured", "reading demand from CloudWatch needs the provider's aws configuration.")
-		return diags
+	if len(r.unknown) > 0 {
+		in.CloudWatch = nil
 	}
-	q.Period = step
-	s, err := cloud.MetricHistory(ctx, q)
-	if err != nil {
-		diags.AddAttributeError(at, "Cannot read demand history", err.Error())
-		return diags
+	var metrics deploy.Metrics
+	if cloud != nil {
+		metrics = cloud
 	}
-	d.Values = s.Values
-	if d.Start == "" {
-		d.Start = s.Start.UTC().Format(time.RFC3339)
-	}
-	return diags
+	prices, ps := deploy.ResolveCapacity(ctx, &c, in, metrics)
+	return c, prices, r.unknown, ps, diags
 }
 
 func (r *capacityReservation) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -481,20 +392,16 @@ func demandSources(d *demandModel) diag.Diagnostics {
 
 // plan compiles the model. The graph is nil (without an error) while values are unknown.
 func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primitive.Graph, *blueprint.CapacityPlan, diag.Diagnostics) {
-	c, prices, unknown, diags := m.blueprint(ctx, r.data.cloud)
+	c, prices, unknown, ps, diags := m.blueprint(ctx, r.data.cloud)
 	if diags.HasError() {
 		return nil, nil, diags
 	}
 	name := subject(capacityType, c.Name)
-	cd := c.WithDefaults()
-	if len(unknown) > 0 {
-		diags.Append(problemDiagnostics(name, cd.Validate(prices), unknown)...)
+	diags.Append(problemDiagnostics(name, ps, unknown)...)
+	if len(unknown) > 0 || diags.HasError() {
 		return nil, nil, diags
 	}
-	if ps := cd.Validate(prices); len(ps) > 0 {
-		return nil, nil, append(diags, problemDiagnostics(name, ps, nil)...)
-	}
-	if _, ps := cd.Plan(prices); len(ps) > 0 {
+	if _, ps := c.WithDefaults().Plan(prices); len(ps) > 0 {
 		return nil, nil, append(diags, problemDiagnostics(name, ps, nil)...)
 	}
 	if c.Kubernetes != nil {
@@ -520,31 +427,9 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 // checkOfferings makes an instance type that a region's zone does not offer
 // a plan-time error on instance_types.
 func (r *capacityReservation) checkOfferings(ctx context.Context, m capacityModel, diags *diag.Diagnostics) {
-	var typesWanted []string
-	diags.Append(m.InstanceTypes.ElementsAs(ctx, &typesWanted, false)...)
-	for _, region := range []string{m.PrimaryRegion.ValueString(), m.SecondaryRegion.ValueString()} {
-		zone := compile.CapacityZone(region)
-		offered, err := r.data.cloud.InstanceTypesOffered(ctx, region, zone, typesWanted)
-		if errors.Is(err, awscloud.ErrUnsupported) {
-			diags.AddAttributeWarning(path.Root("instance_types"), "Instance type offerings not checked", fmt.Sprintf("%s: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
-			continue
-		}
-		if err != nil {
-			diags.AddAttributeError(path.Root("instance_types"), "Cannot check instance type offerings", fmt.Sprintf("%s: DescribeInstanceTypeOfferings in %s: %v", subject(capacityType, m.Name.ValueString()), region, err))
-			continue
-		}
-		var missing []string
-		for _, t := range typesWanted {
-			if !offered[t] {
-				missing = append(missing, t)
-			}
-		}
-		if len(missing) > 0 {
-			diags.AddAttributeError(path.Root("instance_types"), "Instance type not offered",
-				fmt.Sprintf("%s: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions.",
-					subject(capacityType, m.Name.ValueString()), strings.Join(missing, ", "), zone))
-		}
-	}
+	c := blueprint.Capacity{PrimaryRegion: m.PrimaryRegion.ValueString(), SecondaryRegion: m.SecondaryRegion.ValueString()}
+	diags.Append(m.InstanceTypes.ElementsAs(ctx, &c.InstanceTypes, false)...)
+	diags.Append(problemDiagnostics(subject(capacityType, m.Name.ValueString()), deploy.CheckOfferings(ctx, r.data.cloud, c), nil)...)
 }
 
 // hasSummary says whether diags hold an error with that summary.
@@ -686,7 +571,7 @@ func (r *capacityReservation) apply(ctx context.Context, plan capacityModel, pri
 	if diags.HasError() {
 		return
 	}
-	records = deploy(ctx, r.data, name, *g, records, diags)
+	records = applyGraph(ctx, r.data, name, *g, records, diags)
 	plan.setComputed(p)
 	plan.Primitives = primitivesValue(records)
 	plan.PartialRecords = partialRecords(records, diags.HasError())

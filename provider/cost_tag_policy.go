@@ -237,7 +237,7 @@ func (r *costTagPolicy) apply(ctx context.Context, plan costTagPolicyModel, reco
 		diags.AddError("Cannot compile "+name, err.Error())
 		return
 	}
-	records = deploy(ctx, r.data, name, g, records, diags)
+	records = applyGraph(ctx, r.data, name, g, records, diags)
 	plan.ID, plan.Policy = plan.Name, types.StringValue(policyJSON(p))
 	plan.Report = types.StringValue(policyReport(p, records))
 	plan.Primitives = primitivesValue(records)

@@ -79,10 +79,10 @@ func planChanges(data *providerData, name string, g primitive.Graph, records eng
 	return p, true
 }
 
-// deploy applies g over the records and returns the records of what exists
+// applyGraph applies g over the records and returns the records of what exists
 // afterwards, whatever happened, so that the caller saves them and nothing
 // is orphaned.
-func deploy(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
+func applyGraph(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
 	e := data.engine(name)
 	var mu sync.Mutex
 	e.OnEvent = func(ev engine.Event) {

@@ -373,7 +373,7 @@ func (r *drPolicy) apply(ctx context.Context, plan drPolicyModel, records engine
 	if diags.HasError() {
 		return
 	}
-	records = deploy(ctx, r.data, "meridian_dr_policy."+p.Name, g, records, diags)
+	records = applyGraph(ctx, r.data, "meridian_dr_policy."+p.Name, g, records, diags)
 	plan.ID = plan.Name
 	runbookOf(p.Name, rb).set(&plan)
 	plan.Primitives = primitivesValue(records)

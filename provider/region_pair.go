@@ -20,6 +20,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -419,7 +420,7 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 		diags.AddError("Values not known at apply", name+": some arguments are still unknown; this is a bug in meridian or Terraform.")
 		return
 	}
-	records = deploy(ctx, r.data, name, *g, records, diags)
+	records = applyGraph(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
 	plan.settleHealthCheckPath()
 	plan.Primitives = primitivesValue(records)
@@ -449,17 +450,9 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		resp.Diagnostics.AddError("Provider not configured", "meridian_region_pair import needs a configured provider.")
 		return
 	}
-	manifest, err := r.data.cloud.GetParameter(ctx, region, compile.ManifestName(name))
+	m, err := deploy.ReadManifest(ctx, r.data.cloud, region, name)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot import "+address(name), fmt.Sprintf("no meridian manifest %s in %s: %v", compile.ManifestName(name), region, err))
-		return
-	}
-	var m struct {
-		Blueprint blueprint.RegionPair `json:"blueprint"`
-		IDs       map[string]string    `json:"ids"`
-	}
-	if err := primitive.Decode(manifest, &m); err != nil {
-		resp.Diagnostics.AddError("Cannot import "+address(name), "the manifest is not a region pair's: "+err.Error())
+		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return
 	}
 	g, err := compile.RegionPair(m.Blueprint, r.data.defaultTags)
@@ -467,7 +460,6 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return
 	}
-	m.IDs[compile.Manifest] = compile.ManifestName(name)
 	records, err := r.data.engine(address(name)).Adopt(ctx, g, m.IDs)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())

@@ -27,6 +27,7 @@ import (
 
 // project is a stack directory and the stack selected in it.
 type project struct {
+	ctx   context.Context
 	f     *flags
 	st    *stack.Stack
 	res   []resource
@@ -101,7 +102,7 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &project{f: f, st: st, res: resources(st), name: name, out: cmd.OutOrStdout(), start: time.Now()}
+	p := &project{ctx: cmd.Context(), f: f, st: st, res: resources(st), name: name, out: cmd.OutOrStdout(), start: time.Now()}
 	if p.live, err = p.liveDisplay(cmd); err != nil {
 		return nil, err
 	}
@@ -147,6 +148,9 @@ func (p *project) checkTags() error {
 
 // program declares every resource of the stack.
 func (p *project) program(c *sdk.Context) error {
+	if diags := p.st.Resolve(p.ctx, p.ws.Metrics()); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
 	res, diags := p.st.Resources()
 	if diags.HasErrors() {
 		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
