@@ -385,12 +385,12 @@ func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings
 	}
 	var errs []error
 	for _, c := range decl.res.Capacities {
-		address := stack.CapacityReservationType + "." + c.Spec.Name
+		address := stack.CapacityReservationType + " " + c.Spec.Name
 		for _, p := range deploy.CheckOfferings(ctx, w.cloud, c.Spec) {
 			if p.Warning {
 				warnings = append(warnings, fmt.Sprintf("%s: %s: %s", address, p.Summary, p.Detail))
 			} else {
-				errs = append(errs, fmt.Errorf("%s: %s: %s: %s", address, p.Paths[0], p.Summary, p.Detail))
+				errs = append(errs, fmt.Errorf("%s: %s: %s", address, p.Paths[0], p.Detail))
 			}
 		}
 	}
