@@ -191,7 +191,7 @@ func terraformErrors(t *testing.T, out string) []diagnostic {
 			Type       string `json:"type"`
 			Diagnostic struct {
 				Severity, Summary string
-				Range            *struct {
+				Range             *struct {
 					Start struct{ Line int }
 				}
 			} `json:"diagnostic"`
