@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster/clustertest"
 )
@@ -105,18 +106,38 @@ func TestClustersLifecycle(t *testing.T) {
 			pids = append(pids, pid)
 		}
 	}
-	// Another holder of the set (a provider running a drill) recreates
-	// region-a: Stop must find the processes it started through state.json.
-	other, err := cluster.Load(set.Dir())
+	// A drill recreates region-a as the product does, through the set's
+	// lifecycle executable, in another process: Stop must find the
+	// processes that process started, through state.json.
+	var logged []string
+	lifecycle, err := drill.NewExecutable(set.Dir(), map[string]string{"us-east-1": "region-a"}, func(format string, args ...any) {
+		logged = append(logged, fmt.Sprintf(format, args...))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Recreate(ctx, "region-a"); err != nil {
+	if err := lifecycle.Recreate(ctx, "us-east-1"); err != nil {
+		t.Fatal(err)
+	}
+	if log := strings.Join(logged, "\n"); !strings.Contains(log, "lifecycle recreate: cluster region-a ready at") || !strings.Contains(log, "lifecycle recreate: recreate region-a in") {
+		t.Errorf("the drill's log lacks the lifecycle's output:\n%s", log)
+	}
+	other, err := cluster.Load(set.Dir(), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	oa, _ := other.Cluster("region-a")
-	for _, pid := range oa.PIDs() {
+	if !oa.Running() {
+		t.Fatalf("region-a is not running after the lifecycle recreated it: %v", oa.PIDs())
+	}
+	for name, pid := range oa.PIDs() {
+		if pid == a.PIDs()[name] {
+			t.Errorf("%s of region-a kept pid %d: the lifecycle did not recreate it", name, pid)
+		}
 		pids = append(pids, pid)
+	}
+	if status := getStatus(t, ctx, oa, "/apis/apps/v1/namespaces/default/deployments/web"); status != http.StatusNotFound {
+		t.Errorf("recreated region-a still has deployment web (GET: %d)", status)
 	}
 	if err := set.Stop(); err != nil {
 		t.Fatal(err)

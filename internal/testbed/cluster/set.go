@@ -38,17 +38,19 @@ type Set struct {
 	clusters []*Cluster
 }
 
-// Start starts the named clusters side by side and writes the kubeconfig.
+// Start starts the named clusters side by side and writes the kubeconfig
+// and the lifecycle executable a DR drill runs (see lifecycleFile).
 // On failure it stops whatever it started and returns an error with the
 // end of the failing component's log.
 func Start(ctx context.Context, opts Options) (*Set, error) {
 	if len(opts.Names) == 0 {
 		return nil, errors.New("no cluster names given")
 	}
-	seen := map[string]bool{}
+	// A cluster's folder is named after it, next to the set's own files.
+	seen := map[string]bool{"kubeconfig": true, lifecycleFile: true}
 	for _, n := range opts.Names {
 		if !validName(n) || seen[n] {
-			return nil, fmt.Errorf("cluster name %q is empty, repeated or not a DNS label", n)
+			return nil, fmt.Errorf("cluster name %q is empty, repeated, reserved or not a DNS label", n)
 		}
 		seen[n] = true
 	}
@@ -70,6 +72,9 @@ func Start(ctx context.Context, opts Options) (*Set, error) {
 		s.timeout = 3 * time.Minute
 	}
 	if s.stages, err = writeStages(dir, opts.Binaries.StageDir); err != nil {
+		return nil, err
+	}
+	if err := writeLifecycle(ctx, dir); err != nil {
 		return nil, err
 	}
 	for i, name := range opts.Names {
@@ -108,7 +113,11 @@ func Start(ctx context.Context, opts Options) (*Set, error) {
 }
 
 // Load finds the set that a Start in another process left running in dir.
-func Load(dir string) (*Set, error) {
+// log receives progress lines (of a Recreate); nil discards them.
+func Load(dir string, log io.Writer) (*Set, error) {
+	if log == nil {
+		log = io.Discard
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	if err != nil {
 		return nil, err
@@ -117,7 +126,7 @@ func Load(dir string) (*Set, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "state.json"), err)
 	}
-	return &Set{dir: dir, bins: st.Binaries, log: io.Discard, timeout: 3 * time.Minute,
+	return &Set{dir: dir, bins: st.Binaries, log: log, timeout: 3 * time.Minute,
 		stages: filepath.Join(dir, "kwok-stages.yaml"), clusters: st.Clusters}, nil
 }
 
