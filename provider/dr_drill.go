@@ -22,7 +22,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
+	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 )
 
 var _ resource.ResourceWithConfigure = &drDrill{}
@@ -68,7 +68,7 @@ func (r *drDrill) Configure(_ context.Context, req resource.ConfigureRequest, _ 
 func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
-		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. Runs on the local testbed (`testbed`). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
+		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. The cluster is destroyed and recreated by the `lifecycle` executable in the `testbed` folder (`make clusters` writes one for the local clusters). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
 		Attributes: map[string]schema.Attribute{
 			"id":          schema.StringAttribute{Computed: true, Description: "The drill's id.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"region_pair": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "The `spec` of the region pair to drill."},
@@ -79,7 +79,7 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 			"max_deviation_percent": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(DefaultDrillDeviation),
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()}, Description: "How far over target the measurements may be and the drill pass. Default 20."},
 			"testbed": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "Folder of the local cluster set (`make clusters` writes .testbed/clusters) whose clusters the provider's kubernetes block names: the drill destroys and recreates the primary's."},
+				Description: "Folder holding a `lifecycle` executable that the drill runs as `lifecycle destroy CONTEXT` and `lifecycle recreate CONTEXT` for the primary region's cluster (its context in the provider's kubernetes block); exit 0 means done, and its output goes into the drill's log. `make clusters` writes one into .testbed/clusters for the local clusters; write your own to drill other clusters."},
 			"triggers": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, Description: "Any change runs a new drill."},
 			"measured_rto":  schema.StringAttribute{Computed: true, Description: "Outage start to service ready."},
@@ -106,14 +106,14 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 	}
 	policy := blueprint.DRPolicy{RegionPair: pair, RPO: m.RPO.ValueString(), RTO: m.RTO.ValueString(), Drill: blueprint.Drill{MaxDeviationPercent: int(m.MaxDeviation.ValueInt64())}}
 	resp.Diagnostics.Append(m.RestoreOrder.ElementsAs(ctx, &policy.RestoreOrder, false)...)
-	set, err := cluster.Load(m.Testbed.ValueString())
+	log := func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) }
+	lifecycle, err := drill.NewExecutable(m.Testbed.ValueString(), r.data.contexts, log)
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster set", fmt.Sprintf("%s: %v (start one with make clusters)", m.Testbed.ValueString(), err))
+		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster lifecycle", fmt.Sprintf("%s: %v (start the local clusters with make clusters, or put your own %s executable there)", m.Testbed.ValueString(), err, drill.LifecycleFile))
 		return
 	}
 	d, err := deploy.PrepareDrill(ctx, policy, deploy.DrillEnv{
-		Cloud: r.data.cloud, Clusters: r.data.clusters, Lifecycle: cluster.Regions{Set: set, Contexts: r.data.contexts}, DefaultTags: r.data.defaultTags,
-		Log: func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) },
+		Cloud: r.data.cloud, Clusters: r.data.clusters, Lifecycle: lifecycle, DefaultTags: r.data.defaultTags, Log: log,
 	})
 	var problem blueprint.Problem
 	switch {
