@@ -385,13 +385,16 @@ func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings
 	}
 	var errs []error
 	for _, c := range decl.res.Capacities {
-		address := stack.CapacityReservationType + " " + c.Spec.Name
+		found := &deploy.Problems{Type: stack.CapacityReservationType, Name: c.Spec.Name}
 		for _, p := range deploy.CheckOfferings(ctx, w.cloud, c.Spec) {
 			if p.Warning {
-				warnings = append(warnings, fmt.Sprintf("%s: %s: %s", address, p.Summary, p.Detail))
+				warnings = append(warnings, fmt.Sprintf("%s %s: %s: %s", found.Type, found.Name, p.Summary, p.Detail))
 			} else {
-				errs = append(errs, fmt.Errorf("%s: %s: %s", address, p.Paths[0], p.Detail))
+				found.List = append(found.List, p)
 			}
+		}
+		if len(found.List) > 0 {
+			errs = append(errs, found)
 		}
 	}
 	return warnings, errors.Join(errs...)

@@ -27,7 +27,6 @@ import (
 
 // project is a stack directory and the stack selected in it.
 type project struct {
-	ctx   context.Context
 	f     *flags
 	st    *stack.Stack
 	res   []resource
@@ -102,7 +101,7 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &project{ctx: cmd.Context(), f: f, st: st, res: resources(st), name: name, out: cmd.OutOrStdout(), start: time.Now()}
+	p := &project{f: f, st: st, res: resources(st), name: name, out: cmd.OutOrStdout(), start: time.Now()}
 	if p.live, err = p.liveDisplay(cmd); err != nil {
 		return nil, err
 	}
@@ -118,6 +117,31 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// check runs the plan-time checks that need the stack's files, before the
+// plan: it reads the capacity reservations' inputs first (once; CloudWatch
+// through the stack's AWS), since the names and tags depend on them.
+func (p *project) check(ctx context.Context) error {
+	if diags := p.st.Resolve(ctx, p.ws.Metrics()); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	if err := p.checkNames(); err != nil {
+		return err
+	}
+	if err := p.checkMeasured(ctx); err != nil {
+		return err
+	}
+	return p.checkTags()
+}
+
+// locate places at their file:line the problems the workspace found in the
+// stack's resources (an instance type the zone does not offer).
+func (p *project) locate(err error) error {
+	if diags := p.st.Locate(err); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	return err
 }
 
 // checkNames fails when two of the stack's primitives claim one cloud name
@@ -148,9 +172,6 @@ func (p *project) checkTags() error {
 
 // program declares every resource of the stack.
 func (p *project) program(c *sdk.Context) error {
-	if diags := p.st.Resolve(p.ctx, p.ws.Metrics()); diags.HasErrors() {
-		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
-	}
 	res, diags := p.st.Resources()
 	if diags.HasErrors() {
 		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))

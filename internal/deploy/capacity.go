@@ -183,3 +183,19 @@ func CheckOfferings(ctx context.Context, offerings Offerings, c blueprint.Capaci
 	}
 	return ps
 }
+
+// Problems are the problems found in one resource, for a front end to
+// place at its attributes: terraform at the attribute path, the CLI at the
+// file and line where the attribute is written.
+type Problems struct {
+	Type, Name string // the resource type and its name attribute
+	List       []blueprint.Problem
+}
+
+func (p *Problems) Error() string {
+	var lines []string
+	for _, pr := range p.List {
+		lines = append(lines, fmt.Sprintf("%s %s: %s: %s", p.Type, p.Name, pr.Paths[0], pr.Detail))
+	}
+	return strings.Join(lines, "\n")
+}
