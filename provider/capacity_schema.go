@@ -113,6 +113,7 @@ var (
 func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
+		Version:     schemaVersion,
 		Description: "Capacity planned from a demand forecast, in two regions: targeted EC2 capacity reservations for the baseline, a launch template that targets them, and an Auto Scaling group whose mixed-instances policy runs the reserved baseline on-demand, the burst on-demand above it and the batch share on spot, with target tracking and scheduled scaling from the daily profile. The secondary region reserves `failover_coverage` of the primary's reservation. A new forecast (new history, horizon or percentiles) updates everything in place.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{

@@ -40,14 +40,15 @@ func loadRecords(ctx context.Context, p privateReader) (engine.State, diag.Diagn
 	if diags.HasError() || len(b) == 0 {
 		return st, diags
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		diags.AddError("Corrupt private state", "The records of this resource's primitives cannot be read: "+err.Error())
+	st, err := decodeRecords(b)
+	if err != nil {
+		diags.AddError("Unreadable private state", err.Error())
 	}
 	return st, diags
 }
 
 func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diagnostics {
-	b, err := json.Marshal(st)
+	b, err := encodeRecords(st)
 	if err != nil {
 		var diags diag.Diagnostics
 		diags.AddError("Cannot record primitives", err.Error())

@@ -94,6 +94,7 @@ func (r *drPolicy) Configure(_ context.Context, req resource.ConfigureRequest, _
 
 func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Version:     schemaVersion,
 		Description: "RPO and RTO as explicit targets for a region pair, checked against the design at plan time: AWS Backup vaults in both regions, a plan that copies every recovery point to the secondary region, a selection of the pair's resources by tag, and a restore runbook ordered by the dependency graph. A policy that was never drilled is reported as unproven.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The policy's name.",

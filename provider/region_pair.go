@@ -51,6 +51,7 @@ func (r *regionPair) Configure(_ context.Context, req resource.ConfigureRequest,
 func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
+		Version:     schemaVersion,
 		Description: "A service's data and traffic spread over a primary and a secondary region: versioned buckets with cross-region replication, a DynamoDB table with its replica, and health-checked DNS failover. Changes that AWS can make in place are made in place; primitives that must be replaced are named in a plan warning. A change that would replace or delete a bucket or the table replaces the whole pair in terraform's plan (so `lifecycle { prevent_destroy = true }` stops it), and is an error while they hold data unless `allow_data_loss = true`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{

@@ -655,10 +655,16 @@ func (w *Workspace) ExportState(ctx context.Context) (state.Document, error) {
 	return doc, err
 }
 
-// ImportState replaces the stack's state with doc, under the stack's lock.
+// ImportState replaces the stack's state with doc, under the stack's lock,
+// unless doc is of a newer format than this meridian's.
 // The document keeps its records and outputs; its serial continues the
 // stack's, so that the stored copies stay ordered.
 func (w *Workspace) ImportState(ctx context.Context, doc state.Document) error {
+	if doc.Version > state.Version {
+		// A newer meridian's export: its records would be misread, then
+		// saved as this format.
+		return fmt.Errorf("the document has format version %d, newer than this meridian's %d: import it with a meridian that reads version %d", doc.Version, state.Version, doc.Version)
+	}
 	return w.withLock(ctx, "import", func() error {
 		cur, err := w.backend.Load(ctx)
 		if err != nil {
