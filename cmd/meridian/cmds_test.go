@@ -311,7 +311,7 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 			t.Errorf("%s with mac1.metal: exit %d\n%s", args[0], r.code, r.stderr)
 		}
 	}
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestCostAccount(t *testing.T) {
 	}
 	m := startMoto(t)
 	ctx := context.Background()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +416,7 @@ func TestCostAccount(t *testing.T) {
 func TestUpDeploysEveryKind(t *testing.T) {
 	_, capacity := startCapacityMoto(t)
 	ctx := context.Background()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
