@@ -184,13 +184,37 @@ func TestUpKeepsWorkloadEnvOutOfState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := deployedEnv(t, cs, "secretive", "secretive"); got["DB_PASSWORD"] != secretValue {
+	if got := deployedEnv(t, cs, "secretive", "secretive"); got["DB_PASSWORD"] != secretValue || got["LOG_LEVEL"] != "debug" {
 		t.Fatalf("deployed env %v, want DB_PASSWORD = the secret", got)
 	}
 
 	if r := c.must("refresh", endpoint); !strings.Contains(r.stdout, "0 drifted") {
 		t.Errorf("refresh of an unchanged workload: %s", r.stdout)
 	}
+	// A value changed by hand in the Secret is drift of env, by name only.
+	ctx := context.Background()
+	s, err := cs.CoreV1().Secrets("secretive").Get(ctx, "secretive-env", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Data["DB_PASSWORD"] = []byte("set-by-hand-999")
+	if _, err := cs.CoreV1().Secrets("secretive").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.must("refresh", endpoint); !strings.Contains(r.stdout, "env") || strings.Contains(r.stdout, "set-by-hand-999") {
+		t.Errorf("refresh after a hand edit of the env secret:\n%s", r.stdout)
+	}
+	if files := clearIn(t, filepath.Join(dir, ".meridian"), "set-by-hand-999"); len(files) > 0 {
+		t.Errorf("the value set by hand is in clear in %v", files)
+	}
+	version := func() string {
+		d, err := cs.AppsV1().Deployments("secretive").Get(ctx, "secretive", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Spec.Template.Annotations["meridian/env-version"]
+	}
+	before := version()
 	const rotated = "r0tated-pa55word"
 	writeWorkloadStack(t, dir, clusters, rotated)
 	pv := c.must("preview", endpoint)
@@ -207,19 +231,38 @@ func TestUpKeepsWorkloadEnvOutOfState(t *testing.T) {
 	if got := deployedEnv(t, cs, "secretive", "secretive"); got["DB_PASSWORD"] != rotated {
 		t.Errorf("deployed env after the update %v, want the new value", got)
 	}
+	// The pods roll: their template names the Secret's new version.
+	if after := version(); before == "" || after == before {
+		t.Errorf("pod template env version %q -> %q, want a change (a rollout)", before, after)
+	}
 }
 
-// deployedEnv is the env of a Deployment's container as the cluster has it.
+// deployedEnv is the env a Deployment's container gets, as the cluster has
+// it: from the Secret the container takes whole. The Deployment itself
+// must hold no env value.
 func deployedEnv(t *testing.T, cs kubernetes.Interface, ns, name string) map[string]string {
 	t.Helper()
-	d, err := cs.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	ctx := context.Background()
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}
 	for _, c := range d.Spec.Template.Spec.Containers {
-		for _, e := range c.Env {
-			out[e.Name] = e.Value
+		if len(c.Env) > 0 {
+			t.Errorf("deployment %s/%s holds env values in its spec: %v", ns, name, c.Env)
+		}
+		for _, e := range c.EnvFrom {
+			if e.SecretRef == nil {
+				continue
+			}
+			s, err := cs.CoreV1().Secrets(ns).Get(ctx, e.SecretRef.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range s.Data {
+				out[k] = string(v)
+			}
 		}
 	}
 	return out
