@@ -23,7 +23,6 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 )
 
 var _ resource.ResourceWithConfigure = &drDrill{}
@@ -69,7 +68,7 @@ func (r *drDrill) Configure(_ context.Context, req resource.ConfigureRequest, _ 
 func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
-		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. Runs on the local testbed (`testbed`). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
+		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. The cluster is destroyed and recreated by the `lifecycle` executable in the `testbed` folder (`make clusters` writes one for the local clusters). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
 		Attributes: map[string]schema.Attribute{
 			"id":          schema.StringAttribute{Computed: true, Description: "The drill's id.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"region_pair": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "The `spec` of the region pair to drill."},
@@ -80,7 +79,7 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 			"max_deviation_percent": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(DefaultDrillDeviation),
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()}, Description: "How far over target the measurements may be and the drill pass. Default 20."},
 			"testbed": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "Folder of the local cluster set (`make clusters` writes .testbed/clusters) whose clusters the provider's kubernetes block names: the drill destroys and recreates the primary's."},
+				Description: "Folder holding a `lifecycle` executable that the drill runs as `lifecycle destroy CONTEXT` and `lifecycle recreate CONTEXT` for the primary region's cluster (its context in the provider's kubernetes block); exit 0 means done, and its output goes into the drill's log. `make clusters` writes one into .testbed/clusters for the local clusters; write your own to drill other clusters."},
 			"triggers": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, Description: "Any change runs a new drill."},
 			"measured_rto":  schema.StringAttribute{Computed: true, Description: "Outage start to service ready."},
@@ -127,15 +126,15 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 		resp.Diagnostics.AddAttributeError(path.Root("restore_order"), "Invalid restore order", err.Error())
 		return
 	}
-	set, err := cluster.Load(m.Testbed.ValueString())
+	lifecycle, err := drill.NewExecutable(m.Testbed.ValueString(), r.data.contexts, func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) })
 	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster set", fmt.Sprintf("%s: %v (start one with make clusters)", m.Testbed.ValueString(), err))
+		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster lifecycle", fmt.Sprintf("%s: %v (start the local clusters with make clusters, or put your own %s executable there)", m.Testbed.ValueString(), err, drill.LifecycleFile))
 		return
 	}
 	d := &drill.Drill{
 		ID: time.Now().UTC().Format("20060102T150405Z"), Pair: pair, Runbook: rb, RPO: rpo, RTO: rto,
 		MaxDeviation: int(m.MaxDeviation.ValueInt64()), Clusters: r.data.clusters, Cloud: r.data.cloud,
-		Lifecycle: cluster.Regions{Set: set, Contexts: r.data.contexts},
+		Lifecycle: lifecycle,
 		Log:       func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) },
 	}
 	if pair.DNS != nil {

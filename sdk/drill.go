@@ -18,8 +18,8 @@ type (
 	// DrillReport is what a drill measured: each step, and the RTO and RPO
 	// against the policy's targets.
 	DrillReport = drill.Report
-	// Lifecycle destroys and recreates the cluster of a region; on the
-	// local testbed it is a cluster.Regions.
+	// Lifecycle destroys and recreates the cluster of a region (the CLI
+	// and the provider run a folder's lifecycle executable).
 	Lifecycle = drill.Lifecycle
 	// DrillStep is one step of a drill, as its report records it.
 	DrillStep = drill.Step

@@ -19,7 +19,7 @@ variable "kubeconfig" {
 }
 
 variable "testbed" {
-  description = "Folder of the local cluster set."
+  description = "Folder whose lifecycle executable destroys and recreates a cluster (make clusters writes .testbed/clusters)."
   type        = string
 }
 

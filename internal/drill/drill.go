@@ -44,8 +44,8 @@ const DrillTargetLabel = "meridian.io/drill-target"
 // time, read back after the restore, gives the measured RPO.
 const Canary = "meridian-drill-canary"
 
-// Lifecycle destroys and recreates the cluster of a region: on the local
-// testbed, a cluster.Set.
+// Lifecycle destroys and recreates the cluster of a region. Executable is
+// the one the provider and the CLI use: a folder's lifecycle program.
 type Lifecycle interface {
 	Destroy(ctx context.Context, region string) error
 	Recreate(ctx context.Context, region string) error
