@@ -293,7 +293,11 @@ func problemDiagnostics(resource string, problems []blueprint.Problem, unknown m
 		for _, at := range p.Paths {
 			skip = skip || unknown[at]
 		}
-		if !skip {
+		switch {
+		case skip:
+		case p.Warning:
+			diags.AddAttributeWarning(attributePath(p.Paths[0]), p.Summary, resource+": "+p.Detail)
+		default:
 			diags.AddAttributeError(attributePath(p.Paths[0]), p.Summary, resource+": "+p.Detail)
 		}
 	}

@@ -18,10 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
@@ -414,31 +414,28 @@ func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings
 	}
 	var errs []error
 	for _, c := range decl.res.Capacities {
-		address := stack.CapacityReservationType + " " + c.Spec.Name
-		for _, region := range []string{c.Spec.PrimaryRegion, c.Spec.SecondaryRegion} {
-			zone := compile.CapacityZone(region)
-			offered, err := w.cloud.InstanceTypesOffered(ctx, region, zone, c.Spec.InstanceTypes)
-			switch {
-			case errors.Is(err, awscloud.ErrUnsupported):
-				warnings = append(warnings, fmt.Sprintf("%s: instance type offerings not checked: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", address, region, err))
-				continue
-			case err != nil:
-				errs = append(errs, fmt.Errorf("%s: instance_types: cannot check the offerings in %s (DescribeInstanceTypeOfferings): %w", address, zone, err))
-				continue
+		found := &deploy.Problems{Type: stack.CapacityReservationType, Name: c.Spec.Name}
+		for _, p := range deploy.CheckOfferings(ctx, w.cloud, c.Spec) {
+			if p.Warning {
+				warnings = append(warnings, fmt.Sprintf("%s %s: %s: %s", found.Type, found.Name, p.Summary, p.Detail))
+			} else {
+				found.List = append(found.List, p)
 			}
-			var missing []string
-			for _, t := range c.Spec.InstanceTypes {
-				if !offered[t] {
-					missing = append(missing, t)
-				}
-			}
-			if len(missing) > 0 {
-				errs = append(errs, fmt.Errorf("%s: instance_types: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions",
-					address, strings.Join(missing, ", "), zone))
-			}
+		}
+		if len(found.List) > 0 {
+			errs = append(errs, found)
 		}
 	}
 	return warnings, errors.Join(errs...)
+}
+
+// Metrics reads demand history from the workspace's AWS (CloudWatch), or is
+// nil without AWS.
+func (w *Workspace) Metrics() deploy.Metrics {
+	if w.cloud == nil {
+		return nil
+	}
+	return w.cloud
 }
 
 // PreviewDestroy shows what Destroy would do.
@@ -642,23 +639,16 @@ func (w *Workspace) Import(ctx context.Context, primaryRegion, name string) (Reg
 	}
 	var rp RegionPair
 	err := w.withLock(ctx, "import", func() error {
-		manifest, err := w.cloud.GetParameter(ctx, primaryRegion, compile.ManifestName(name))
+		m, err := deploy.ReadManifest(ctx, w.cloud, primaryRegion, name)
 		if err != nil {
-			return fmt.Errorf("no meridian manifest %s in %s: %w", compile.ManifestName(name), primaryRegion, err)
-		}
-		var m struct {
-			Blueprint blueprint.RegionPair `json:"blueprint"`
-			IDs       map[string]string    `json:"ids"`
-		}
-		if err := primitive.Decode(manifest, &m); err != nil {
-			return fmt.Errorf("the manifest %s is not a region pair's: %w", compile.ManifestName(name), err)
+			return err
 		}
 		rp = m.Blueprint
 		g, err := stack.Compile([]RegionPair{rp}, w.opts.DefaultTags)
 		if err != nil {
 			return err
 		}
-		ids := map[string]string{stack.PrimitiveName(rp.Name, compile.Manifest): compile.ManifestName(name)}
+		ids := map[string]string{}
 		for k, v := range m.IDs {
 			ids[stack.PrimitiveName(rp.Name, k)] = v
 		}
@@ -694,10 +684,16 @@ func (w *Workspace) ExportState(ctx context.Context) (state.Document, error) {
 	return doc, err
 }
 
-// ImportState replaces the stack's state with doc, under the stack's lock.
+// ImportState replaces the stack's state with doc, under the stack's lock,
+// unless doc is of a newer format than this meridian's.
 // The document keeps its records and outputs; its serial continues the
 // stack's, so that the stored copies stay ordered.
 func (w *Workspace) ImportState(ctx context.Context, doc state.Document) error {
+	if doc.Version > state.Version {
+		// A newer meridian's export: its records would be misread, then
+		// saved as this format.
+		return fmt.Errorf("the document has format version %d, newer than this meridian's %d: import it with a meridian that reads version %d", doc.Version, state.Version, doc.Version)
+	}
 	return w.withLock(ctx, "import", func() error {
 		cur, err := w.backend.Load(ctx)
 		if err != nil {

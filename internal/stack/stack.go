@@ -674,7 +674,11 @@ func (v *values) problems(declRange hcl.Range, ps []blueprint.Problem) {
 				break
 			}
 		}
-		v.diags = append(v.diags, errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", v.resource, p.Paths[0], p.Detail)))
+		d := errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", v.resource, p.Paths[0], p.Detail))
+		if p.Warning {
+			d.Severity = hcl.DiagWarning
+		}
+		v.diags = append(v.diags, d)
 	}
 }
 

@@ -163,11 +163,16 @@ func (b *s3Backend) Load(ctx context.Context) (Document, error) {
 		if !ok {
 			continue
 		}
-		var c engine.Changes
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return Document{}, fmt.Errorf("journal entry s3://%s/%s is damaged: %w", b.store.Bucket, key, err)
+		where := fmt.Sprintf("journal entry s3://%s/%s", b.store.Bucket, key)
+		l, err := decodeEntry(raw, where)
+		var newer *newerFormatError
+		if errors.As(err, &newer) {
+			return Document{}, err
 		}
-		changes = append(changes, c)
+		if err != nil {
+			return Document{}, fmt.Errorf("%s is damaged: %w", where, err)
+		}
+		changes = append(changes, l.Changes)
 		b.seq = max(b.seq, seq)
 	}
 	b.entries = keys
@@ -187,16 +192,18 @@ func (b *s3Backend) readState(ctx context.Context) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
-	b.etag, b.known, b.seq, b.entries = etag, true, 0, nil
 	if !ok {
-		b.serial = 0
+		b.etag, b.known, b.seq, b.entries, b.serial = "", true, 0, nil, 0
 		return Document{Version: Version, Stack: b.stack}, nil
 	}
 	d, err := decode(raw, b.Where())
 	if err != nil {
+		// A state this process cannot read (of a newer format) is not
+		// taken as read: its ETag must never let a save replace it.
+		b.known = false
 		return Document{}, err
 	}
-	b.serial = d.Serial
+	b.etag, b.known, b.seq, b.entries, b.serial = etag, true, 0, nil, d.Serial
 	return d, nil
 }
 
@@ -238,7 +245,7 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 			return err
 		}
 	}
-	raw, err := json.Marshal(c)
+	raw, err := encodeEntry(0, c) // the key names the base
 	if err != nil {
 		return err
 	}
@@ -271,6 +278,21 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 
 // save writes d as the next serial; the caller holds b.mu.
 func (b *s3Backend) save(ctx context.Context, d Document) error {
+	if !b.known {
+		// Never read, or its read failed. A state of a newer format must
+		// stop this save as it stopped the load, with the same error;
+		// any other state this process has not read stops it at the
+		// PUT's condition.
+		raw, _, ok, err := b.get(ctx, b.stateKey())
+		if err != nil {
+			return err
+		}
+		if ok {
+			if _, err := decode(raw, b.Where()); err != nil {
+				return err
+			}
+		}
+	}
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
 	raw, err := encode(d)
