@@ -132,7 +132,8 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 					"standby_replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultStandbyReplicas),
 						Description: "Replicas in the secondary region of an active-passive pair. Default 1."},
 					"ports": schema.ListAttribute{Optional: true, ElementType: types.Int64Type, Description: "Container ports, also exposed by the service."},
-					"env":   schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Environment variables; names starting with MERIDIAN_ are reserved."},
+					"env": schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType,
+						Description: "Environment variables; names starting with MERIDIAN_ are reserved. Sensitive: plans show `(sensitive value)`, meridian records only a salted SHA-256 of the values (its private state, partial_records), `spec` lists the names with their values redacted, and the SSM manifest leaves env out (an import gets it from the configuration). In each cluster the values live in the Secret `<name>-env`, which the container takes whole, not in the deployment's spec; a change rolls the pods."},
 				},
 				Blocks: map[string]schema.Block{
 					"volume": schema.SingleNestedBlock{

@@ -17,7 +17,7 @@ import (
 func TestDrillRefusals(t *testing.T) {
 	ctx := context.Background()
 	state := t.TempDir()
-	unreachable := sdk.AWS{Endpoint: "http://127.0.0.1:1", AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true}
+	unreachable := sdk.AWS{Endpoint: "http://127.0.0.1:1", AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true, Emulator: true}
 	clusters := map[string]sdk.Cluster{"us-east-1": {Host: "https://127.0.0.1:1"}, "us-west-2": {Host: "https://127.0.0.1:2"}}
 	withWorkload := pair("orders")
 	withWorkload.Workload = &sdk.Workload{Image: "orders:1"}

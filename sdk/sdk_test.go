@@ -157,7 +157,7 @@ func TestWorkspaceAgainstMoto(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = m.Stop() })
 	ws, err := sdk.Open(ctx, sdk.Options{Stack: "moto", State: t.TempDir(), AWS: sdk.AWS{
-		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true,
+		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, Emulator: true,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestWorkspaceAgainstMoto(t *testing.T) {
 	}
 	// Import the pair into a second stack from its manifest, then destroy it there.
 	other, _ := sdk.Open(ctx, sdk.Options{Stack: "imported", State: t.TempDir(), AWS: sdk.AWS{
-		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true,
+		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, Emulator: true,
 	}})
 	rp, err := other.Import(ctx, "us-east-1", "gamma")
 	if err != nil {

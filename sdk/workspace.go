@@ -42,6 +42,10 @@ type Options struct {
 	// (default us-east-1); the bucket may be in any region, which is found
 	// and used (HeadBucket's x-amz-bucket-region).
 	StateRegion string
+	// StateKMSKey, with an s3:// State, is the KMS key (id, ARN or alias)
+	// that encrypts every object of the state (SSE-KMS): state, journal
+	// entries and lock.
+	StateKMSKey string
 	AWS         AWS
 	// Kubernetes are the clusters that stand for regions, by region: a
 	// region pair's workload runs in the cluster of each of its regions.
@@ -115,11 +119,15 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 			region = "us-east-1"
 		}
 		// The bucket may be in any region: talk to it in its own.
-		store, err := state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}.Located(ctx)
+		store, err := state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), KMSKeyID: opts.StateKMSKey}.Located(ctx)
 		if err != nil {
 			return nil, err
 		}
 		w.store = store
+	case opts.StateKMSKey != "":
+		// A key the user asked for and nothing encrypts with would be a
+		// false assurance.
+		return nil, fmt.Errorf("a state KMS key encrypts an s3:// state; state %q is a local directory", where)
 	default:
 		w.store = state.LocalStore{Dir: filepath.Clean(strings.TrimPrefix(where, "file://"))}
 	}
@@ -196,6 +204,9 @@ type PropertyDiff struct {
 	New any    `json:"new,omitempty"`
 	// Computed is set when the new value is only known after apply.
 	Computed bool `json:"computed,omitempty"`
+	// Sensitive is set when the values are secrets: Old and New are then
+	// primitive.Redacted, never the values.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // StepDetail is a step with the values it changes.
@@ -270,7 +281,7 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 		case s.Op == engine.OpDelete:
 		case s.Op == engine.OpCreate || !ok:
 			for _, k := range sortedKeys(want.Properties) {
-				d.Diffs = append(d.Diffs, propertyDiff(k, nil, want.Properties[k]))
+				d.Diffs = append(d.Diffs, redact(propertyDiff(k, nil, want.Properties[k]), want.Sensitive))
 			}
 		default:
 			for _, k := range s.Changes {
@@ -278,7 +289,7 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 					d.Diffs = append(d.Diffs, PropertyDiff{Key: k, Old: rec.Tags, New: want.Tags})
 					continue
 				}
-				d.Diffs = append(d.Diffs, propertyDiff(k, rec.Inputs[k], want.Properties[k]))
+				d.Diffs = append(d.Diffs, redact(propertyDiff(k, rec.Inputs[k], want.Properties[k]), want.Sensitive, rec.Sensitive))
 			}
 		}
 		pv.Steps = append(pv.Steps, d)
@@ -293,6 +304,24 @@ func propertyDiff(k string, old, new any) PropertyDiff {
 	}
 	if m, ok := new.(map[string]any); ok && strings.Contains(fmt.Sprint(m), "${") {
 		d.Computed = true
+	}
+	return d
+}
+
+// redact hides the values of a property that is sensitive, as desired or
+// as recorded: a preview, its JSON and the events show that it changes,
+// not what it holds.
+func redact(d PropertyDiff, sensitive ...[]string) PropertyDiff {
+	for _, keys := range sensitive {
+		if slices.Contains(keys, d.Key) {
+			d.Sensitive = true
+			if d.Old != nil {
+				d.Old = primitive.Redacted
+			}
+			if d.New != nil {
+				d.New = primitive.Redacted
+			}
+		}
 	}
 	return d
 }

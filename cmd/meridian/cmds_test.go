@@ -312,7 +312,7 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 			t.Errorf("%s with hpc6a.48xlarge: exit %d\n%s", args[0], r.code, r.stderr)
 		}
 	}
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func TestCostAccount(t *testing.T) {
 	}
 	m := startMoto(t)
 	ctx := context.Background()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +417,7 @@ func TestCostAccount(t *testing.T) {
 func TestUpDeploysEveryKind(t *testing.T) {
 	_, capacity := startCapacityMoto(t)
 	ctx := context.Background()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

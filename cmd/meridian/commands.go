@@ -255,7 +255,7 @@ func stackCmd(f *flags) *cobra.Command {
 			return nil, err
 		}
 		// The stack name only picks a backend; the store is shared.
-		ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: "default", State: f.stateLocation(), AWS: st.AWS})
+		ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: "default", State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
 		if err != nil {
 			return nil, err
 		}
@@ -431,7 +431,7 @@ func stackCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), AWS: st.AWS})
+			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
 			if err != nil {
 				return err
 			}

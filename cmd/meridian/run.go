@@ -110,7 +110,7 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 		parallel = st.Parallelism
 	}
 	p.ws, err = sdk.Open(cmd.Context(), sdk.Options{
-		Stack: name, State: f.stateLocation(), AWS: st.AWS, Kubernetes: st.Kubernetes, DefaultTags: st.DefaultTags,
+		Stack: name, State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS, Kubernetes: st.Kubernetes, DefaultTags: st.DefaultTags,
 		Parallelism: parallel, OnEvent: p.progress,
 	})
 	if err != nil {
@@ -384,6 +384,11 @@ func planText(pv sdk.Preview, group func(string) (string, string)) string {
 			for _, d := range s.Diffs {
 				if s.Op == engine.OpCreate {
 					fmt.Fprintf(&b, "        %s = %s\n", d.Key, indent(shown(document(d.New)), "        "))
+					continue
+				}
+				if d.Sensitive {
+					// Both sides are redacted: say that it changes, not how.
+					fmt.Fprintf(&b, "        %s: %s changed\n", d.Key, d.New)
 					continue
 				}
 				for _, c := range leafChanges(d.Key, document(asJSON(d.Old)), document(asJSON(d.New))) {

@@ -30,6 +30,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = var.aws_endpoint != "" # an endpoint given here is moto or LocalStack
   }
   kubernetes {
     cluster {

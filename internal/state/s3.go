@@ -33,10 +33,26 @@ import (
 // the lock is released with a DeleteObject If-Match on its own ETag. moto
 // 5.2.1 honours all three (checked: a second PutObject with If-None-Match: *
 // answers 412 PreconditionFailed), so no lock table is needed.
+//
+// With KMSKeyID set (a key id, key ARN, alias name or alias ARN), every
+// object the store writes (state, journal entries, lock) is encrypted with
+// SSE-KMS under that key, whatever the bucket's default encryption: the
+// state names every object of the stack, and reading it then needs
+// kms:Decrypt on the key as well as s3:GetObject.
 type S3Store struct {
-	Client *s3.Client
-	Bucket string
-	Prefix string
+	Client   *s3.Client
+	Bucket   string
+	Prefix   string
+	KMSKeyID string
+}
+
+// put writes an object, encrypted with the store's KMS key if it has one.
+func (s S3Store) put(ctx context.Context, in *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
+	if s.KMSKeyID != "" {
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(s.KMSKeyID)
+	}
+	return s.Client.PutObject(ctx, in)
 }
 
 func (s S3Store) key(name string) string { return path.Join(s.Prefix, name) }
@@ -277,7 +293,7 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 	b.seq++
 	key := b.entryKey(b.serial, b.seq)
 	write := newID()
-	if _, err := b.store.Client.PutObject(ctx, &s3.PutObjectInput{
+	if _, err := b.store.put(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(b.store.Bucket), Key: aws.String(key), Body: bytes.NewReader(raw),
 		ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*"),
 		Metadata: map[string]string{writeMeta: write},
@@ -335,7 +351,7 @@ func (b *s3Backend) save(ctx context.Context, d Document) error {
 	} else {
 		in.IfMatch = aws.String(b.etag)
 	}
-	out, err := b.store.Client.PutObject(ctx, in)
+	out, err := b.store.put(ctx, in)
 	etag := ""
 	if err == nil {
 		etag = aws.ToString(out.ETag)
@@ -386,7 +402,7 @@ func (b *s3Backend) landed(ctx context.Context, err error, key, write string) (s
 func (b *s3Backend) Lock(ctx context.Context, operation string) (Lock, error) {
 	l := newLock(operation)
 	raw, _ := json.MarshalIndent(l, "", "  ")
-	out, err := b.store.Client.PutObject(ctx, &s3.PutObjectInput{
+	out, err := b.store.put(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(b.store.Bucket), Key: aws.String(b.lockKey()),
 		Body: bytes.NewReader(raw), ContentType: aws.String("application/json"),
 		IfNoneMatch: aws.String("*"),
