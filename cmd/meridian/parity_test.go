@@ -112,10 +112,10 @@ func TestParityDiagnostics(t *testing.T) {
 	}
 	prices := blueprint.DefaultPrices()
 	for _, region := range []string{"us-east-1", "us-west-2"} {
-		prices.Prices[region]["mac1.metal"] = blueprint.TypePrice{VCPUs: 2, OnDemand: 0.1, Reserved: 0.06, Spot: 0.03}
+		prices.Prices[region]["hpc6a.48xlarge"] = blueprint.TypePrice{VCPUs: 2, OnDemand: 0.1, Reserved: 0.06, Spot: 0.03}
 	}
 	raw, _ := json.Marshal(prices)
-	files["mac.json"] = string(raw)
+	files["hpc.json"] = string(raw)
 
 	cases := []struct {
 		name, src string
@@ -138,8 +138,8 @@ func TestParityDiagnostics(t *testing.T) {
 		{"capacity: unreadable price table", parityCapacity("  price_table = \"${path.module}/bad.json\"\n  demand {\n    values = [1]\n  }"), []diagnostic{{"Cannot read price table", 7}}},
 		{"capacity: cloudwatch window", parityCapacity("  demand {\n    cloudwatch {\n      namespace   = \"AWS/EC2\"\n      metric_name = \"CPUUtilization\"\n      start_time  = \"yesterday\"\n      end_time    = \"2026-01-03T00:00:00Z\"\n    }\n  }"),
 			[]diagnostic{{"Invalid time", 11}}},
-		{"capacity: type not offered", strings.Replace(parityCapacity("  price_table = \"${path.module}/mac.json\"\n  demand {\n    csv_file = \"${path.module}/hist.csv\"\n  }"), `"m5.large"`, `"m5.large", "mac1.metal"`, 1),
-			[]diagnostic{{"Instance type not offered", 5}}}, // the stand-in offers mac1.metal in us-west-2 only
+		{"capacity: type not offered", strings.Replace(parityCapacity("  price_table = \"${path.module}/hpc.json\"\n  demand {\n    csv_file = \"${path.module}/hist.csv\"\n  }"), `"m5.large"`, `"m5.large", "hpc6a.48xlarge"`, 1),
+			[]diagnostic{{"Instance type not offered", 5}, {"Instance type not offered", 5}}}, // one a region
 	}
 
 	mirror, cliConfig := installProvider(t)
