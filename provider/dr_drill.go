@@ -185,7 +185,7 @@ func (r *drDrill) healthCheckID(ctx context.Context, pair blueprint.RegionPair) 
 	if err := primitive.Decode(manifest, &m); err != nil {
 		return "", err
 	}
-	return m.IDs[compile.Route53HealthCheck+".primary"], nil
+	return m.IDs[primitive.Route53HealthCheck+".primary"], nil
 }
 
 func (r *drDrill) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}

@@ -10,6 +10,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/state"
 )
@@ -98,7 +99,7 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 			MaxDeviation: p.Drill.MaxDeviationPercent, Clusters: w.clusters, Cloud: w.cloud, Lifecycle: opts.Lifecycle, Log: opts.Log,
 		}
 		if pair.DNS != nil {
-			r, _ := doc.Get(stack.PrimitiveName(pair.Name, compile.Route53HealthCheck+".primary"))
+			r, _ := doc.Get(stack.PrimitiveName(pair.Name, primitive.Route53HealthCheck+".primary"))
 			d.HealthCheckID = r.ID
 		}
 		var runErr error

@@ -33,8 +33,8 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // Config says how to reach AWS.
@@ -162,7 +162,7 @@ func (c *Cloud) endpoint(svc string) *string {
 }
 
 func regionOf(region string) string {
-	if region == compile.Global {
+	if region == primitive.Global {
 		return globalRegion
 	}
 	return region
@@ -226,19 +226,19 @@ func (c *Cloud) Backup(region string) *backup.Client {
 }
 
 func (c *Cloud) IAM() *iam.Client {
-	return client(c, "iam", compile.Global, func(_ string, endpoint *string) *iam.Client {
+	return client(c, "iam", primitive.Global, func(_ string, endpoint *string) *iam.Client {
 		return iam.NewFromConfig(c.base, func(o *iam.Options) { o.BaseEndpoint = endpoint })
 	})
 }
 
 func (c *Cloud) Organizations() *organizations.Client {
-	return client(c, "organizations", compile.Global, func(_ string, endpoint *string) *organizations.Client {
+	return client(c, "organizations", primitive.Global, func(_ string, endpoint *string) *organizations.Client {
 		return organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.BaseEndpoint = endpoint })
 	})
 }
 
 func (c *Cloud) Route53() *route53.Client {
-	return client(c, "route53", compile.Global, func(_ string, endpoint *string) *route53.Client {
+	return client(c, "route53", primitive.Global, func(_ string, endpoint *string) *route53.Client {
 		return route53.NewFromConfig(c.base, func(o *route53.Options) { o.BaseEndpoint = endpoint })
 	})
 }
@@ -263,27 +263,27 @@ func (c *Cloud) forEngine() *Cloud {
 func (c *Cloud) Drivers() engine.Drivers {
 	c = c.forEngine()
 	return engine.Drivers{
-		compile.S3Bucket:            bucketDriver{c},
-		compile.S3BucketReplication: replicationDriver{c},
-		compile.IAMRole:             roleDriver{c},
-		compile.IAMRolePolicy:       rolePolicyDriver{c},
-		compile.DynamoDBTable:       tableDriver{c},
-		compile.DynamoDBReplica:     replicaDriver{c},
-		compile.Route53Zone:         zoneDriver{c},
-		compile.Route53HealthCheck:  healthCheckDriver{c},
-		compile.Route53Record:       recordDriver{c},
-		compile.SSMParameter:        parameterDriver{c},
+		primitive.S3Bucket:            bucketDriver{c},
+		primitive.S3BucketReplication: replicationDriver{c},
+		primitive.IAMRole:             roleDriver{c},
+		primitive.IAMRolePolicy:       rolePolicyDriver{c},
+		primitive.DynamoDBTable:       tableDriver{c},
+		primitive.DynamoDBReplica:     replicaDriver{c},
+		primitive.Route53Zone:         zoneDriver{c},
+		primitive.Route53HealthCheck:  healthCheckDriver{c},
+		primitive.Route53Record:       recordDriver{c},
+		primitive.SSMParameter:        parameterDriver{c},
 
-		compile.OrganizationsPolicy:           orgPolicyDriver{c},
-		compile.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
+		primitive.OrganizationsPolicy:           orgPolicyDriver{c},
+		primitive.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
 
-		compile.BackupVault:     vaultDriver{c},
-		compile.BackupPlan:      backupPlanDriver{c},
-		compile.BackupSelection: backupSelectionDriver{c},
+		primitive.BackupVault:     vaultDriver{c},
+		primitive.BackupPlan:      backupPlanDriver{c},
+		primitive.BackupSelection: backupSelectionDriver{c},
 
-		compile.EC2CapacityReservation: reservationDriver{c},
-		compile.LaunchTemplate:         launchTemplateDriver{c},
-		compile.AutoScalingGroup:       groupDriver{c},
+		primitive.EC2CapacityReservation: reservationDriver{c},
+		primitive.LaunchTemplate:         launchTemplateDriver{c},
+		primitive.AutoScalingGroup:       groupDriver{c},
 	}
 }
 
