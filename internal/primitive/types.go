@@ -54,3 +54,53 @@ const (
 	K8sResourceQuota = "k8s_resource_quota"
 	K8sPriorityClass = "k8s_priority_class"
 )
+
+// service is where the requests for a primitive type go: a cloud and one
+// of its services.
+type service struct{ cloud, name string }
+
+// services are the services of the types above. The Kubernetes types have
+// none: one API server serves every kind of a cluster.
+var services = map[string]service{
+	S3Bucket: {"aws", "s3"}, S3BucketReplication: {"aws", "s3"},
+	IAMRole: {"aws", "iam"}, IAMRolePolicy: {"aws", "iam"},
+	DynamoDBTable: {"aws", "dynamodb"}, DynamoDBReplica: {"aws", "dynamodb"},
+	Route53Zone: {"aws", "route53"}, Route53HealthCheck: {"aws", "route53"}, Route53Record: {"aws", "route53"},
+	SSMParameter:        {"aws", "ssm"},
+	OrganizationsPolicy: {"aws", "organizations"}, OrganizationsPolicyAttachment: {"aws", "organizations"},
+	BackupVault: {"aws", "backup"}, BackupPlan: {"aws", "backup"}, BackupSelection: {"aws", "backup"},
+	EC2CapacityReservation: {"aws", "ec2"}, LaunchTemplate: {"aws", "ec2"},
+	AutoScalingGroup: {"aws", "autoscaling"},
+	K8sNamespace:     {"k8s", ""}, K8sConfigMap: {"k8s", ""}, K8sDeployment: {"k8s", ""}, K8sService: {"k8s", ""},
+	K8sPersistentVolumeClaim: {"k8s", ""}, K8sResourceQuota: {"k8s", ""}, K8sPriorityClass: {"k8s", ""},
+}
+
+// globalServices serve a whole account from one endpoint: their quotas do
+// not grow with the regions used.
+var globalServices = map[string]bool{"aws:route53": true, "aws:iam": true, "aws:organizations": true}
+
+// LimitKey names the quota the requests for a primitive of type typ in
+// region count against: "aws:s3:us-east-1" (a service in a region),
+// "aws:route53" (a service global to the account), "k8s:REGION" (the
+// cluster that stands for the region). A type not declared here is its own
+// service: "TYPE:REGION".
+func LimitKey(typ, region string) string {
+	s, ok := services[typ]
+	if !ok {
+		return typ + ":" + region
+	}
+	return ServiceLimitKey(s.cloud, s.name, region)
+}
+
+// ServiceLimitKey is LimitKey for a request to a service of a cloud in a
+// region, as a client that sends it knows them ("" service: the cloud's
+// endpoint in that region serves everything).
+func ServiceLimitKey(cloud, service, region string) string {
+	switch {
+	case service == "":
+		return cloud + ":" + region
+	case globalServices[cloud+":"+service]:
+		return cloud + ":" + service
+	}
+	return cloud + ":" + service + ":" + region
+}

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -31,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
@@ -49,6 +51,19 @@ type Config struct {
 	// S3UsePathStyle addresses buckets as endpoint/bucket rather than bucket.endpoint.
 	S3UsePathStyle            bool
 	SkipCredentialsValidation bool
+	// Limiters are the process's limiters, which every request of this
+	// cloud's clients takes a token of (see Limits); nil makes a set for
+	// this Cloud alone. The engines that apply through its drivers share
+	// the same set (Cloud.Limiters).
+	Limiters *engine.Limiters
+}
+
+// Limits are AWS's request quotas that meridian keeps, by limit key
+// (primitive.LimitKey): Route 53's API allows five requests a second per
+// account; beyond that it throttles, and each throttled request costs a
+// backoff.
+var Limits = map[string]engine.Limit{
+	primitive.ServiceLimitKey("aws", "route53", ""): {PerSecond: 5, Burst: 5},
 }
 
 // Services lists the names Endpoints accepts.
@@ -70,7 +85,8 @@ type Cloud struct {
 	// clients are keyed by "service/region".
 	clients map[string]any
 	// engine is this Cloud without SDK retries, for the drivers (see Drivers).
-	engine *Cloud
+	engine   *Cloud
+	limiters *engine.Limiters
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -101,7 +117,13 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
 	base.HTTPClient = GuardBodies(base.HTTPClient)
-	c := &Cloud{conf: conf, base: base, clients: map[string]any{}}
+	limiters := conf.Limiters
+	if limiters == nil {
+		limiters = &engine.Limiters{}
+	}
+	limiters.Declare(Limits)
+	base.APIOptions = append(base.APIOptions, limitRequests(limiters))
+	c := &Cloud{conf: conf, base: base, clients: map[string]any{}, limiters: limiters}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
 		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -253,10 +275,41 @@ func (c *Cloud) forEngine() *Cloud {
 	if c.engine == nil {
 		base := c.base.Copy()
 		base.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
-		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}}
+		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}, limiters: c.limiters}
 	}
 	return c.engine
 }
+
+// Limiters are the limiters this cloud's requests take their tokens from:
+// the engines that run its drivers share them (engine.Engine.Shared).
+func (c *Cloud) Limiters() *engine.Limiters { return c.limiters }
+
+// limitRequests makes every request of a client wait for its turn within
+// the limit of its service and region. It sits in the Finalize step right
+// after the retry loop, so every attempt is one request (as AWS counts
+// them), as is every page of a paginator and every poll of a waiter; and
+// before signing, so a request that waited is signed when it is sent.
+func limitRequests(limiters *engine.Limiters) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		wait := middleware.FinalizeMiddlewareFunc("meridian/limit", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			key := primitive.ServiceLimitKey("aws", serviceName(awsmiddleware.GetServiceID(ctx)), awsmiddleware.GetRegion(ctx))
+			release, err := limiters.Wait(ctx, key)
+			if err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+			defer release()
+			return next.HandleFinalize(ctx, in)
+		})
+		if _, ok := stack.Finalize.Get("Retry"); ok {
+			return stack.Finalize.Insert(wait, "Retry", middleware.After)
+		}
+		return stack.Finalize.Add(wait, middleware.Before)
+	}
+}
+
+// serviceName turns an SDK service id ("Route 53", "Auto Scaling") into
+// the name Services and the limit keys use ("route53", "autoscaling").
+func serviceName(id string) string { return strings.ToLower(strings.ReplaceAll(id, " ", "")) }
 
 // Drivers returns a driver for every AWS primitive type. Their clients make
 // one try per call: the engine retries what classify marks retryable.
