@@ -39,7 +39,7 @@ func sectionC(w io.Writer, only string) {
 	if err := refreshRun(w, *refreshN); err != nil {
 		fmt.Fprintf(w, "skipped: %v\n", err)
 	}
-	fmt.Fprintln(w, "calls: HTTP requests that reached the endpoint. time: both keep Route 53 to its 5 requests a second (engine.DefaultLimits, as AWS does per account), which is most of the per-record time. terraform: n/a, since its hashicorp/aws provider cannot be installed offline, and a terraform refresh of meridian resources runs this same engine inside the provider.")
+	fmt.Fprintln(w, "calls: HTTP requests that reached the endpoint. time: both keep Route 53 to its 5 requests a second (the AWS driver's declared limit, as AWS does per account), which is most of the per-record time. terraform: n/a, since its hashicorp/aws provider cannot be installed offline, and a terraform refresh of meridian resources runs this same engine inside the provider.")
 }
 
 // callCounter is a reverse proxy that counts requests by service (from the

@@ -61,9 +61,11 @@ type Config struct {
 // Limits are AWS's request quotas that meridian keeps, by limit key
 // (primitive.LimitKey): Route 53's API allows five requests a second per
 // account; beyond that it throttles, and each throttled request costs a
-// backoff.
+// backoff. Requests go out evenly (no burst): AWS counts them as they
+// arrive, and answers take 50-300 ms, so a burst sent at the rate's very
+// edge arrives bunched up and is throttled.
 var Limits = map[string]engine.Limit{
-	primitive.ServiceLimitKey("aws", "route53", ""): {PerSecond: 5, Burst: 5},
+	primitive.ServiceLimitKey("aws", "route53", ""): {PerSecond: 5, Burst: 1},
 }
 
 // Services lists the names Endpoints accepts.
