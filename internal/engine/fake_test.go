@@ -65,7 +65,7 @@ type call struct {
 	Start, End         int
 	StartedAt, EndedAt time.Time
 	Err                error
-	release            func() // the request's place in its limit
+	release            func() // ends the call's request in its limit; not under mu
 }
 
 func newCloud() *fakeCloud {
@@ -136,7 +136,6 @@ func (c *fakeCloud) end(cl *call, err error) {
 	cl.End, cl.EndedAt, cl.Err = c.clock, time.Now(), err
 	c.inFlight--
 	c.inFlightOf[cl.Type]--
-	cl.release()
 }
 
 // callsOf returns the calls of op (all ops if empty), in start order.
@@ -212,6 +211,8 @@ func outputsFor(id string, props map[string]any) map[string]string {
 func (d *fakeDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
 	cl := &call{Op: "create", Type: d.typ, Name: req.Name, Token: req.Token, Resume: req.Resume, Props: req.Properties, Tags: req.Tags}
 	err := d.c.begin(ctx, cl, req.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -242,6 +243,8 @@ func (d *fakeDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 func (d *fakeDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
 	cl := &call{Op: "read", Type: d.typ, Name: rec.Name, ID: rec.ID}
 	err := d.c.begin(ctx, cl, rec.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -271,6 +274,8 @@ func (d *fakeDriver) Read(ctx context.Context, rec engine.Record) (engine.Observ
 func (d *fakeDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
 	cl := &call{Op: "update", Type: d.typ, Name: req.Name, ID: rec.ID, Token: req.Token, Props: req.Properties, Tags: req.Tags}
 	err := d.c.begin(ctx, cl, req.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -291,6 +296,8 @@ func (d *fakeDriver) Update(ctx context.Context, rec engine.Record, req engine.R
 func (d *fakeDriver) Delete(ctx context.Context, rec engine.Record) error {
 	cl := &call{Op: "delete", Type: d.typ, Name: rec.Name, ID: rec.ID}
 	err := d.c.begin(ctx, cl, rec.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -471,6 +478,7 @@ func (d markedDriver) Find(ctx context.Context, req engine.Request) (engine.Resu
 		return engine.Result{}, false, err
 	}
 	d.c.end(cl, nil)
+	cl.release()
 	o := d.byName(req)
 	if o == nil {
 		return engine.Result{}, false, nil

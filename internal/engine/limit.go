@@ -100,9 +100,9 @@ func (ls *Limiters) limiter(key string) (*limiter, clock) {
 
 // Wait returns once a request to key may be sent, with the function to
 // call when its answer is in. A client calls it for every request it sends,
-// every page and every retry of it. A driver call that has to wait lends
-// its place among the engine's Parallelism meanwhile, so that calls to
-// other services can run, and takes one back before it goes on.
+// every page and every retry of it. A driver call whose request has to
+// wait lends its place among the engine's Parallelism until the answer is
+// in, so that calls to other services run meanwhile (see limiter.wait).
 func (ls *Limiters) Wait(ctx context.Context, key string) (func(), error) {
 	l, clk := ls.limiter(key)
 	if !l.bounded() {
@@ -140,7 +140,8 @@ func (e *Engine) limiters() *Limiters {
 
 // call makes one try of a driver call for s within Parallelism. The call's
 // requests take their service's tokens themselves (Limiters.Wait), lending
-// the call's place while they wait. Every try of a retry goes through here.
+// the call's place while they wait and are answered. Every try of a retry
+// goes through here.
 func (e *Engine) call(ctx context.Context, s Step, f func(context.Context) error) error {
 	ls := e.limiters()
 	// Waiting for a turn ends with the run; the call, once made, does not.
@@ -158,8 +159,8 @@ func (e *Engine) call(ctx context.Context, s Step, f func(context.Context) error
 type placeKey struct{}
 
 // place is the place among Parallelism that one driver call holds. Its
-// requests lend it while they wait for their service's turn, and take it
-// back (the last of them to stop waiting) before they are sent. The
+// requests lend it while they wait for their service's turn and are
+// answered, and take it back (the last of them) before the call goes on. The
 // requests of a batch's per-object calls (ForEach) share the batch call's
 // place.
 type place struct {
@@ -219,44 +220,52 @@ func newLimiter(lim Limit) *limiter {
 func (l *limiter) bounded() bool { return l.slots != nil || l.interval > 0 }
 
 // wait returns once a request may start, with the function that ends it.
-// While it blocks, p (if any) is lent.
+// A request that has to wait lends p (if any) until its answer is in, not
+// only until it may start: were it to take the place back before it is
+// sent, requests whose turns came while every place was busy would go out
+// together when places came free, a burst the service would throttle. The
+// requests of a limited service are bounded by the limit itself, so the
+// calls in flight may exceed Parallelism by those requests.
 func (l *limiter) wait(ctx context.Context, clk clock, p *place) (func(), error) {
-	lend := func() func() {
-		if p == nil {
-			return func() {}
+	lent := false
+	lend := func() {
+		if p != nil && !lent {
+			p.lend()
+			lent = true
 		}
-		p.lend()
-		return p.takeBack
+	}
+	takeBack := func() {
+		if lent {
+			p.takeBack()
+		}
 	}
 	if l.slots != nil {
 		select {
 		case l.slots <- struct{}{}:
 		default:
-			takeBack := lend()
+			lend()
 			select {
 			case l.slots <- struct{}{}:
-				takeBack()
 			case <-ctx.Done():
 				takeBack()
 				return nil, ctx.Err()
 			}
 		}
 	}
-	release := func() {
+	end := func() {
 		if l.slots != nil {
 			<-l.slots
 		}
+		takeBack()
 	}
 	if d := l.reserve(clk); d > 0 {
-		takeBack := lend()
-		err := clk.Sleep(ctx, d)
-		takeBack()
-		if err != nil {
-			release()
+		lend()
+		if err := clk.Sleep(ctx, d); err != nil {
+			end()
 			return nil, err
 		}
 	}
-	return release, nil
+	return end, nil
 }
 
 // reserve takes the next token of the bucket and returns how long to wait

@@ -159,8 +159,10 @@ func TestConcurrentLimitHoldsWhileOtherServicesProceed(t *testing.T) {
 	if m := c.maxInFlightOf[tS3]; m != 1 {
 		t.Errorf("%d S3 calls in flight at once, limit is 1", m)
 	}
-	if m := c.maxInFlight; m > 3 {
-		t.Errorf("%d calls in flight at once, Parallelism is 3", m)
+	// An S3 call whose request waited for its turn lent its place until
+	// the answer came: Parallelism, plus the S3 limit's one.
+	if m := c.maxInFlight; m > 3+1 {
+		t.Errorf("%d calls in flight at once, Parallelism is 3 and S3 may add 1", m)
 	}
 }
 

@@ -32,6 +32,7 @@ func (d *batchDriver) ReadAll(ctx context.Context, recs []engine.Record) (map[st
 	d.c.mu.Lock()
 	d.c.end(cl, err)
 	d.c.mu.Unlock()
+	cl.release()
 	if err != nil {
 		return nil, err
 	}
