@@ -22,18 +22,19 @@ func TestAccCapacityReservation_misspeltInstanceType(t *testing.T) {
 	})
 }
 
-// A real type the price table lacks and the zone does not offer (moto has
-// no mac1.metal in us-east-1a) is reported as not offered at once, next to
-// the missing price, so nobody writes a price for a type they cannot have.
+// A real type the price table lacks and no zone of the region offers (moto,
+// as AWS, has no hpc6a.48xlarge in us-east-1) is reported as not offered at
+// once, next to the missing price, so nobody writes a price for a type they
+// cannot have.
 func TestAccCapacityReservation_notOfferedBeforePrice(t *testing.T) {
 	endpoint := capacityEndpoint(t)
-	c := capacityConfig{name: "acc-cap-mac", image: "ami-12345678", horizon: "7d", types: `["mac1.metal"]`, values: capacityDemand()}
+	c := capacityConfig{name: "acc-cap-hpc", image: "ami-12345678", horizon: "7d", types: `["hpc6a.48xlarge"]`, values: capacityDemand()}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: providerFactories,
 		Steps: []resource.TestStep{{
 			Config:      c.hcl(endpoint),
 			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(`(?s)Instance type not offered.*mac1.metal\s+not\s+offered\s+in\s+us-east-1a`),
+			ExpectError: regexp.MustCompile(`(?s)Instance type not offered.*hpc6a.48xlarge\s+not\s+offered\s+in\s+any\s+available\s+zone\s+of\s+us-east-1`),
 		}},
 	})
 }

@@ -313,7 +313,7 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 			{
 				Config:      notOffered.hcl(endpoint),
 				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)Instance type not offered.*x9\.large not offered in us-east-1a`),
+				ExpectError: regexp.MustCompile(`(?s)Instance type not offered.*x9\.large\s+not\s+offered\s+in\s+any\s+available\s+zone\s+of\s+us-east-1`),
 			},
 			{
 				Config: base.hcl(endpoint),

@@ -3,10 +3,12 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
@@ -65,6 +67,18 @@ func (c cloud) checkBackup() resource.TestCheckFunc {
 			if err != nil || tags.Tags["cost-centre"] != "cc-1" || tags.Tags["meridian:resource"] != "meridian_dr_policy.orders" {
 				return fmt.Errorf("vault %s tags %v (%v)", vault, tags, err)
 			}
+		}
+		// Without AWS Backup's service policies the role can run no job.
+		attached, err := iam.NewFromConfig(c.cfg("us-east-1")).ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("meridian-orders-backup")})
+		if err != nil {
+			return fmt.Errorf("policies of the backup role: %w", err)
+		}
+		var arns []string
+		for _, p := range attached.AttachedPolicies {
+			arns = append(arns, aws.ToString(p.PolicyArn))
+		}
+		if want := []string{"arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup", "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"}; !slices.Equal(arns, want) {
+			return fmt.Errorf("backup role has %v attached, want %v", arns, want)
 		}
 		plans, err := c.backupClient("us-east-1").ListBackupPlans(ctx, &backup.ListBackupPlansInput{})
 		if err != nil {

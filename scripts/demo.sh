@@ -104,7 +104,9 @@ ENDPOINT=""
 for attempt in 1 2 3 4 5; do
   PORT=$(free_port)
   : >"$MOTO_LOG"
-  PYTHONUNBUFFERED=1 moto_server -H 127.0.0.1 -p "$PORT" >>"$MOTO_LOG" 2>&1 &
+  # AWS managed policies (the DR backup role attaches AWS Backup's) exist
+  # in moto only when asked for.
+  PYTHONUNBUFFERED=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true moto_server -H 127.0.0.1 -p "$PORT" >>"$MOTO_LOG" 2>&1 &
   MOTO_PID=$!
   ready=""
   for _ in $(seq 1 300); do # up to 60 s

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agext/levenshtein"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
@@ -173,7 +174,7 @@ func dependsOn(r, on engine.Record) bool {
 		return true
 	}
 	if r.Type == primitive.S3BucketReplication && on.Type == primitive.S3Bucket && on.ID != "" {
-		return r.Inputs["bucket"] == on.ID || r.Inputs["destination_bucket_arn"] == "arn:aws:s3:::"+on.ID
+		return r.Inputs["bucket"] == on.ID || r.Inputs["destination_bucket_arn"] == blueprint.ARN(on.Region, "s3", "", "", on.ID)
 	}
 	return false
 }

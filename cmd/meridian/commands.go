@@ -36,13 +36,7 @@ in pulumi: a preview reads the state, not the cloud).
 			if err != nil {
 				return err
 			}
-			if err := p.checkNames(); err != nil {
-				return err
-			}
-			if err := p.checkMeasured(cmd.Context()); err != nil {
-				return err
-			}
-			if err := p.checkTags(); err != nil {
+			if err := p.check(cmd.Context()); err != nil {
 				return err
 			}
 			targets, err := p.targets()
@@ -54,7 +48,7 @@ in pulumi: a preview reads the state, not the cloud).
 			}
 			pv, err := p.ws.Preview(cmd.Context(), p.program, targets...)
 			if err != nil {
-				return err
+				return p.locate(err)
 			}
 			p.showPreview(pv)
 			if n := len(pv.Plan.Changes()); n > 0 && f.expectEmpty {
@@ -79,13 +73,7 @@ func upCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := p.checkNames(); err != nil {
-				return err
-			}
-			if err := p.checkMeasured(cmd.Context()); err != nil {
-				return err
-			}
-			if err := p.checkTags(); err != nil {
+			if err := p.check(cmd.Context()); err != nil {
 				return err
 			}
 			targets, err := p.targets()
@@ -98,7 +86,7 @@ func upCmd(f *flags) *cobra.Command {
 			if !f.yes {
 				pv, err := p.ws.Preview(cmd.Context(), p.program, targets...)
 				if err != nil {
-					return err
+					return p.locate(err)
 				}
 				p.showPreview(pv)
 				if len(pv.Plan.Changes()) == 0 {
@@ -113,7 +101,7 @@ func upCmd(f *flags) *cobra.Command {
 				return out
 			}
 			res, err := p.ws.Up(cmd.Context(), p.program, outputs, targets...)
-			return p.finish("up", res, err)
+			return p.finish("up", res, p.locate(err))
 		},
 	}
 	f.with(c, withJSON|withYes|withParallel|withTargets|withProgress)
@@ -267,7 +255,7 @@ func stackCmd(f *flags) *cobra.Command {
 			return nil, err
 		}
 		// The stack name only picks a backend; the store is shared.
-		ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: "default", State: f.stateLocation(), AWS: st.AWS})
+		ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: "default", State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
 		if err != nil {
 			return nil, err
 		}
@@ -443,7 +431,7 @@ func stackCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), AWS: st.AWS})
+			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
 			if err != nil {
 				return err
 			}

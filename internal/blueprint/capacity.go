@@ -43,6 +43,10 @@ type Capacity struct {
 	Tags              map[string]string `json:"tags,omitempty"`
 	// Kubernetes, when set, enforces the split in both regions' clusters too.
 	Kubernetes *CapacityKubernetes `json:"kubernetes,omitempty"`
+	// Zones are the availability zones, by region, where the reservations
+	// and groups go. Nobody writes them: the provider and the CLI choose
+	// them at plan time from the cloud (the aws package's CapacityZone).
+	Zones map[string]string `json:"zones,omitempty"`
 }
 
 // Demand is the history the forecast is made from.

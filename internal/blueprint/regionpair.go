@@ -142,6 +142,9 @@ type Problem struct {
 	Paths   []string
 	Summary string
 	Detail  string
+	// Warning marks a problem that does not stop the plan, such as a check
+	// the endpoint could not make.
+	Warning bool
 }
 
 func (p Problem) Error() string {
@@ -171,6 +174,9 @@ func (rp RegionPair) Validate() []Problem {
 		if !KnownRegion(r.region) {
 			add("Unknown region", fmt.Sprintf("%q is not an AWS region meridian knows; expected one of %s.", r.region, strings.Join(Regions(), ", ")), r.path)
 		}
+	}
+	if KnownRegion(rp.PrimaryRegion) && KnownRegion(rp.SecondaryRegion) && Partition(rp.PrimaryRegion) != Partition(rp.SecondaryRegion) {
+		add("Regions in different partitions", fmt.Sprintf("%s is in partition %s and %s in %s: replication, roles and failover records cannot span AWS partitions. Pick two regions of one partition.", rp.PrimaryRegion, Partition(rp.PrimaryRegion), rp.SecondaryRegion, Partition(rp.SecondaryRegion)), "secondary_region", "primary_region")
 	}
 	if rp.PrimaryRegion != "" && rp.PrimaryRegion == rp.SecondaryRegion {
 		add("Primary and secondary region are the same", fmt.Sprintf("Both are %q: a region pair needs two regions, or a regional outage takes both copies down.", rp.PrimaryRegion), "secondary_region", "primary_region")

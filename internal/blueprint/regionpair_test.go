@@ -419,3 +419,41 @@ func TestFailoverFQDN(t *testing.T) {
 		}
 	}
 }
+
+// TestPartition: every ARN meridian builds takes its partition from the
+// region it is used in, so a pair in China or GovCloud names its buckets and
+// policies as AWS does there.
+func TestPartition(t *testing.T) {
+	tests := []struct{ region, partition string }{
+		{"us-east-1", "aws"}, {"eu-west-1", "aws"}, {"", "aws"},
+		{"cn-north-1", "aws-cn"}, {"cn-northwest-1", "aws-cn"},
+		{"us-gov-west-1", "aws-us-gov"}, {"us-gov-east-1", "aws-us-gov"},
+	}
+	for _, tt := range tests {
+		if got := Partition(tt.region); got != tt.partition {
+			t.Errorf("Partition(%q) = %q, want %q", tt.region, got, tt.partition)
+		}
+		if tt.region != "" && !KnownRegion(tt.region) {
+			t.Errorf("KnownRegion(%q) = false", tt.region)
+		}
+	}
+	arns := []struct{ got, want string }{
+		{ARN("cn-north-1", "s3", "", "", "b"), "arn:aws-cn:s3:::b"},
+		{ARN("us-gov-west-1", "iam", "", "aws", "policy/service-role/P"), "arn:aws-us-gov:iam::aws:policy/service-role/P"},
+		{ARN("eu-west-1", "ec2", "eu-west-1", "123456789012", "capacity-reservation/cr-1"), "arn:aws:ec2:eu-west-1:123456789012:capacity-reservation/cr-1"},
+	}
+	for _, a := range arns {
+		if a.got != a.want {
+			t.Errorf("ARN = %q, want %q", a.got, a.want)
+		}
+	}
+	rp := valid().WithDefaults()
+	rp.PrimaryRegion, rp.SecondaryRegion = "us-east-1", "cn-north-1"
+	if ps := rp.Validate(); len(ps) != 1 || ps[0].Summary != "Regions in different partitions" {
+		t.Errorf("a pair across partitions: %v", ps)
+	}
+	rp.PrimaryRegion, rp.SecondaryRegion = "cn-north-1", "cn-northwest-1"
+	if ps := rp.Validate(); len(ps) > 0 {
+		t.Errorf("a pair in China: %v", ps)
+	}
+}

@@ -9,8 +9,16 @@ import (
 
 // CapacityZone is the availability zone, within a region, that reservations
 // and groups use: a reservation holds capacity in one zone, and the group
-// must launch there to use it.
-func CapacityZone(region string) string { return region + "a" }
+// must launch there to use it. It is the zone chosen at plan time
+// (c.Zones); a graph compiled with no cloud to ask (tests, a stack's graph
+// before it is planned) gets the region's "a" zone, which not every
+// account or region has.
+func CapacityZone(c blueprint.Capacity, region string) string {
+	if z := c.Zones[region]; z != "" {
+		return z
+	}
+	return region + "a"
+}
 
 // Capacity compiles a capacity reservation into, per region, a targeted
 // capacity reservation for the reserved baseline (none when it rounds to
@@ -38,7 +46,7 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 				Properties: map[string]any{
 					"instance_type":           c.InstanceTypes[0],
 					"instance_platform":       blueprint.InstancePlatform,
-					"availability_zone":       CapacityZone(region),
+					"availability_zone":       CapacityZone(c, region),
 					"tenancy":                 "default",
 					"instance_count":          split.Reserved,
 					"instance_match_criteria": "targeted",
@@ -60,7 +68,7 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 			"name":                    name,
 			"min_size":                split.MinSize,
 			"max_size":                split.MaxSize,
-			"availability_zones":      []any{CapacityZone(region)},
+			"availability_zones":      []any{CapacityZone(c, region)},
 			"launch_template_id":      primitive.Ref(lt, "id"),
 			"instance_types":          c.InstanceTypes,
 			"on_demand_base_capacity": split.Reserved,
@@ -101,6 +109,7 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 	}
 	summary := written
 	summary.Demand.Values = nil
+	summary.Zones = nil // chosen, not written; the primitives carry them
 	b.add(primitive.Primitive{
 		Name: Manifest, Type: primitive.SSMParameter, Region: c.PrimaryRegion,
 		Properties: map[string]any{

@@ -215,3 +215,33 @@ func TestCapacityTable(t *testing.T) {
 		}
 	}
 }
+
+// TestCapacityZones: reservations and groups go to the zones chosen at plan
+// time, one per region, not to region+"a".
+func TestCapacityZones(t *testing.T) {
+	c := capacityBlueprint()
+	c.Zones = map[string]string{c.PrimaryRegion: c.PrimaryRegion + "c", c.SecondaryRegion: c.SecondaryRegion + "b"}
+	g, _, err := Capacity(c, blueprint.DefaultPrices(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, p := range g.Primitives {
+		want := c.Zones[p.Region]
+		switch p.Type {
+		case primitive.EC2CapacityReservation:
+			seen++
+			if p.Properties["availability_zone"] != want {
+				t.Errorf("%s: availability_zone %v, want %s", p.Name, p.Properties["availability_zone"], want)
+			}
+		case primitive.AutoScalingGroup:
+			seen++
+			if zs, _ := p.Properties["availability_zones"].([]any); len(zs) != 1 || zs[0] != want {
+				t.Errorf("%s: availability_zones %v, want [%s]", p.Name, p.Properties["availability_zones"], want)
+			}
+		}
+	}
+	if seen < 3 {
+		t.Fatalf("%d reservations and groups compiled, want at least 3", seen)
+	}
+}

@@ -9,6 +9,17 @@ func init() {
 	untaggable[primitive.BackupSelection] = "a selection is part of its backup plan, which is tagged"
 }
 
+// BackupServicePolicies are the AWS managed policies the backup role needs,
+// in the partition of region: a role AWS Backup can assume but that may do
+// nothing fails every backup and restore job. AWS keeps them current as
+// Backup learns new resource types, which an inline copy would not be.
+func BackupServicePolicies(region string) []any {
+	return []any{
+		blueprint.ARN(region, "iam", "", "aws", "policy/service-role/AWSBackupServiceRolePolicyForBackup"),
+		blueprint.ARN(region, "iam", "", "aws", "policy/service-role/AWSBackupServiceRolePolicyForRestores"),
+	}
+}
+
 // DRPolicy compiles a DR policy: backup vaults in both regions, a plan whose
 // rule copies every recovery point to the secondary vault, and a selection of
 // the pair's resources by their meridian:resource tag. It also returns the
@@ -54,6 +65,7 @@ func DRPolicy(written blueprint.DRPolicy, defaultTags map[string]string) (primit
 				"Principal": map[string]any{"Service": "backup.amazonaws.com"},
 				"Action":    "sts:AssumeRole",
 			}),
+			"managed_policy_arns": BackupServicePolicies(rp.PrimaryRegion),
 		},
 	}, "")
 	rule := map[string]any{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -103,5 +104,34 @@ func TestDRPolicyGraphGolden(t *testing.T) {
 	}
 	if byName(g)[primitive.BackupVault+".secondary"].Region != "us-west-2" {
 		t.Errorf("secondary vault is not in the secondary region")
+	}
+}
+
+// TestBackupRoleHasServicePolicies: the backup role AWS Backup assumes gets
+// AWS's service policies for backups and restores, named in the partition
+// of the pair's regions; a role with a trust policy and no permissions
+// fails every job.
+func TestBackupRoleHasServicePolicies(t *testing.T) {
+	for region, partition := range map[string]string{"us-east-1": "aws", "us-gov-west-1": "aws-us-gov", "cn-north-1": "aws-cn"} {
+		p := checkoutDR()
+		p.RegionPair.PrimaryRegion = region
+		p.RegionPair.SecondaryRegion = map[string]string{"us-east-1": "us-west-2", "us-gov-west-1": "us-gov-east-1", "cn-north-1": "cn-northwest-1"}[region]
+		g, _, err := DRPolicy(p, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", region, err)
+		}
+		var role primitive.Primitive
+		for _, p := range g.Primitives {
+			if p.Name == primitive.IAMRole+".backup" {
+				role = p
+			}
+		}
+		want := []any{
+			"arn:" + partition + ":iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+			"arn:" + partition + ":iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+		}
+		if got := role.Properties["managed_policy_arns"]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: managed_policy_arns = %v, want %v", region, got, want)
+		}
 	}
 }

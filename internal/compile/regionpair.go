@@ -124,6 +124,10 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 					"bucket":                 primitive.Ref(d[0], "bucket"),
 					"role_arn":               primitive.Ref(role, "arn"),
 					"destination_bucket_arn": primitive.Ref(d[1], "arn"),
+					// The DR policy's RPO rule counts on objects reaching the
+					// secondary within blueprint.ObjectReplicationLag: only
+					// Replication Time Control bounds that.
+					"replication_time_control": true,
 				},
 				DependsOn: []string{primitive.IAMRolePolicy + ".replication"},
 			}, roles[from.Region])

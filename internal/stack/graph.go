@@ -125,8 +125,8 @@ func (st *Stack) Resources() (Resources, hcl.Diagnostics) {
 	for _, p := range st.CostTagPolicies {
 		r.TagPolicies = append(r.TagPolicies, p.Blueprint)
 	}
-	for _, c := range st.CapacityReservations {
-		spec, prices, d := c.Resolve()
+	for i := range st.CapacityReservations {
+		spec, prices, d := st.CapacityReservations[i].resolve()
 		diags = append(diags, d...)
 		r.Capacities = append(r.Capacities, Capacity{Spec: spec, Prices: prices})
 	}

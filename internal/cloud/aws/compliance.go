@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 )
 
 // Tagged is a resource of the account and its tags, whoever created it.
@@ -72,7 +74,7 @@ func (c *Cloud) TaggedResources(ctx context.Context, regions []string) ([]Tagged
 		if err != nil {
 			return nil, fmt.Errorf("bucket %s: %w", name, err)
 		}
-		arn := "arn:aws:s3:::" + name
+		arn := blueprint.ARN(region, "s3", "", "", name)
 		found[arn] = Tagged{ARN: arn, Type: "s3:bucket", Region: region, Tags: tags}
 	}
 	list := make([]Tagged, 0, len(found))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -80,6 +82,90 @@ func objectTags(ctx context.Context, client *ec2.Client, id string) (map[string]
 	return out, nil
 }
 
+// ErrNotOffered is what errors.Is finds in an error saying that no
+// available zone of a region offers every instance type asked for.
+var ErrNotOffered = errors.New("instance types not offered")
+
+// notOffered says which types no available zone offers; its text is the
+// whole story, without the sentinel's.
+type notOffered struct{ detail string }
+
+func (e notOffered) Error() string        { return e.detail }
+func (e notOffered) Is(target error) bool { return target == ErrNotOffered }
+
+// CapacityZone is the availability zone of region where a capacity
+// reservation of types and its Auto Scaling group go: the first by name of
+// the zones DescribeAvailabilityZones says are available (Local and
+// Wavelength Zones left out) that offers every type
+// (DescribeInstanceTypeOfferings). Zone names are not region+"a" everywhere
+// (accounts see different zones; a zone may be constrained or lack a type),
+// and the choice is deterministic, so each plan picks the same zone while
+// the region's answers stay the same.
+func (c *Cloud) CapacityZone(ctx context.Context, region string, types []string) (string, error) {
+	client := c.EC2(region)
+	out, err := client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("state"), Values: []string{"available"}},
+		{Name: aws.String("zone-type"), Values: []string{"availability-zone"}},
+	}})
+	if err != nil {
+		return "", fmt.Errorf("availability zones of %s: %w", region, classifyEC2(err))
+	}
+	var zones []string
+	for _, z := range out.AvailabilityZones {
+		zones = append(zones, aws.ToString(z.ZoneName))
+	}
+	offered := map[string]map[string]bool{}
+	p := ec2.NewDescribeInstanceTypeOfferingsPaginator(client, &ec2.DescribeInstanceTypeOfferingsInput{
+		LocationType: ec2types.LocationTypeAvailabilityZone,
+		Filters:      []ec2types.Filter{{Name: aws.String("instance-type"), Values: types}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("instance type offerings in %s: %w", region, classifyEC2(err))
+		}
+		for _, o := range page.InstanceTypeOfferings {
+			zone := aws.ToString(o.Location)
+			if offered[zone] == nil {
+				offered[zone] = map[string]bool{}
+			}
+			offered[zone][string(o.InstanceType)] = true
+		}
+	}
+	if zone := pickZone(zones, offered, types); zone != "" {
+		return zone, nil
+	}
+	var nowhere []string
+	for _, t := range types {
+		found := false
+		for _, z := range zones {
+			found = found || offered[z][t]
+		}
+		if !found {
+			nowhere = append(nowhere, t)
+		}
+	}
+	if len(nowhere) > 0 {
+		return "", notOffered{fmt.Sprintf("%s not offered in any available zone of %s (%s)", strings.Join(nowhere, ", "), region, strings.Join(zones, ", "))}
+	}
+	return "", notOffered{fmt.Sprintf("%s not offered together in any available zone of %s (%s)", strings.Join(types, ", "), region, strings.Join(zones, ", "))}
+}
+
+// pickZone is the first zone by name that offers every type, or "".
+func pickZone(zones []string, offered map[string]map[string]bool, types []string) string {
+	zones = slices.Sorted(slices.Values(zones))
+	for _, z := range zones {
+		all := true
+		for _, t := range types {
+			all = all && offered[z][t]
+		}
+		if all {
+			return z
+		}
+	}
+	return ""
+}
+
 // InstanceTypesOffered returns which of types EC2 offers in the availability
 // zone (DescribeInstanceTypeOfferings), so that a reservation for a type the
 // zone lacks is a plan-time error instead of an apply-time failure.
@@ -95,7 +181,10 @@ func (c *Cloud) InstanceTypesOffered(ctx context.Context, region, zone string, t
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, classifyEC2(err)
+			if err = classifyEC2(err); errors.Is(err, ErrUnsupported) && !c.conf.Emulator {
+				return nil, fmt.Errorf("DescribeInstanceTypeOfferings: %v", err) // not ErrUnsupported: only an emulator may lack it
+			}
+			return nil, err
 		}
 		for _, o := range page.InstanceTypeOfferings {
 			out[string(o.InstanceType)] = true

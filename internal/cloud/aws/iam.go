@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -19,6 +21,9 @@ type roleProps struct {
 	Name             string         `json:"name"`
 	Path             string         `json:"path"`
 	AssumeRolePolicy map[string]any `json:"assume_role_policy"`
+	// ManagedPolicyArns are the managed policies attached to the role, and
+	// the only ones: an update detaches any other (none listed means none).
+	ManagedPolicyArns []string `json:"managed_policy_arns,omitempty"`
 }
 
 type roleDriver struct{ c *Cloud }
@@ -57,7 +62,53 @@ func (d roleDriver) Create(ctx context.Context, req engine.Request) (engine.Resu
 	} else if err != nil {
 		return engine.Result{}, classify(err)
 	}
+	// A create cut short here is retried: CreateRole then meets the role,
+	// adopts it, and Update attaches what is missing.
+	if err := d.attach(ctx, p.Name, nil, p.ManagedPolicyArns); err != nil {
+		return engine.Result{}, err
+	}
 	return engine.Result{ID: p.Name, Outputs: roleOutputs(out.Role)}, nil
+}
+
+// attached lists the managed policies attached to a role, sorted.
+func (d roleDriver) attached(ctx context.Context, role string) ([]string, error) {
+	var arns []string
+	pages := iam.NewListAttachedRolePoliciesPaginator(d.c.IAM(), &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classify(err)
+		}
+		for _, p := range page.AttachedPolicies {
+			arns = append(arns, aws.ToString(p.PolicyArn))
+		}
+	}
+	sort.Strings(arns)
+	return arns, nil
+}
+
+// attach makes the role's managed policies want, given that have are
+// attached now: it attaches the missing ones and detaches the others.
+func (d roleDriver) attach(ctx context.Context, role string, have, want []string) error {
+	client := d.c.IAM()
+	for _, arn := range want {
+		if slices.Contains(have, arn) {
+			continue
+		}
+		if _, err := client.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)}); err != nil {
+			return fmt.Errorf("attach %s to role %s: %w", arn, role, classify(err))
+		}
+	}
+	for _, arn := range have {
+		if slices.Contains(want, arn) {
+			continue
+		}
+		_, err := client.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(role), PolicyArn: aws.String(arn)})
+		if err = classify(err); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("detach %s from role %s: %w", arn, role, err)
+		}
+	}
+	return nil
 }
 
 // Marked: roles carry the engine's ownership marks as tags.
@@ -104,8 +155,22 @@ func (d roleDriver) Read(ctx context.Context, rec engine.Record) (engine.Observa
 	if err != nil {
 		return engine.Observation{}, err
 	}
+	props := map[string]any{"name": rec.ID, "path": aws.ToString(out.Role.Path), "assume_role_policy": doc}
+	arns, err := d.attached(ctx, rec.ID)
+	if err != nil {
+		return engine.Observation{}, fmt.Errorf("managed policies of role %s: %w", rec.ID, err)
+	}
+	// Only where some are attached or some were asked for: a role with
+	// none, as asked, must read back as it was written.
+	if _, asked := rec.Inputs["managed_policy_arns"]; asked || len(arns) > 0 {
+		list := make([]any, len(arns))
+		for i, arn := range arns {
+			list[i] = arn
+		}
+		props["managed_policy_arns"] = list
+	}
 	return engine.Observation{
-		Properties: map[string]any{"name": rec.ID, "path": aws.ToString(out.Role.Path), "assume_role_policy": doc},
+		Properties: props,
 		Tags:       tags,
 		Outputs:    roleOutputs(out.Role),
 	}, nil
@@ -151,6 +216,13 @@ func (d roleDriver) Update(ctx context.Context, rec engine.Record, req engine.Re
 	if _, err := client.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(rec.ID), PolicyDocument: aws.String(string(doc))}); err != nil {
 		return engine.Result{}, classify(err)
 	}
+	arns, err := d.attached(ctx, rec.ID)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if err := d.attach(ctx, rec.ID, arns, p.ManagedPolicyArns); err != nil {
+		return engine.Result{}, err
+	}
 	have, err := d.tags(ctx, rec.ID)
 	if err != nil {
 		return engine.Result{}, err
@@ -178,6 +250,19 @@ func (d roleDriver) Update(ctx context.Context, rec engine.Record, req engine.Re
 }
 
 func (d roleDriver) Delete(ctx context.Context, rec engine.Record) error {
+	// IAM refuses to delete a role with policies attached (DeleteConflict):
+	// detach meridian's first. Policies attached by others stay, and the
+	// refusal below says so.
+	var p roleProps
+	if err := primitive.Decode(rec.Inputs, &p); err != nil {
+		return err
+	}
+	for _, arn := range p.ManagedPolicyArns {
+		_, err := d.c.IAM().DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String(rec.ID), PolicyArn: aws.String(arn)})
+		if err = classify(err); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("detach %s from role %s: %w", arn, rec.ID, err)
+		}
+	}
 	_, err := d.c.IAM().DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(rec.ID)})
 	if err = classify(err); errors.Is(err, engine.ErrNotFound) {
 		return nil

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 )
 
 // defaultAccount is moto's default account id.
@@ -187,7 +189,7 @@ func (s *Server) create(c Call) (any, error) {
 	}
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
 	r.ID = "cr-" + randomHex(17)
-	r.ARN = fmt.Sprintf("arn:aws:ec2:%s:%s:capacity-reservation/%s", c.Region, c.Account, r.ID)
+	r.ARN = blueprint.ARN(c.Region, "ec2", c.Region, c.Account, "capacity-reservation/"+r.ID)
 	r.StartDate, r.CreateDate = now, now
 	s.store.byKey[key(c, r.ID)] = r
 	return itemResponse{XMLName: xmlName("CreateCapacityReservationResponse"), RequestID: requestID(), Reservation: *r}, nil

@@ -29,6 +29,14 @@
 //     InvalidInput, Backup InvalidParameterValueException);
 //   - bucket-names: CreateBucket with a name outside S3's naming rules
 //     answers InvalidBucketName;
+//   - bucket-region: a call on a bucket signed for a region other than the
+//     bucket's answers 301 PermanentRedirect with x-amz-bucket-region
+//     (GetBucketLocation excepted), where moto serves any region;
+//   - replication-rules: PutBucketReplication answers InvalidRequest where
+//     S3 does and moto does not: a V2 rule (with Filter) without Priority or
+//     DeleteMarkerReplication, and Replication Time Control on a rule
+//     without Filter, with a time other than 15 minutes, or without its
+//     metrics (Status Enabled, EventThreshold 15 minutes);
 //   - throttling: a token bucket per service, account and region (one for
 //     all regions of Route 53, IAM, Organizations; Route 53 at 5 requests/s,
 //     others set by Options.Rates) answers the service's throttle
@@ -85,6 +93,8 @@ const (
 	SSMSize           Behaviour = "ssm-size"
 	TagLimits         Behaviour = "tag-limits"
 	BucketNames       Behaviour = "bucket-names"
+	ReplicationRules  Behaviour = "replication-rules"
+	BucketRegion      Behaviour = "bucket-region"
 	Throttling        Behaviour = "throttling"
 	Faults            Behaviour = "faults"
 )
@@ -92,7 +102,7 @@ const (
 // Behaviours lists every behaviour.
 func Behaviours() []Behaviour {
 	return []Behaviour{BucketPropagation, RolePropagation, ChangePending, HealthCheckInUse, TableDeleting,
-		SSMSize, TagLimits, BucketNames, Throttling, Faults}
+		SSMSize, TagLimits, BucketNames, BucketRegion, ReplicationRules, Throttling, Faults}
 }
 
 // ParseBehaviours reads a comma-separated list of behaviour names ("" is none).
@@ -194,15 +204,16 @@ type Server struct {
 	http *http.Server
 	done chan struct{}
 
-	mu       sync.Mutex
-	rng      *rand.Rand
-	buckets  map[string]time.Time     // bucket -> created
-	roles    map[string]time.Time     // role ARN -> created
-	changes  map[string]time.Time     // Route 53 change id -> submitted
-	deleting map[string]deletingTable // account/region/table -> its last description
-	limiters map[string]*limiter      // service/account -> token bucket
-	counts   map[Behaviour]int
-	requests map[string]int // service -> requests received
+	mu            sync.Mutex
+	rng           *rand.Rand
+	buckets       map[string]time.Time     // bucket -> created
+	roles         map[string]time.Time     // role ARN -> created
+	bucketRegions map[string]string        // bucket -> its region, as moto keeps it
+	changes       map[string]time.Time     // Route 53 change id -> submitted
+	deleting      map[string]deletingTable // account/region/table -> its last description
+	limiters      map[string]*limiter      // service/account -> token bucket
+	counts        map[Behaviour]int
+	requests      map[string]int // service -> requests received
 }
 
 // New makes the strict layer in front of the moto server at motoEndpoint
@@ -316,6 +327,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.buckets = map[string]time.Time{}
 	s.roles = map[string]time.Time{}
+	s.bucketRegions = map[string]string{}
 	s.changes = map[string]time.Time{}
 	s.deleting = map[string]deletingTable{}
 	s.limiters = map[string]*limiter{}
@@ -388,6 +400,8 @@ type check struct {
 
 var checks = []check{
 	{BucketNames, (*Server).checkBucketName},
+	{BucketRegion, (*Server).checkBucketRegion},
+	{ReplicationRules, (*Server).checkReplicationRules},
 	{TagLimits, (*Server).checkTags},
 	{SSMSize, (*Server).checkParameterSize},
 	{BucketPropagation, (*Server).checkBucketVisible},

@@ -12,12 +12,14 @@
 //	go run ./internal/testbed/cmd/strict -fault-rate 0.2 -faults 5xx,reset -rate route53=5 -rate ssm=3
 //	go run ./internal/testbed/cmd/strict -latency 50ms,300ms -endpoint-file /tmp/aws-endpoint
 //	go run ./internal/testbed/cmd/strict -moto http://127.0.0.1:5000  # in front of a running moto
+//	                                      # (started with MOTO_IAM_LOAD_MANAGED_POLICIES=true, as AWS has them)
 //
 // Flags:
 //
 //	-off LIST            behaviours to switch off: bucket-propagation, role-propagation,
 //	                     change-pending, healthcheck-in-use, table-deleting, ssm-size,
-//	                     tag-limits, bucket-names, throttling, faults
+//	                     tag-limits, bucket-names, bucket-region, replication-rules,
+//	                     throttling, faults
 //	-bucket-delay D      how long a new bucket answers NoSuchBucket (default 2s)
 //	-role-delay D        how long a new role cannot be assumed by S3 replication, Backup or sts:AssumeRole (4s)
 //	-change-delay D      how long a Route 53 change stays PENDING (2s)
