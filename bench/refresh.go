@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -40,7 +39,7 @@ func sectionC(w io.Writer, only string) {
 	if err := refreshRun(w, *refreshN); err != nil {
 		fmt.Fprintf(w, "skipped: %v\n", err)
 	}
-	fmt.Fprintln(w, "calls: HTTP requests that reached the endpoint. time: both keep Route 53 to its 5 requests a second (engine.DefaultLimits, as AWS does per account), which is most of the per-record time. terraform: n/a, since its hashicorp/aws provider cannot be installed offline, and a terraform refresh of meridian resources runs this same engine inside the provider.")
+	fmt.Fprintln(w, "calls: HTTP requests that reached the endpoint. time: both keep Route 53 to its 5 requests a second (the AWS driver's declared limit, as AWS does per account), which is most of the per-record time. terraform: n/a, since its hashicorp/aws provider cannot be installed offline, and a terraform refresh of meridian resources runs this same engine inside the provider.")
 }
 
 // callCounter is a reverse proxy that counts requests by service (from the
@@ -91,8 +90,8 @@ func startCounter(upstream string) (*callCounter, string, func(), error) {
 // launch template on it, a health check and a failover record in one zone.
 func refreshGraph(pairs int, image string) primitive.Graph {
 	tags := map[string]string{"team": "bench", "cost-centre": "cc-1"}
-	zone := compile.Route53Zone + ".bench"
-	g := primitive.Graph{Primitives: []primitive.Primitive{{Name: zone, Type: compile.Route53Zone, Region: compile.Global, Tags: tags,
+	zone := primitive.Route53Zone + ".bench"
+	g := primitive.Graph{Primitives: []primitive.Primitive{{Name: zone, Type: primitive.Route53Zone, Region: primitive.Global, Tags: tags,
 		Properties: primitive.Normalize(map[string]any{"name": "bench.example.com"})}}}
 	add := func(name, typ, region string, props map[string]any) {
 		g.Primitives = append(g.Primitives, primitive.Primitive{Name: name, Type: typ, Region: region, Tags: tags, Properties: primitive.Normalize(props)})
@@ -100,16 +99,16 @@ func refreshGraph(pairs int, image string) primitive.Graph {
 	for i := range pairs {
 		for r, region := range []string{"us-east-1", "us-west-2"} {
 			key := fmt.Sprintf("%04d.%s", i, region)
-			cr, hc := compile.EC2CapacityReservation+"."+key, compile.Route53HealthCheck+"."+key
-			add(compile.S3Bucket+"."+key, compile.S3Bucket, region, map[string]any{"bucket": fmt.Sprintf("bench-%04d-%s", i, region), "versioning": true})
-			add(compile.SSMParameter+"."+key, compile.SSMParameter, region, map[string]any{"name": fmt.Sprintf("/meridian/bench-%04d", i), "value": map[string]any{"pair": i}})
-			add(cr, compile.EC2CapacityReservation, region, map[string]any{"instance_type": "m5.large", "instance_platform": "Linux/UNIX",
+			cr, hc := primitive.EC2CapacityReservation+"."+key, primitive.Route53HealthCheck+"."+key
+			add(primitive.S3Bucket+"."+key, primitive.S3Bucket, region, map[string]any{"bucket": fmt.Sprintf("bench-%04d-%s", i, region), "versioning": true})
+			add(primitive.SSMParameter+"."+key, primitive.SSMParameter, region, map[string]any{"name": fmt.Sprintf("/meridian/bench-%04d", i), "value": map[string]any{"pair": i}})
+			add(cr, primitive.EC2CapacityReservation, region, map[string]any{"instance_type": "m5.large", "instance_platform": "Linux/UNIX",
 				"availability_zone": region + "a", "tenancy": "default", "instance_count": 2, "instance_match_criteria": "targeted"})
-			add(compile.LaunchTemplate+"."+key, compile.LaunchTemplate, region, map[string]any{"name": fmt.Sprintf("bench-%04d", i),
+			add(primitive.LaunchTemplate+"."+key, primitive.LaunchTemplate, region, map[string]any{"name": fmt.Sprintf("bench-%04d", i),
 				"image_id": image, "instance_type": "m5.large", "capacity_reservation_id": primitive.Ref(cr, "id")})
-			add(hc, compile.Route53HealthCheck, compile.Global, map[string]any{"type": "HTTPS", "fqdn": fmt.Sprintf("%04d.%s.example.com", i, region),
+			add(hc, primitive.Route53HealthCheck, primitive.Global, map[string]any{"type": "HTTPS", "fqdn": fmt.Sprintf("%04d.%s.example.com", i, region),
 				"port": 443, "resource_path": "/health", "request_interval": 30, "failure_threshold": 3})
-			add(compile.Route53Record+"."+key, compile.Route53Record, compile.Global, map[string]any{"zone_id": primitive.Ref(zone, "zone_id"),
+			add(primitive.Route53Record+"."+key, primitive.Route53Record, primitive.Global, map[string]any{"zone_id": primitive.Ref(zone, "zone_id"),
 				"name": fmt.Sprintf("svc-%04d.bench.example.com", i), "type": "A", "ttl": 60, "set_identifier": region,
 				"failover": []string{"PRIMARY", "SECONDARY"}[r], "records": []string{fmt.Sprintf("10.%d.%d.%d", r, i/250, i%250)}, "health_check_id": primitive.Ref(hc, "id")})
 		}

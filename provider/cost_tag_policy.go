@@ -16,6 +16,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 var (
@@ -256,7 +257,7 @@ func policyReport(p blueprint.TagPolicy, records engine.State) string {
 		"name": p.Name, "required_tags": p.RequiredTags, "key_case": p.KeyCase,
 		"allowed_values": len(p.AllowedValues), "exemptions": p.Exemptions,
 	}
-	if rec, ok := records.Get(compile.OrganizationsPolicy + ".tag"); ok {
+	if rec, ok := records.Get(primitive.OrganizationsPolicy + ".tag"); ok {
 		report["organizations_policy_id"] = rec.ID
 		report["organizations_target_id"] = p.EnforceInCloud.TargetID
 	}

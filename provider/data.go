@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -29,7 +28,7 @@ const allowDataLossDescription = "Allow plans that delete or replace primitives 
 
 // dataTypes are the primitive types whose objects hold data. A driver that
 // implements engine.DataHolder makes its type one too.
-var dataTypes = map[string]bool{compile.S3Bucket: true, compile.DynamoDBTable: true, compile.BackupVault: true}
+var dataTypes = map[string]bool{primitive.S3Bucket: true, primitive.DynamoDBTable: true, primitive.BackupVault: true}
 
 func holdsData(drivers engine.Drivers, typ string) bool {
 	if dataTypes[typ] {

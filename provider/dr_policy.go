@@ -324,7 +324,7 @@ func (r *drPolicy) ModifyPlan(ctx context.Context, req resource.ModifyPlanReques
 func vaultReplacePaths(plan, state drPolicyModel, steps []engine.Step) path.Paths {
 	var out path.Paths
 	for _, s := range steps {
-		if s.Type != compile.BackupVault {
+		if s.Type != primitive.BackupVault {
 			continue
 		}
 		if !plan.RegionPair.Equal(state.RegionPair) {
@@ -333,12 +333,12 @@ func vaultReplacePaths(plan, state drPolicyModel, steps []engine.Step) path.Path
 		var was, now types.String
 		if state.Backup != nil && plan.Backup != nil {
 			was, now = state.Backup.PrimaryVault, plan.Backup.PrimaryVault
-			if s.Name == compile.BackupVault+".secondary" {
+			if s.Name == primitive.BackupVault+".secondary" {
 				was, now = state.Backup.SecondaryVault, plan.Backup.SecondaryVault
 			}
 		}
 		if !was.Equal(now) {
-			out = append(out, path.Root("backup").AtName(strings.TrimPrefix(s.Name, compile.BackupVault+".")+"_vault"))
+			out = append(out, path.Root("backup").AtName(strings.TrimPrefix(s.Name, primitive.BackupVault+".")+"_vault"))
 		}
 	}
 	return out

@@ -38,9 +38,6 @@ type providerData struct {
 	parallelism int
 	// names are the cloud names the run's resources claim.
 	names claims
-	// limits are shared by every engine of the run, so that resources
-	// applied together keep each service's limit together.
-	limits engine.Limiters
 }
 
 func (d *providerData) drivers() engine.Drivers {
@@ -59,7 +56,9 @@ func (d *providerData) drivers() engine.Drivers {
 // so an apply that follows a provider killed mid-create finds the objects
 // that create made and adopts them, though no record of them survived.
 func (d *providerData) engine(address string) *engine.Engine {
-	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism, Scope: scope(address), Shared: &d.limits}
+	// The cloud's limiters are the process's: every engine of the run and
+	// every request of its clients keep each service's limit together.
+	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism, Scope: scope(address), Shared: d.cloud.Limiters()}
 }
 
 // scope turns a resource's address into its engine's Scope:

@@ -359,7 +359,7 @@ func dataReplacePaths(plan, state regionPairModel, steps []engine.Step) path.Pat
 	var out path.Paths
 	for _, s := range steps {
 		switch s.Type {
-		case compile.S3Bucket:
+		case primitive.S3Bucket:
 			switch {
 			case state.ObjectStore == nil:
 			case plan.ObjectStore == nil:
@@ -367,7 +367,7 @@ func dataReplacePaths(plan, state regionPairModel, steps []engine.Step) path.Pat
 			case !plan.ObjectStore.BucketPrefix.Equal(state.ObjectStore.BucketPrefix):
 				out = append(out, path.Root("object_store").AtName("bucket_prefix"))
 			}
-		case compile.DynamoDBTable:
+		case primitive.DynamoDBTable:
 			switch {
 			case state.KVTable == nil:
 			case plan.KVTable == nil:

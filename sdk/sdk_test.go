@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/memory"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/state"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -33,8 +33,8 @@ func pair(name string) sdk.RegionPair {
 func memoryDrivers() (engine.Drivers, *memory.Driver) {
 	d := memory.New(0)
 	out := engine.Drivers{}
-	for _, typ := range []string{compile.S3Bucket, compile.S3BucketReplication, compile.IAMRole, compile.IAMRolePolicy,
-		compile.DynamoDBTable, compile.DynamoDBReplica, compile.Route53Zone, compile.Route53HealthCheck, compile.Route53Record, compile.SSMParameter} {
+	for _, typ := range []string{primitive.S3Bucket, primitive.S3BucketReplication, primitive.IAMRole, primitive.IAMRolePolicy,
+		primitive.DynamoDBTable, primitive.DynamoDBReplica, primitive.Route53Zone, primitive.Route53HealthCheck, primitive.Route53Record, primitive.SSMParameter} {
 		out[typ] = d
 	}
 	return out, d

@@ -10,7 +10,6 @@ import (
 	"github.com/agext/levenshtein"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
@@ -174,7 +173,7 @@ func dependsOn(r, on engine.Record) bool {
 	if slices.Contains(r.DependsOn, on.Name) {
 		return true
 	}
-	if r.Type == compile.S3BucketReplication && on.Type == compile.S3Bucket && on.ID != "" {
+	if r.Type == primitive.S3BucketReplication && on.Type == primitive.S3Bucket && on.ID != "" {
 		return r.Inputs["bucket"] == on.ID || r.Inputs["destination_bucket_arn"] == blueprint.ARN(on.Region, "s3", "", "", on.ID)
 	}
 	return false

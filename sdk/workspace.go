@@ -194,7 +194,12 @@ func (w *Workspace) engine() *engine.Engine {
 		}
 	}
 	// The stack's name scopes the ownership marks of what it creates.
-	return &engine.Engine{Drivers: drivers, Parallelism: w.opts.Parallelism, OnEvent: w.opts.OnEvent, Scope: "stack:" + w.opts.Stack}
+	e := &engine.Engine{Drivers: drivers, Parallelism: w.opts.Parallelism, OnEvent: w.opts.OnEvent, Scope: "stack:" + w.opts.Stack}
+	if w.cloud != nil {
+		// The limits its requests keep are the cloud's.
+		e.Shared = w.cloud.Limiters()
+	}
+	return e
 }
 
 // PropertyDiff is one property's change in a step.

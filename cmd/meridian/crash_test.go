@@ -24,7 +24,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // TestCrashRecovery kills `meridian up` and `meridian destroy` with SIGKILL
@@ -233,7 +233,7 @@ func checkInventory(t *testing.T, cloud *awscloud.Cloud, st stateFile) int {
 		types[typ] = true
 	}
 	for typ := range types {
-		if typ == compile.DynamoDBReplica {
+		if typ == primitive.DynamoDBReplica {
 			// moto accepts replica updates and ignores them, so there is
 			// nothing in moto to count them against.
 			continue
@@ -298,30 +298,30 @@ func inventory(t *testing.T, c *awscloud.Cloud) map[string]map[string]int {
 		if name == crashStateBucket {
 			continue
 		}
-		add(compile.S3Bucket, name)
+		add(primitive.S3Bucket, name)
 		region := "us-east-1"
 		if strings.HasSuffix(name, "us-west-2") {
 			region = "us-west-2"
 		}
 		if _, err := c.S3(region).GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String(name)}); err == nil {
-			add(compile.S3BucketReplication, name)
+			add(primitive.S3BucketReplication, name)
 		}
 	}
 	roles, err := c.IAM().ListRoles(ctx, &iam.ListRolesInput{PathPrefix: aws.String("/meridian/")})
 	fail("roles", err)
 	for _, r := range roles.Roles {
-		add(compile.IAMRole, aws.ToString(r.RoleName))
+		add(primitive.IAMRole, aws.ToString(r.RoleName))
 		pols, err := c.IAM().ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: r.RoleName})
 		fail("role policies", err)
 		for _, p := range pols.PolicyNames {
-			add(compile.IAMRolePolicy, aws.ToString(r.RoleName)+":"+p)
+			add(primitive.IAMRolePolicy, aws.ToString(r.RoleName)+":"+p)
 		}
 	}
 	for _, region := range []string{"us-east-1", "us-west-2"} {
 		tables, err := c.DynamoDB(region).ListTables(ctx, &dynamodb.ListTablesInput{})
 		fail("tables", err)
 		for _, name := range tables.TableNames {
-			add(compile.DynamoDBTable, name)
+			add(primitive.DynamoDBTable, name)
 		}
 		params, err := c.SSM(region).DescribeParameters(ctx, &ssm.DescribeParametersInput{
 			ParameterFilters: []ssmtypes.ParameterStringFilter{{Key: aws.String("Path"), Option: aws.String("Recursive"), Values: []string{"/meridian"}}},
@@ -330,7 +330,7 @@ func inventory(t *testing.T, c *awscloud.Cloud) map[string]map[string]int {
 		fail("parameters", err)
 		for len(params.Parameters) > 0 {
 			for _, p := range params.Parameters {
-				add(compile.SSMParameter, aws.ToString(p.Name))
+				add(primitive.SSMParameter, aws.ToString(p.Name))
 			}
 			if params.NextToken == nil {
 				break
@@ -350,7 +350,7 @@ func inventory(t *testing.T, c *awscloud.Cloud) map[string]map[string]int {
 		fail("zones", err)
 		for _, z := range page.HostedZones {
 			id := strings.TrimPrefix(aws.ToString(z.Id), "/hostedzone/")
-			add(compile.Route53Zone, id)
+			add(primitive.Route53Zone, id)
 			zoneNames[aws.ToString(z.Name)]++
 			sets := route53.NewListResourceRecordSetsPaginator(r53, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(id)})
 			for sets.HasMorePages() {
@@ -360,15 +360,15 @@ func inventory(t *testing.T, c *awscloud.Cloud) map[string]map[string]int {
 					if r.Type == r53types.RRTypeSoa || r.Type == r53types.RRTypeNs {
 						continue
 					}
-					add(compile.Route53Record, strings.Join([]string{id, strings.TrimSuffix(aws.ToString(r.Name), "."), string(r.Type), aws.ToString(r.SetIdentifier)}, "_"))
+					add(primitive.Route53Record, strings.Join([]string{id, strings.TrimSuffix(aws.ToString(r.Name), "."), string(r.Type), aws.ToString(r.SetIdentifier)}, "_"))
 				}
 			}
 		}
 	}
 	for name, n := range zoneNames {
 		if n > 1 {
-			add(compile.Route53Zone, "duplicate name "+name)
-			out[compile.Route53Zone]["duplicate name "+name] = n
+			add(primitive.Route53Zone, "duplicate name "+name)
+			out[primitive.Route53Zone]["duplicate name "+name] = n
 		}
 	}
 	checkFQDNs := map[string]int{}
@@ -377,14 +377,14 @@ func inventory(t *testing.T, c *awscloud.Cloud) map[string]map[string]int {
 		page, err := checks.NextPage(ctx)
 		fail("health checks", err)
 		for _, hc := range page.HealthChecks {
-			add(compile.Route53HealthCheck, aws.ToString(hc.Id))
+			add(primitive.Route53HealthCheck, aws.ToString(hc.Id))
 			checkFQDNs[aws.ToString(hc.HealthCheckConfig.FullyQualifiedDomainName)]++
 		}
 	}
 	for fqdn, n := range checkFQDNs {
 		if n > 1 {
-			add(compile.Route53HealthCheck, "duplicate fqdn "+fqdn)
-			out[compile.Route53HealthCheck]["duplicate fqdn "+fqdn] = n
+			add(primitive.Route53HealthCheck, "duplicate fqdn "+fqdn)
+			out[primitive.Route53HealthCheck]["duplicate fqdn "+fqdn] = n
 		}
 	}
 	var summary []string

@@ -16,7 +16,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // These tests build, against moto, the situations of issue 11 in which a
@@ -153,8 +153,8 @@ func requireOnly(t *testing.T, cloud *awscloud.Cloud, want map[string]int) {
 
 // onePair is what one region pair of pairStack compiles into, by type.
 var onePair = map[string]int{
-	compile.S3Bucket: 2, compile.S3BucketReplication: 1, compile.IAMRole: 1, compile.IAMRolePolicy: 1,
-	compile.DynamoDBTable: 1, compile.Route53Zone: 1, compile.Route53HealthCheck: 1, compile.Route53Record: 2, compile.SSMParameter: 1,
+	primitive.S3Bucket: 2, primitive.S3BucketReplication: 1, primitive.IAMRole: 1, primitive.IAMRolePolicy: 1,
+	primitive.DynamoDBTable: 1, primitive.Route53Zone: 1, primitive.Route53HealthCheck: 1, primitive.Route53Record: 2, primitive.SSMParameter: 1,
 }
 
 // requireConverged fails unless a preview plans nothing.
@@ -187,7 +187,7 @@ func TestExistingBucketIsNeverTaken(t *testing.T) {
 			}
 			c.must("destroy", "--yes", endpoint)
 			requireObject(t, cloud, region, taken)
-			requireOnly(t, cloud, map[string]int{compile.S3Bucket: 1})
+			requireOnly(t, cloud, map[string]int{primitive.S3Bucket: 1})
 
 			p.prefix = "own-other"
 			p.write(t, dir)
@@ -195,7 +195,7 @@ func TestExistingBucketIsNeverTaken(t *testing.T) {
 			requireConverged(t, c, endpoint)
 			c.must("destroy", "--yes", endpoint)
 			requireObject(t, cloud, region, taken)
-			requireOnly(t, cloud, map[string]int{compile.S3Bucket: 1})
+			requireOnly(t, cloud, map[string]int{primitive.S3Bucket: 1})
 		})
 	}
 }
@@ -354,5 +354,5 @@ func TestDeleteOfAnObjectNotOursIsRefused(t *testing.T) {
 		t.Fatalf("forget: %s", r.stdout)
 	}
 	c.must("destroy", "--yes", endpoint)
-	requireOnly(t, cloud, map[string]int{compile.S3Bucket: 1})
+	requireOnly(t, cloud, map[string]int{primitive.S3Bucket: 1})
 }

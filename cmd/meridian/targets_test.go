@@ -11,8 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
-
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // emptyPlan fails unless preview plans no change.
@@ -81,7 +80,7 @@ func TestTargetedDestroyTakesDependents(t *testing.T) {
 			t.Errorf("meridian %s: exit %d, want an error with %q:\n%s", strings.Join(tc.args, " "), r.code, tc.want, r.stderr)
 		}
 	}
-	if left := inventory(t, cloud); len(left[compile.S3Bucket]) != 4 || len(left[compile.IAMRole]) != 2 {
+	if left := inventory(t, cloud); len(left[primitive.S3Bucket]) != 4 || len(left[primitive.IAMRole]) != 2 {
 		t.Fatalf("a mistyped target changed moto: %v", left)
 	}
 

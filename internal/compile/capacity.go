@@ -7,13 +7,6 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
-// Primitive types of capacity reservations.
-const (
-	EC2CapacityReservation = "aws_ec2_capacity_reservation"
-	LaunchTemplate         = "aws_launch_template"
-	AutoScalingGroup       = "aws_autoscaling_group"
-)
-
 // CapacityZone is the availability zone, within a region, that reservations
 // and groups use: a reservation holds capacity in one zone, and the group
 // must launch there to use it. It is the zone chosen at plan time
@@ -47,9 +40,9 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 		role, region := split.Role, split.Region
 		reservationID := ""
 		if split.Reserved > 0 {
-			cr := EC2CapacityReservation + "." + role
+			cr := primitive.EC2CapacityReservation + "." + role
 			b.add(primitive.Primitive{
-				Name: cr, Type: EC2CapacityReservation, Region: region,
+				Name: cr, Type: primitive.EC2CapacityReservation, Region: region,
 				Properties: map[string]any{
 					"instance_type":           c.InstanceTypes[0],
 					"instance_platform":       blueprint.InstancePlatform,
@@ -61,9 +54,9 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 			}, role)
 			reservationID = primitive.Ref(cr, "id")
 		}
-		lt := LaunchTemplate + "." + role
+		lt := primitive.LaunchTemplate + "." + role
 		b.add(primitive.Primitive{
-			Name: lt, Type: LaunchTemplate, Region: region,
+			Name: lt, Type: primitive.LaunchTemplate, Region: region,
 			Properties: map[string]any{
 				"name":                    name,
 				"image_id":                c.ImageID,
@@ -98,7 +91,7 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 				group["scheduled_actions"] = actions
 			}
 		}
-		b.add(primitive.Primitive{Name: AutoScalingGroup + "." + role, Type: AutoScalingGroup, Region: region, Properties: group}, role)
+		b.add(primitive.Primitive{Name: primitive.AutoScalingGroup + "." + role, Type: primitive.AutoScalingGroup, Region: region, Properties: group}, role)
 	}
 	if c.Kubernetes != nil {
 		b.capacityQuotas(c, plan, prices)
@@ -118,7 +111,7 @@ func Capacity(written blueprint.Capacity, prices blueprint.PriceTable, defaultTa
 	summary.Demand.Values = nil
 	summary.Zones = nil // chosen, not written; the primitives carry them
 	b.add(primitive.Primitive{
-		Name: Manifest, Type: SSMParameter, Region: c.PrimaryRegion,
+		Name: Manifest, Type: primitive.SSMParameter, Region: c.PrimaryRegion,
 		Properties: map[string]any{
 			"name":  CapacityManifestName(c.Name),
 			"value": map[string]any{"kind": "meridian_capacity_reservation", "blueprint": summary, "primitives": prims, "ids": ids},
@@ -162,7 +155,7 @@ func (m CapacityManifest) Graph(value map[string]any, primaryRegion string) prim
 		all = append(all, p.Name)
 	}
 	g.Primitives = append(g.Primitives, primitive.Primitive{
-		Name: Manifest, Type: SSMParameter, Region: primaryRegion, DependsOn: all,
+		Name: Manifest, Type: primitive.SSMParameter, Region: primaryRegion, DependsOn: all,
 		Properties: map[string]any{"name": CapacityManifestName(m.Blueprint.Name), "value": value},
 	})
 	return g

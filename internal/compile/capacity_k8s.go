@@ -7,12 +7,6 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
-// Primitive types that enforce a capacity split in Kubernetes.
-const (
-	K8sResourceQuota = "k8s_resource_quota"
-	K8sPriorityClass = "k8s_priority_class"
-)
-
 // QuotaResource is what a tier's quota limits: the CPU its pods request,
 // the unit the split is costed in once multiplied out of instances.
 const QuotaResource = "requests.cpu"
@@ -29,16 +23,16 @@ func (b *graphBuilder) capacityQuotas(c blueprint.Capacity, plan blueprint.Capac
 		role, region := split.Role, split.Region
 		namespace := any(k.Namespace)
 		if k.CreateNamespace {
-			ns := K8sNamespace + "." + role
-			b.add(primitive.Primitive{Name: ns, Type: K8sNamespace, Region: region, Properties: map[string]any{"name": k.Namespace}}, role)
+			ns := primitive.K8sNamespace + "." + role
+			b.add(primitive.Primitive{Name: ns, Type: primitive.K8sNamespace, Region: region, Properties: map[string]any{"name": k.Namespace}}, role)
 			namespace = primitive.Ref(ns, "id")
 		}
 		vcpus := prices.Prices[region][c.InstanceTypes[0]].VCPUs
 		for _, tier := range blueprint.CapacityTiers {
 			name := c.Name + "-" + tier.Name
-			class := K8sPriorityClass + "." + tier.Name + "." + role
+			class := primitive.K8sPriorityClass + "." + tier.Name + "." + role
 			b.add(primitive.Primitive{
-				Name: class, Type: K8sPriorityClass, Region: region,
+				Name: class, Type: primitive.K8sPriorityClass, Region: region,
 				Properties: map[string]any{
 					"name": name, "value": tier.Value, "global_default": false,
 					"preemption_policy": tier.PreemptionPolicy,
@@ -46,7 +40,7 @@ func (b *graphBuilder) capacityQuotas(c blueprint.Capacity, plan blueprint.Capac
 				},
 			}, role)
 			b.add(primitive.Primitive{
-				Name: K8sResourceQuota + "." + tier.Name + "." + role, Type: K8sResourceQuota, Region: region,
+				Name: primitive.K8sResourceQuota + "." + tier.Name + "." + role, Type: primitive.K8sResourceQuota, Region: region,
 				Properties: map[string]any{
 					"namespace": namespace, "name": name, "priority_class": name,
 					"hard": map[string]any{QuotaResource: strconv.Itoa(tier.Instances(split) * vcpus)},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 func capacityOnKubernetes(create bool) blueprint.Capacity {
@@ -37,7 +38,7 @@ func TestCapacityKubernetesSplit(t *testing.T) {
 		"reserved.primary": "60", "on-demand.primary": "16", "spot.primary": "26",
 		"reserved.secondary": "30", "on-demand.secondary": "46", "spot.secondary": "26",
 	} {
-		q, ok := prims[K8sResourceQuota+"."+name]
+		q, ok := prims[primitive.K8sResourceQuota+"."+name]
 		if !ok {
 			t.Fatalf("no quota %s", name)
 		}
@@ -53,26 +54,28 @@ func TestCapacityKubernetesSplit(t *testing.T) {
 			q.Tags[TagResource] != "meridian_capacity_reservation.web" {
 			t.Errorf("quota %s: region %s, tags %v", name, q.Region, q.Tags)
 		}
-		if deps := q.Dependencies(); len(deps) != 1 || deps[0] != K8sPriorityClass+"."+name {
+		if deps := q.Dependencies(); len(deps) != 1 || deps[0] != primitive.K8sPriorityClass+"."+name {
 			t.Errorf("quota %s depends on %v, want its class", name, deps)
 		}
 	}
 	if plan.Secondary.Reserved != 15 {
 		t.Fatalf("secondary reserves %d, the test expects 15", plan.Secondary.Reserved)
 	}
-	value := func(name string) float64 { return prims[K8sPriorityClass+"."+name].Properties["value"].(float64) }
+	value := func(name string) float64 {
+		return prims[primitive.K8sPriorityClass+"."+name].Properties["value"].(float64)
+	}
 	if !(value("reserved.primary") > value("on-demand.primary") && value("on-demand.primary") > value("spot.primary")) {
 		t.Errorf("class values do not order the tiers: %v > %v > %v", value("reserved.primary"), value("on-demand.primary"), value("spot.primary"))
 	}
 	for _, role := range []string{"primary", "secondary"} {
 		for tier, want := range map[string]string{"reserved": "PreemptLowerPriority", "on-demand": "PreemptLowerPriority", "spot": "Never"} {
-			pc := prims[K8sPriorityClass+"."+tier+"."+role]
+			pc := prims[primitive.K8sPriorityClass+"."+tier+"."+role]
 			if pc.Properties["preemption_policy"] != want || pc.Properties["global_default"] != false {
 				t.Errorf("class %s.%s: %v", tier, role, pc.Properties)
 			}
 		}
 	}
-	if _, ok := prims[K8sNamespace+".primary"]; ok {
+	if _, ok := prims[primitive.K8sNamespace+".primary"]; ok {
 		t.Error("a namespace was compiled without create_namespace")
 	}
 	// Without a kubernetes block, nothing for the clusters.

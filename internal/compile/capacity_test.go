@@ -229,12 +229,12 @@ func TestCapacityZones(t *testing.T) {
 	for _, p := range g.Primitives {
 		want := c.Zones[p.Region]
 		switch p.Type {
-		case EC2CapacityReservation:
+		case primitive.EC2CapacityReservation:
 			seen++
 			if p.Properties["availability_zone"] != want {
 				t.Errorf("%s: availability_zone %v, want %s", p.Name, p.Properties["availability_zone"], want)
 			}
-		case AutoScalingGroup:
+		case primitive.AutoScalingGroup:
 			seen++
 			if zs, _ := p.Properties["availability_zones"].([]any); len(zs) != 1 || zs[0] != want {
 				t.Errorf("%s: availability_zones %v, want [%s]", p.Name, p.Properties["availability_zones"], want)

@@ -5,15 +5,8 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
-// Primitive types of AWS Backup.
-const (
-	BackupVault     = "aws_backup_vault"
-	BackupPlan      = "aws_backup_plan"
-	BackupSelection = "aws_backup_selection"
-)
-
 func init() {
-	untaggable[BackupSelection] = "a selection is part of its backup plan, which is tagged"
+	untaggable[primitive.BackupSelection] = "a selection is part of its backup plan, which is tagged"
 }
 
 // BackupServicePolicies are the AWS managed policies the backup role needs,
@@ -57,13 +50,13 @@ func DRPolicy(written blueprint.DRPolicy, defaultTags map[string]string) (primit
 	names := map[string]string{"primary": p.Backup.PrimaryVault, "secondary": p.Backup.SecondaryVault}
 	for _, role := range []string{"primary", "secondary"} {
 		b.add(primitive.Primitive{
-			Name: BackupVault + "." + role, Type: BackupVault, Region: vaults[role],
+			Name: primitive.BackupVault + "." + role, Type: primitive.BackupVault, Region: vaults[role],
 			Properties: map[string]any{"name": names[role]},
 		}, role)
 	}
-	role := IAMRole + ".backup"
+	role := primitive.IAMRole + ".backup"
 	b.add(primitive.Primitive{
-		Name: role, Type: IAMRole, Region: Global,
+		Name: role, Type: primitive.IAMRole, Region: primitive.Global,
 		Properties: map[string]any{
 			"name": "meridian-" + rp.Name + "-backup",
 			"path": "/meridian/",
@@ -78,19 +71,19 @@ func DRPolicy(written blueprint.DRPolicy, defaultTags map[string]string) (primit
 	rule := map[string]any{
 		"name":              "meridian-" + p.Name,
 		"schedule":          p.Backup.Schedule,
-		"target_vault":      primitive.Ref(BackupVault+".primary", "name"),
+		"target_vault":      primitive.Ref(primitive.BackupVault+".primary", "name"),
 		"delete_after_days": p.Backup.RetentionDays,
 	}
 	if p.Backup.CrossRegionCopy {
-		rule["copy_to_vault_arn"] = primitive.Ref(BackupVault+".secondary", "arn")
+		rule["copy_to_vault_arn"] = primitive.Ref(primitive.BackupVault+".secondary", "arn")
 	}
-	plan := BackupPlan + ".dr"
+	plan := primitive.BackupPlan + ".dr"
 	b.add(primitive.Primitive{
-		Name: plan, Type: BackupPlan, Region: rp.PrimaryRegion,
+		Name: plan, Type: primitive.BackupPlan, Region: rp.PrimaryRegion,
 		Properties: map[string]any{"name": "meridian-" + p.Name, "rule": rule},
 	}, "primary")
 	b.add(primitive.Primitive{
-		Name: BackupSelection + ".pair", Type: BackupSelection, Region: rp.PrimaryRegion,
+		Name: primitive.BackupSelection + ".pair", Type: primitive.BackupSelection, Region: rp.PrimaryRegion,
 		Properties: map[string]any{
 			"plan_id":   primitive.Ref(plan, "id"),
 			"name":      "meridian-" + rp.Name,

@@ -57,12 +57,12 @@ func TestRunbookGolden(t *testing.T) {
 	}
 	last := rb.Steps[len(rb.Steps)-1].Group
 	for name, g := range group {
-		isDNS := strings.HasPrefix(name, Route53Record)
+		isDNS := strings.HasPrefix(name, primitive.Route53Record)
 		if isDNS != (g == last) {
 			t.Errorf("%s in group %d; DNS records and only they belong to the last group %d", name, g, last)
 		}
 	}
-	if group[S3Bucket+".primary"] >= group[S3BucketReplication+".primary"] || group[IAMRole+".replication"] >= group[IAMRolePolicy+".replication"] {
+	if group[primitive.S3Bucket+".primary"] >= group[primitive.S3BucketReplication+".primary"] || group[primitive.IAMRole+".replication"] >= group[primitive.IAMRolePolicy+".replication"] {
 		t.Errorf("a primitive comes before what it depends on: %v", group)
 	}
 }
@@ -98,11 +98,11 @@ func TestDRPolicyGraphGolden(t *testing.T) {
 	}
 	got, _ := json.MarshalIndent(g, "", "  ")
 	checkGolden(t, "drpolicy_checkout.golden.json", append(got, '\n'))
-	copyRule := byName(g)[BackupPlan+".dr"].Properties["rule"].(map[string]any)
+	copyRule := byName(g)[primitive.BackupPlan+".dr"].Properties["rule"].(map[string]any)
 	if copyRule["copy_to_vault_arn"] != "${aws_backup_vault.secondary.arn}" {
 		t.Errorf("the plan's rule does not copy to the secondary vault: %v", copyRule)
 	}
-	if byName(g)[BackupVault+".secondary"].Region != "us-west-2" {
+	if byName(g)[primitive.BackupVault+".secondary"].Region != "us-west-2" {
 		t.Errorf("secondary vault is not in the secondary region")
 	}
 }
@@ -122,7 +122,7 @@ func TestBackupRoleHasServicePolicies(t *testing.T) {
 		}
 		var role primitive.Primitive
 		for _, p := range g.Primitives {
-			if p.Name == IAMRole+".backup" {
+			if p.Name == primitive.IAMRole+".backup" {
 				role = p
 			}
 		}

@@ -39,28 +39,28 @@ var nameOf = map[string]struct {
 	regional bool
 	scope    string
 }{
-	S3Bucket:            {"S3 bucket", "bucket", false, scopeGlobal},
-	DynamoDBTable:       {"DynamoDB table", "table_name", true, ""},
-	DynamoDBReplica:     {"DynamoDB table", "table_name", true, ""}, // a replica is a table of that name in its region
-	Route53Zone:         {"Route 53 hosted zone", "name", false, scopeAccount},
-	IAMRole:             {"IAM role", "name", false, scopeAccount},
-	SSMParameter:        {"SSM parameter", "name", true, ""},
-	BackupVault:         {"AWS Backup vault", "name", true, ""},
-	BackupPlan:          {"AWS Backup plan", "name", true, ""},
-	LaunchTemplate:      {"EC2 launch template", "name", true, ""},
-	AutoScalingGroup:    {"Auto Scaling group", "name", true, ""},
-	OrganizationsPolicy: {"Organizations policy", "name", false, scopeAccount},
-	K8sNamespace:        {"Kubernetes namespace", "name", true, ""},
-	K8sPriorityClass:    {"Kubernetes priority class", "name", true, ""},
+	primitive.S3Bucket:            {"S3 bucket", "bucket", false, scopeGlobal},
+	primitive.DynamoDBTable:       {"DynamoDB table", "table_name", true, ""},
+	primitive.DynamoDBReplica:     {"DynamoDB table", "table_name", true, ""}, // a replica is a table of that name in its region
+	primitive.Route53Zone:         {"Route 53 hosted zone", "name", false, scopeAccount},
+	primitive.IAMRole:             {"IAM role", "name", false, scopeAccount},
+	primitive.SSMParameter:        {"SSM parameter", "name", true, ""},
+	primitive.BackupVault:         {"AWS Backup vault", "name", true, ""},
+	primitive.BackupPlan:          {"AWS Backup plan", "name", true, ""},
+	primitive.LaunchTemplate:      {"EC2 launch template", "name", true, ""},
+	primitive.AutoScalingGroup:    {"Auto Scaling group", "name", true, ""},
+	primitive.OrganizationsPolicy: {"Organizations policy", "name", false, scopeAccount},
+	primitive.K8sNamespace:        {"Kubernetes namespace", "name", true, ""},
+	primitive.K8sPriorityClass:    {"Kubernetes priority class", "name", true, ""},
 }
 
 // namespaced Kubernetes types: their name is unique within a namespace.
 var namespaced = map[string]string{
-	K8sConfigMap:             "Kubernetes config map",
-	K8sDeployment:            "Kubernetes deployment",
-	K8sService:               "Kubernetes service",
-	K8sPersistentVolumeClaim: "Kubernetes persistent volume claim",
-	K8sResourceQuota:         "Kubernetes resource quota",
+	primitive.K8sConfigMap:             "Kubernetes config map",
+	primitive.K8sDeployment:            "Kubernetes deployment",
+	primitive.K8sService:               "Kubernetes service",
+	primitive.K8sPersistentVolumeClaim: "Kubernetes persistent volume claim",
+	primitive.K8sResourceQuota:         "Kubernetes resource quota",
 }
 
 // Identity returns the cloud name p claims. resolve gives the value of a
@@ -91,7 +91,7 @@ func Identity(p primitive.Primitive, resolve func(string) (string, bool)) (Claim
 		case n.regional:
 			c.Scope = p.Region
 		}
-		if p.Type == Route53Zone {
+		if p.Type == primitive.Route53Zone {
 			// Route 53 names are case-insensitive and the final dot is optional.
 			c.Name = strings.ToLower(strings.TrimSuffix(name, "."))
 		}
@@ -105,7 +105,7 @@ func Identity(p primitive.Primitive, resolve func(string) (string, bool)) (Claim
 		}
 		return Claim{Kind: kind, Name: ns + "/" + name, Scope: "the cluster of " + p.Region}, true
 	}
-	if p.Type == Route53Record {
+	if p.Type == primitive.Route53Record {
 		// A record set is a name, type and set identifier in a zone. In a
 		// zone this graph creates, the zone's own claim covers it.
 		zone, zok := p.Properties["zone_id"].(string)

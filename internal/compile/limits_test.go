@@ -30,20 +30,20 @@ func TestEncodeManifestFitsSSM(t *testing.T) {
 	}
 	var doc map[string]any
 	for _, p := range g.Primitives {
-		if p.Type == SSMParameter {
+		if p.Type == primitive.SSMParameter {
 			doc = p.Properties["value"].(map[string]any)
 		}
 	}
 	raw, _ := json.Marshal(doc)
-	value, err := EncodeManifest(doc)
+	value, err := primitive.EncodeManifest(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("capacity manifest: %d bytes of JSON, stored as %d", len(raw), len(value))
-	if len(raw) <= AdvancedParameterSize || len(value) > StandardParameterSize {
-		t.Errorf("a %d-byte manifest is stored as %d bytes; want it over %d as JSON and within %d stored", len(raw), len(value), AdvancedParameterSize, StandardParameterSize)
+	if len(raw) <= primitive.AdvancedParameterSize || len(value) > primitive.StandardParameterSize {
+		t.Errorf("a %d-byte manifest is stored as %d bytes; want it over %d as JSON and within %d stored", len(raw), len(value), primitive.AdvancedParameterSize, primitive.StandardParameterSize)
 	}
-	back, err := DecodeManifest(value)
+	back, err := primitive.DecodeManifest(value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,21 +53,21 @@ func TestEncodeManifestFitsSSM(t *testing.T) {
 
 	// Small manifests stay plain JSON, as every manifest written before was.
 	small := map[string]any{"kind": "meridian_region_pair", "ids": map[string]any{"a": "b"}}
-	if v, err := EncodeManifest(small); err != nil || !strings.HasPrefix(v, "{") {
+	if v, err := primitive.EncodeManifest(small); err != nil || !strings.HasPrefix(v, "{") {
 		t.Errorf("a small manifest is stored as %q (%v), want plain JSON", v, err)
 	}
 
 	// What does not fit 8 KB even compressed is an error.
 	noise := make([]byte, 8000)
 	_, _ = rand.Read(noise)
-	if _, err := EncodeManifest(map[string]any{"noise": hex.EncodeToString(noise)}); err == nil {
+	if _, err := primitive.EncodeManifest(map[string]any{"noise": hex.EncodeToString(noise)}); err == nil {
 		t.Error("a manifest of 16 KB of random text was accepted")
 	}
 }
 
 func TestCheckLimits(t *testing.T) {
 	prim := func(tags map[string]string) primitive.Graph {
-		return primitive.Graph{Primitives: []primitive.Primitive{{Name: "aws_s3_bucket.primary", Type: S3Bucket, Region: "us-east-1", Tags: tags}}}
+		return primitive.Graph{Primitives: []primitive.Primitive{{Name: "aws_s3_bucket.primary", Type: primitive.S3Bucket, Region: "us-east-1", Tags: tags}}}
 	}
 	many := func(n int) map[string]string {
 		tags := map[string]string{}
@@ -122,7 +122,7 @@ func TestManifestHoldsNoEnvValues(t *testing.T) {
 	found := false
 	for _, p := range g.Primitives {
 		raw, _ := json.Marshal(p.Properties)
-		if p.Type == SSMParameter {
+		if p.Type == primitive.SSMParameter {
 			found = true
 			if strings.Contains(string(raw), "hunter2-secret") {
 				t.Errorf("the manifest holds an env value: %s", raw)

@@ -10,27 +10,10 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
-// Global is the region of primitives whose service has no region (IAM, Route 53).
-const Global = "global"
-
-// Primitive types of the AWS driver set.
-const (
-	S3Bucket            = "aws_s3_bucket"
-	S3BucketReplication = "aws_s3_bucket_replication"
-	IAMRole             = "aws_iam_role"
-	IAMRolePolicy       = "aws_iam_role_policy"
-	DynamoDBTable       = "aws_dynamodb_table"
-	DynamoDBReplica     = "aws_dynamodb_table_replica"
-	Route53Zone         = "aws_route53_zone"
-	Route53HealthCheck  = "aws_route53_health_check"
-	Route53Record       = "aws_route53_record"
-	SSMParameter        = "aws_ssm_parameter"
-)
-
 // Manifest is the primitive that records, in the cloud, the blueprint a
 // resource was applied from and the ids of its primitives, so that import
 // needs nothing but its name.
-const Manifest = SSMParameter + ".manifest"
+const Manifest = primitive.SSMParameter + ".manifest"
 
 // withoutSecrets is the blueprint as the manifest keeps it: without the
 // workload's env values, which may hold secrets, while an SSM String
@@ -50,10 +33,10 @@ func ManifestName(pair string) string { return "/meridian/region_pair/" + pair }
 
 // untaggable primitive types: sub-resources of a tagged parent in AWS.
 var untaggable = map[string]string{
-	S3BucketReplication: "a bucket's replication configuration is part of the bucket, which is tagged",
-	IAMRolePolicy:       "an inline policy is part of its role, which is tagged",
-	DynamoDBReplica:     "a replica carries the tags of its table",
-	Route53Record:       "Route 53 record sets cannot carry tags; their zone and health check are tagged",
+	primitive.S3BucketReplication: "a bucket's replication configuration is part of the bucket, which is tagged",
+	primitive.IAMRolePolicy:       "an inline policy is part of its role, which is tagged",
+	primitive.DynamoDBReplica:     "a replica carries the tags of its table",
+	primitive.Route53Record:       "Route 53 record sets cannot carry tags; their zone and health check are tagged",
 }
 
 // Taggable reports whether a primitive type can carry tags.
@@ -82,7 +65,7 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 	if os := rp.ObjectStore; os != nil {
 		for _, region := range []string{rp.PrimaryRegion, rp.SecondaryRegion} {
 			c.add(primitive.Primitive{
-				Name: S3Bucket + "." + roles[region], Type: S3Bucket, Region: region,
+				Name: primitive.S3Bucket + "." + roles[region], Type: primitive.S3Bucket, Region: region,
 				Properties: map[string]any{
 					"bucket":        os.BucketPrefix + "-" + region,
 					"versioning":    true,
@@ -90,9 +73,9 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 				},
 			}, roles[region])
 		}
-		role := IAMRole + ".replication"
+		role := primitive.IAMRole + ".replication"
 		c.add(primitive.Primitive{
-			Name: role, Type: IAMRole, Region: Global,
+			Name: role, Type: primitive.IAMRole, Region: primitive.Global,
 			Properties: map[string]any{
 				"name": "meridian-" + rp.Name + "-replication",
 				"path": "/meridian/",
@@ -103,9 +86,9 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 				}),
 			},
 		}, "")
-		buckets := []string{S3Bucket + ".primary", S3Bucket + ".secondary"}
+		buckets := []string{primitive.S3Bucket + ".primary", primitive.S3Bucket + ".secondary"}
 		c.add(primitive.Primitive{
-			Name: IAMRolePolicy + ".replication", Type: IAMRolePolicy, Region: Global,
+			Name: primitive.IAMRolePolicy + ".replication", Type: primitive.IAMRolePolicy, Region: primitive.Global,
 			Properties: map[string]any{
 				"role": primitive.Ref(role, "name"),
 				"name": "replication",
@@ -136,7 +119,7 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 		for _, d := range directions {
 			from := c.get(d[0])
 			c.add(primitive.Primitive{
-				Name: S3BucketReplication + "." + roles[from.Region], Type: S3BucketReplication, Region: from.Region,
+				Name: primitive.S3BucketReplication + "." + roles[from.Region], Type: primitive.S3BucketReplication, Region: from.Region,
 				Properties: map[string]any{
 					"bucket":                 primitive.Ref(d[0], "bucket"),
 					"role_arn":               primitive.Ref(role, "arn"),
@@ -146,15 +129,15 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 					// Replication Time Control bounds that.
 					"replication_time_control": true,
 				},
-				DependsOn: []string{IAMRolePolicy + ".replication"},
+				DependsOn: []string{primitive.IAMRolePolicy + ".replication"},
 			}, roles[from.Region])
 		}
 	}
 
 	if kv := rp.KVTable; kv != nil {
-		table := DynamoDBTable + ".kv"
+		table := primitive.DynamoDBTable + ".kv"
 		c.add(primitive.Primitive{
-			Name: table, Type: DynamoDBTable, Region: rp.PrimaryRegion,
+			Name: table, Type: primitive.DynamoDBTable, Region: rp.PrimaryRegion,
 			Properties: map[string]any{
 				"table_name":       kv.Name,
 				"hash_key":         kv.HashKey,
@@ -162,7 +145,7 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 			},
 		}, "primary")
 		c.add(primitive.Primitive{
-			Name: DynamoDBReplica + ".kv", Type: DynamoDBReplica, Region: rp.SecondaryRegion,
+			Name: primitive.DynamoDBReplica + ".kv", Type: primitive.DynamoDBReplica, Region: rp.SecondaryRegion,
 			Properties: map[string]any{
 				"table_name":   primitive.Ref(table, "table_name"),
 				"table_region": rp.PrimaryRegion,
@@ -173,17 +156,17 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 	if d := rp.DNS; d != nil {
 		zoneID := d.ZoneID
 		if zoneID == "" {
-			zone := Route53Zone + ".dns"
+			zone := primitive.Route53Zone + ".dns"
 			c.add(primitive.Primitive{
-				Name: zone, Type: Route53Zone, Region: Global,
+				Name: zone, Type: primitive.Route53Zone, Region: primitive.Global,
 				Properties: map[string]any{"name": d.ZoneName},
 			}, "")
 			zoneID = primitive.Ref(zone, "zone_id")
 		}
 		hc := d.HealthCheck
-		check := Route53HealthCheck + ".primary"
+		check := primitive.Route53HealthCheck + ".primary"
 		c.add(primitive.Primitive{
-			Name: check, Type: Route53HealthCheck, Region: Global,
+			Name: check, Type: primitive.Route53HealthCheck, Region: primitive.Global,
 			Properties: map[string]any{
 				"type":              hc.Protocol,
 				"fqdn":              d.PrimaryEndpoint,
@@ -210,7 +193,7 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 				props["health_check_id"] = primitive.Ref(check, "id")
 			}
 			c.add(primitive.Primitive{
-				Name: Route53Record + "." + r.role, Type: Route53Record, Region: Global,
+				Name: primitive.Route53Record + "." + r.role, Type: primitive.Route53Record, Region: primitive.Global,
 				Properties: props,
 			}, r.role)
 		}
@@ -225,7 +208,7 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 		ids[p.Name] = primitive.Ref(p.Name, "id")
 	}
 	c.add(primitive.Primitive{
-		Name: Manifest, Type: SSMParameter, Region: rp.PrimaryRegion,
+		Name: Manifest, Type: primitive.SSMParameter, Region: rp.PrimaryRegion,
 		Properties: map[string]any{
 			"name":  ManifestName(rp.Name),
 			"value": map[string]any{"kind": "meridian_region_pair", "blueprint": withoutSecrets(written), "ids": ids},

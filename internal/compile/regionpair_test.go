@@ -310,12 +310,12 @@ func TestRegionPairTags(t *testing.T) {
 			t.Errorf("%s tags = %v, want %v", p.Name, p.Tags, want)
 		}
 	}
-	for _, typ := range []string{S3BucketReplication, IAMRolePolicy, DynamoDBReplica, Route53Record} {
+	for _, typ := range []string{primitive.S3BucketReplication, primitive.IAMRolePolicy, primitive.DynamoDBReplica, primitive.Route53Record} {
 		if Taggable(typ) {
 			t.Errorf("Taggable(%s) = true", typ)
 		}
 	}
-	for _, typ := range []string{S3Bucket, IAMRole, DynamoDBTable, Route53Zone, Route53HealthCheck} {
+	for _, typ := range []string{primitive.S3Bucket, primitive.IAMRole, primitive.DynamoDBTable, primitive.Route53Zone, primitive.Route53HealthCheck} {
 		if !Taggable(typ) {
 			t.Errorf("Taggable(%s) = false", typ)
 		}
@@ -437,7 +437,7 @@ func TestRegionPairManifest(t *testing.T) {
 	if !ok {
 		t.Fatalf("no %s in %q", Manifest, names(g))
 	}
-	if m.Type != SSMParameter || m.Region != written.PrimaryRegion || m.Properties["name"] != ManifestName(written.Name) ||
+	if m.Type != primitive.SSMParameter || m.Region != written.PrimaryRegion || m.Properties["name"] != ManifestName(written.Name) ||
 		ManifestName("payments") != "/meridian/region_pair/payments" {
 		t.Errorf("manifest = %+v", m)
 	}

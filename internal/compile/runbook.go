@@ -32,34 +32,34 @@ type Runbook struct {
 // type, from AWS's documented restore and propagation times; a drill
 // replaces them with measured ones.
 var restoreEstimates = map[string]time.Duration{
-	S3Bucket:            10 * time.Minute, // restore of the latest recovery point
-	S3BucketReplication: time.Minute,
-	IAMRole:             time.Minute, // IAM is eventually consistent: seconds to a minute
-	IAMRolePolicy:       time.Minute,
-	DynamoDBTable:       20 * time.Minute, // table restore from a recovery point
-	DynamoDBReplica:     10 * time.Minute,
-	Route53Zone:         time.Minute,
-	Route53HealthCheck:  2 * time.Minute, // a few probe intervals before it reports
-	Route53Record:       2 * time.Minute, // change propagation plus the record TTL
-	SSMParameter:        10 * time.Second,
+	primitive.S3Bucket:            10 * time.Minute, // restore of the latest recovery point
+	primitive.S3BucketReplication: time.Minute,
+	primitive.IAMRole:             time.Minute, // IAM is eventually consistent: seconds to a minute
+	primitive.IAMRolePolicy:       time.Minute,
+	primitive.DynamoDBTable:       20 * time.Minute, // table restore from a recovery point
+	primitive.DynamoDBReplica:     10 * time.Minute,
+	primitive.Route53Zone:         time.Minute,
+	primitive.Route53HealthCheck:  2 * time.Minute, // a few probe intervals before it reports
+	primitive.Route53Record:       2 * time.Minute, // change propagation plus the record TTL
+	primitive.SSMParameter:        10 * time.Second,
 
-	K8sNamespace:             10 * time.Second,
-	K8sConfigMap:             10 * time.Second,
-	K8sPersistentVolumeClaim: 2 * time.Minute, // provision, then copy the snapshot's data in
-	K8sDeployment:            3 * time.Minute, // pull, schedule, start, pass readiness
-	K8sService:               10 * time.Second,
+	primitive.K8sNamespace:             10 * time.Second,
+	primitive.K8sConfigMap:             10 * time.Second,
+	primitive.K8sPersistentVolumeClaim: 2 * time.Minute, // provision, then copy the snapshot's data in
+	primitive.K8sDeployment:            3 * time.Minute, // pull, schedule, start, pass readiness
+	primitive.K8sService:               10 * time.Second,
 }
 
 // dataStores hold the data a restore brings back; the rest is configuration.
-var dataStores = map[string]bool{S3Bucket: true, DynamoDBTable: true, K8sPersistentVolumeClaim: true}
+var dataStores = map[string]bool{primitive.S3Bucket: true, primitive.DynamoDBTable: true, primitive.K8sPersistentVolumeClaim: true}
 
 func restoreAction(typ, region string) string {
 	switch {
 	case dataStores[typ]:
 		return "restore data from the latest recovery point in " + region
-	case typ == DynamoDBReplica:
+	case typ == primitive.DynamoDBReplica:
 		return "re-add the replica; it copies the restored table"
-	case typ == Route53Record:
+	case typ == primitive.Route53Record:
 		return "switch traffic: apply the failover record"
 	default:
 		return "recreate"
@@ -100,7 +100,7 @@ func MakeRunbook(g primitive.Graph, first []string) (Runbook, error) {
 		for _, name := range level {
 			switch {
 			case placed[name]:
-			case byName[name].Type == Route53Record:
+			case byName[name].Type == primitive.Route53Record:
 				dns = append(dns, name)
 			default:
 				group = append(group, name)

@@ -94,14 +94,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// Primitive types of AWS Organizations.
-const (
-	OrganizationsPolicy           = "aws_organizations_policy"
-	OrganizationsPolicyAttachment = "aws_organizations_policy_attachment"
-)
-
 func init() {
-	untaggable[OrganizationsPolicyAttachment] = "an attachment is part of its policy, which is tagged"
+	untaggable[primitive.OrganizationsPolicyAttachment] = "an attachment is part of its policy, which is tagged"
 }
 
 // TagPolicy compiles a cost tag policy. It has primitives only when the
@@ -113,9 +107,9 @@ func TagPolicy(p blueprint.TagPolicy, defaultTags map[string]string) (primitive.
 	}
 	b := &graphBuilder{resource: "meridian_cost_tag_policy." + p.Name, tags: mergeTags(defaultTags, p.DefaultTags)}
 	if e := p.EnforceInCloud; e != nil {
-		policy := OrganizationsPolicy + ".tag"
+		policy := primitive.OrganizationsPolicy + ".tag"
 		b.add(primitive.Primitive{
-			Name: policy, Type: OrganizationsPolicy, Region: Global,
+			Name: policy, Type: primitive.OrganizationsPolicy, Region: primitive.Global,
 			Properties: map[string]any{
 				"name":        "meridian-" + p.Name,
 				"type":        "TAG_POLICY",
@@ -124,7 +118,7 @@ func TagPolicy(p blueprint.TagPolicy, defaultTags map[string]string) (primitive.
 			},
 		}, "")
 		b.add(primitive.Primitive{
-			Name: OrganizationsPolicyAttachment + ".tag", Type: OrganizationsPolicyAttachment, Region: Global,
+			Name: primitive.OrganizationsPolicyAttachment + ".tag", Type: primitive.OrganizationsPolicyAttachment, Region: primitive.Global,
 			Properties: map[string]any{"policy_id": primitive.Ref(policy, "id"), "target_id": e.TargetID},
 		}, "")
 	}

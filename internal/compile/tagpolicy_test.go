@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // financePolicy exempts every untaggable type of a region pair.
@@ -23,8 +24,8 @@ func financePolicy() *blueprint.TagPolicy {
 		KeyCase:     blueprint.KeyCaseKebab,
 		DefaultTags: map[string]string{"cost-centre": "cc-0000", "env": "staging", "owner": "finops"},
 		Exemptions: map[string]string{
-			S3BucketReplication: "part of the bucket", IAMRolePolicy: "part of the role",
-			DynamoDBReplica: "carries the table's tags", Route53Record: "Route 53 records cannot be tagged",
+			primitive.S3BucketReplication: "part of the bucket", primitive.IAMRolePolicy: "part of the role",
+			primitive.DynamoDBReplica: "carries the table's tags", primitive.Route53Record: "Route 53 records cannot be tagged",
 		},
 	}
 }
@@ -66,7 +67,7 @@ func TestEnforceGolden(t *testing.T) {
 			rp.Tags = map[string]string{"cost_center": "cc-1234", "service": "payments"}
 		}},
 		{"policy_value_not_allowed", func(rp *blueprint.RegionPair) { rp.Tags["cost-centre"] = "marketing" }},
-		{"policy_exemption_missing", func(rp *blueprint.RegionPair) { delete(rp.CostTagPolicy.Exemptions, Route53Record) }},
+		{"policy_exemption_missing", func(rp *blueprint.RegionPair) { delete(rp.CostTagPolicy.Exemptions, primitive.Route53Record) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -104,7 +105,7 @@ func TestEnforceGolden(t *testing.T) {
 func TestPolicyValidation(t *testing.T) {
 	rp := fullActivePassive()
 	rp.CostTagPolicy = financePolicy()
-	rp.CostTagPolicy.Exemptions[Route53Record] = " "
+	rp.CostTagPolicy.Exemptions[primitive.Route53Record] = " "
 	rp.CostTagPolicy.KeyCase = "SCREAMING"
 	_, err := RegionPair(rp, nil)
 	var p blueprint.Problem

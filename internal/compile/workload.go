@@ -5,16 +5,6 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
-// Primitive types of the Kubernetes driver set. A Kubernetes primitive's
-// region is the AWS region name its cluster stands for.
-const (
-	K8sNamespace             = "k8s_namespace"
-	K8sConfigMap             = "k8s_configmap"
-	K8sDeployment            = "k8s_deployment"
-	K8sService               = "k8s_service"
-	K8sPersistentVolumeClaim = "k8s_persistent_volume_claim"
-)
-
 // Config map keys a workload reads to know where it runs.
 const (
 	EnvRegion       = "MERIDIAN_REGION"
@@ -38,14 +28,14 @@ func (b *graphBuilder) workload(rp blueprint.RegionPair, w blueprint.Workload) {
 		endpoints["primary"], endpoints["secondary"] = d.PrimaryEndpoint, d.SecondaryEndpoint
 	}
 	for _, role := range []string{"primary", "secondary"} {
-		region, ns := regions[role], K8sNamespace+"."+role
+		region, ns := regions[role], primitive.K8sNamespace+"."+role
 		b.add(primitive.Primitive{
-			Name: ns, Type: K8sNamespace, Region: region,
+			Name: ns, Type: primitive.K8sNamespace, Region: region,
 			Properties: map[string]any{"name": rp.Name},
 		}, role)
-		config := K8sConfigMap + "." + role
+		config := primitive.K8sConfigMap + "." + role
 		b.add(primitive.Primitive{
-			Name: config, Type: K8sConfigMap, Region: region,
+			Name: config, Type: primitive.K8sConfigMap, Region: region,
 			Properties: map[string]any{
 				"namespace": primitive.Ref(ns, "id"),
 				"name":      rp.Name + "-region",
@@ -74,22 +64,22 @@ func (b *graphBuilder) workload(rp blueprint.RegionPair, w blueprint.Workload) {
 		// The drivers output no names, so the dependencies are explicit.
 		needs := []string{config}
 		if v := w.Volume; v != nil {
-			claim := K8sPersistentVolumeClaim + "." + role
+			claim := primitive.K8sPersistentVolumeClaim + "." + role
 			b.add(primitive.Primitive{
-				Name: claim, Type: K8sPersistentVolumeClaim, Region: region,
+				Name: claim, Type: primitive.K8sPersistentVolumeClaim, Region: region,
 				Properties: map[string]any{"namespace": primitive.Ref(ns, "id"), "name": rp.Name + "-data", "storage": v.Size},
 			}, role)
 			deployment["volume_claim"], deployment["mount_path"] = rp.Name+"-data", v.MountPath
 			needs = append(needs, claim)
 		}
 		// env values may be secrets: the engine keeps only their seal.
-		b.add(primitive.Primitive{Name: K8sDeployment + "." + role, Type: K8sDeployment, Region: region, Properties: deployment,
+		b.add(primitive.Primitive{Name: primitive.K8sDeployment + "." + role, Type: primitive.K8sDeployment, Region: region, Properties: deployment,
 			DependsOn: needs, Sensitive: []string{"env"}}, role)
 		if len(w.Ports) > 0 {
 			b.add(primitive.Primitive{
-				Name: K8sService + "." + role, Type: K8sService, Region: region,
+				Name: primitive.K8sService + "." + role, Type: primitive.K8sService, Region: region,
 				Properties: map[string]any{"namespace": primitive.Ref(ns, "id"), "name": rp.Name, "ports": ports},
-				DependsOn:  []string{K8sDeployment + "." + role},
+				DependsOn:  []string{primitive.K8sDeployment + "." + role},
 			}, role)
 		}
 	}

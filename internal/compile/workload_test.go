@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 func workloadPair(mode blueprint.Mode) blueprint.RegionPair {
@@ -32,16 +33,16 @@ func TestWorkloadReplicasByMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		prims := byName(g)
-		if got := prims[K8sDeployment+".primary"].Properties["replicas"]; got != float64(3) {
+		if got := prims[primitive.K8sDeployment+".primary"].Properties["replicas"]; got != float64(3) {
 			t.Errorf("%s: primary replicas = %v, want 3", mode, got)
 		}
-		if got := prims[K8sDeployment+".secondary"].Properties["replicas"]; got != want {
+		if got := prims[primitive.K8sDeployment+".secondary"].Properties["replicas"]; got != want {
 			t.Errorf("%s: secondary replicas = %v, want %v", mode, got, want)
 		}
-		if got := prims[K8sDeployment+".secondary"].Tags[TagRegionRole]; got != "secondary" {
+		if got := prims[primitive.K8sDeployment+".secondary"].Tags[TagRegionRole]; got != "secondary" {
 			t.Errorf("%s: secondary deployment's role tag = %q", mode, got)
 		}
-		data := prims[K8sConfigMap+".primary"].Properties["data"].(map[string]any)
+		data := prims[primitive.K8sConfigMap+".primary"].Properties["data"].(map[string]any)
 		if data[EnvPeerRegion] != "us-west-2" || data[EnvPeerEndpoint] != "api-usw2.example.com" {
 			t.Errorf("%s: primary config map %v, want the secondary as peer", mode, data)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // DrillEnv is where a drill runs: the clouds that hold the pair, and what
@@ -76,6 +77,6 @@ func HealthCheck(ctx context.Context, d *drill.Drill) error {
 	if err != nil {
 		return fmt.Errorf("cannot find the pair's health check: %w", err)
 	}
-	d.HealthCheckID = m.IDs[compile.Route53HealthCheck+".primary"]
+	d.HealthCheckID = m.IDs[primitive.Route53HealthCheck+".primary"]
 	return nil
 }

@@ -34,6 +34,7 @@ import (
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // DrillTargetLabel marks a cluster (on its kube-system namespace) as one a
@@ -446,10 +447,10 @@ func restore(ctx context.Context, c kubernetes.Interface, s snapshot, typ string
 		return err
 	}
 	switch typ {
-	case compile.K8sNamespace:
+	case primitive.K8sNamespace:
 		ns := s.Namespace
 		return n, create(func() error { _, err := c.CoreV1().Namespaces().Create(ctx, &ns, metav1.CreateOptions{}); return err }())
-	case compile.K8sConfigMap:
+	case primitive.K8sConfigMap:
 		for _, cm := range s.ConfigMaps {
 			if err := create(func() error {
 				_, err := c.CoreV1().ConfigMaps(cm.Namespace).Create(ctx, &cm, metav1.CreateOptions{})
@@ -458,7 +459,7 @@ func restore(ctx context.Context, c kubernetes.Interface, s snapshot, typ string
 				return n, err
 			}
 		}
-	case compile.K8sPersistentVolumeClaim:
+	case primitive.K8sPersistentVolumeClaim:
 		for _, p := range s.Claims {
 			if err := create(func() error {
 				_, err := c.CoreV1().PersistentVolumeClaims(p.Namespace).Create(ctx, &p, metav1.CreateOptions{})
@@ -467,7 +468,7 @@ func restore(ctx context.Context, c kubernetes.Interface, s snapshot, typ string
 				return n, err
 			}
 		}
-	case compile.K8sDeployment:
+	case primitive.K8sDeployment:
 		// A Deployment's env Secret is part of it: its pods need it to start.
 		// It is not counted: it is no primitive of its own.
 		for _, sec := range s.Secrets {
@@ -483,7 +484,7 @@ func restore(ctx context.Context, c kubernetes.Interface, s snapshot, typ string
 				return n, err
 			}
 		}
-	case compile.K8sService:
+	case primitive.K8sService:
 		for _, svc := range s.Services {
 			if err := create(func() error {
 				_, err := c.CoreV1().Services(svc.Namespace).Create(ctx, &svc, metav1.CreateOptions{})

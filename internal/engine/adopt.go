@@ -38,7 +38,7 @@ func (e *Engine) Adopt(ctx context.Context, g primitive.Graph, ids map[string]st
 			}
 			rec := Record{Name: name, Type: p.Type, Region: p.Region, ID: id, Inputs: inputs, DependsOn: p.Dependencies()}
 			var obs Observation
-			err := e.retry(ctx, Step{Name: name, Type: p.Type, Region: p.Region}, func() (err error) {
+			err := e.retry(ctx, Step{Name: name, Type: p.Type, Region: p.Region}, func(ctx context.Context) (err error) {
 				obs, err = d.Read(ctx, rec)
 				return err
 			})

@@ -20,13 +20,15 @@ import (
 // Engine executes plans through drivers.
 type Engine struct {
 	Drivers Drivers
-	// Parallelism bounds the cloud calls in flight; 0 means DefaultParallelism.
-	// It is read at the first call.
+	// Parallelism bounds the driver calls in flight; 0 means
+	// DefaultParallelism. It is read at the first call.
 	Parallelism int
-	// Limits bound the calls to each service in each region, by LimitKey
-	// or a prefix of it ("aws:s3" for S3 in every region, "k8s" for every
-	// cluster): the longest key found wins, and these override
-	// DefaultLimits key by key (a zero Limit lifts a default).
+	// Limits bound the requests to each service in each region, by
+	// primitive.LimitKey or a prefix of it ("aws:s3" for S3 in every
+	// region, "k8s" for every cluster): the longest key found wins. They
+	// are declared, at the engine's first call, over the limits its
+	// limiters hold (those the drivers' clouds declared); a zero Limit
+	// lifts one.
 	Limits map[string]Limit
 	Retry  RetryPolicy
 	// Journal makes changes to the state durable. Apply hands it Changes:
@@ -49,11 +51,14 @@ type Engine struct {
 	// StopGrace is how long Apply lets the steps in flight finish after
 	// its context is cancelled; 0 means DefaultStopGrace.
 	StopGrace time.Duration
-	// Shared, if set, are limiters this engine shares with others; the
-	// first engine to call sets their Parallelism and limits.
+	// Shared, if set, are the limiters of the process, which this engine
+	// shares with other engines and with the clients whose requests take
+	// their tokens (the drivers' clouds); the first engine to call sets
+	// their Parallelism. Without them the engine has limiters of its own.
 	Shared *Limiters
 
 	limits Limiters
+	once   sync.Once
 }
 
 // DefaultParallelism is how many steps run at once unless told otherwise.
@@ -309,7 +314,7 @@ func (r *run) deleteRecorded(ctx context.Context, s Step, d Driver) ([]string, e
 	}
 	if _, marked := d.(Marked); marked && rec.ID != "" {
 		var obs Observation
-		err := r.e.retry(ctx, s, func() (err error) { obs, err = d.Read(ctx, rec); return err })
+		err := r.e.retry(ctx, s, func(ctx context.Context) (err error) { obs, err = d.Read(ctx, rec); return err })
 		switch {
 		case errors.Is(err, ErrNotFound):
 			return warnings, r.remove(s.Name)
@@ -328,7 +333,7 @@ func (r *run) deleteRecorded(ctx context.Context, s Step, d Driver) ([]string, e
 	if err := r.put(rec); err != nil {
 		return warnings, err
 	}
-	if err := r.e.retry(ctx, s, func() error { return d.Delete(ctx, rec) }); err != nil {
+	if err := r.e.retry(ctx, s, func(ctx context.Context) error { return d.Delete(ctx, rec) }); err != nil {
 		err = fmt.Errorf("delete %s: %w", s.Name, err)
 		// Refused, or failed for good: if the object is still there, the
 		// record is live again; if the read cannot tell, it stays pending.
@@ -367,14 +372,14 @@ func (r *run) findPending(ctx context.Context, s Step, d Driver, rec *Record) (b
 		err   error
 	)
 	if f, ok := d.(Finder); ok {
-		err = r.e.retry(ctx, s, func() (err error) { res, found, err = f.Find(ctx, req); return err })
+		err = r.e.retry(ctx, s, func(ctx context.Context) (err error) { res, found, err = f.Find(ctx, req); return err })
 		if errors.Is(err, ErrNotOwned) {
 			// The name is someone else's: this record's create never made
 			// anything, so there is nothing of ours to delete.
 			return false, []string{fmt.Sprintf("%s: forgot its unfinished create: %v", s.Name, err)}, nil
 		}
 	} else {
-		err = r.e.retry(ctx, s, func() (err error) { res, err = d.Create(ctx, req); return err })
+		err = r.e.retry(ctx, s, func(ctx context.Context) (err error) { res, err = d.Create(ctx, req); return err })
 		if errors.Is(err, ErrNotFound) {
 			// What the create needs (its zone, its bucket) is gone, so it
 			// cannot have made anything that is still there.
@@ -428,7 +433,7 @@ func (r *run) apply(ctx context.Context, s Step, d Driver) ([]string, error) {
 			req.Token = newToken() // a record from before ownership marks gets its own
 		}
 		req.Tags = r.e.withMarks(d, s.Name, req.Token, s.desired.Tags)
-		err := r.e.retry(ctx, s, func() (err error) { res, err = d.Update(ctx, rec, req); return err })
+		err := r.e.retry(ctx, s, func(ctx context.Context) (err error) { res, err = d.Update(ctx, rec, req); return err })
 		if err != nil {
 			return nil, fmt.Errorf("update %s: %w", s.Name, err)
 		}
@@ -453,7 +458,7 @@ func (r *run) apply(ctx context.Context, s Step, d Driver) ([]string, error) {
 		if err := r.put(pending); err != nil {
 			return nil, err
 		}
-		err := r.e.retry(ctx, s, func() (err error) {
+		err := r.e.retry(ctx, s, func(ctx context.Context) (err error) {
 			res, err = d.Create(ctx, req)
 			// Every try after the first may follow one that succeeded unseen.
 			req.Resume = true
@@ -485,7 +490,7 @@ func (e *Engine) emit(ev Event) {
 }
 
 // retry calls f until it succeeds, fails for good, or runs out of attempts.
-func (e *Engine) retry(ctx context.Context, s Step, f func() error) error {
+func (e *Engine) retry(ctx context.Context, s Step, f func(context.Context) error) error {
 	p := e.Retry
 	if p.Attempts == 0 {
 		p = DefaultRetry

@@ -69,28 +69,18 @@ func ReadEach(ctx context.Context, recs []Record, read func(context.Context, Rec
 
 type fanOutKey struct{}
 
-// fanOut is how a batch's per-object calls may run: n at once, each
-// started when pace lets it.
-type fanOut struct {
-	n    int
-	pace func(context.Context) error
+// fanOut is how many of a batch's per-object calls may run at once.
+type fanOut struct{ n int }
+
+// withFanOut lets the per-object calls of a batch run as the engine's
+// calls do: Parallelism at once. Their requests take their service's
+// tokens themselves (Limiters.Wait).
+func (e *Engine) withFanOut(ctx context.Context) context.Context {
+	return context.WithValue(ctx, fanOutKey{}, fanOut{n: e.parallelism()})
 }
 
-// withFanOut lets the per-object calls of a batch of typ in region run as
-// the engine's calls to that service and region do: within Parallelism,
-// the limit's Concurrent and its rate. The batch's own call holds a place
-// of Concurrent meanwhile, so its calls can be one more than that in flight.
-func (e *Engine) withFanOut(ctx context.Context, typ, region string) context.Context {
-	l, _, clk := e.limiter(typ, region)
-	fo := fanOut{n: e.parallelism(), pace: func(ctx context.Context) error { return l.pace(ctx, clk) }}
-	if c := cap(l.slots); c > 0 {
-		fo.n = min(fo.n, c)
-	}
-	return context.WithValue(ctx, fanOutKey{}, fo)
-}
-
-// ForEach calls f for 0..n-1, as many at once and as often as the engine
-// allows the batch running under ctx (one at a time outside a batch), and
+// ForEach calls f for 0..n-1, as many at once as the engine allows the
+// batch running under ctx (one at a time outside a batch), and
 // returns the errors of the calls, joined in index order. It stops starting
 // calls once ctx is done.
 func ForEach(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
@@ -104,11 +94,6 @@ func ForEach(ctx context.Context, n int, f func(ctx context.Context, i int) erro
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if fo.pace != nil {
-					if errs[i] = fo.pace(ctx); errs[i] != nil {
-						continue
-					}
-				}
 				errs[i] = f(ctx, i)
 			}
 		}()

@@ -44,6 +44,9 @@ type fakeCloud struct {
 	delay time.Duration
 	// onCall, if set, runs at the start of every call, outside the lock.
 	onCall func(c call)
+	// limiters, if set, are taken a token of for every call, as a cloud's
+	// client does for every request it sends (one call, one request).
+	limiters *engine.Limiters
 }
 
 type object struct {
@@ -62,6 +65,7 @@ type call struct {
 	Start, End         int
 	StartedAt, EndedAt time.Time
 	Err                error
+	release            func() // ends the call's request in its limit; not under mu
 }
 
 func newCloud() *fakeCloud {
@@ -83,7 +87,16 @@ func (c *fakeCloud) failAlways(op, name string, err error) {
 }
 
 // begin records the start of a call and returns the error injected for it.
-func (c *fakeCloud) begin(cl *call) error {
+func (c *fakeCloud) begin(ctx context.Context, cl *call, region string) error {
+	var waitErr error
+	cl.release = func() {}
+	if c.limiters != nil {
+		if release, err := c.limiters.Wait(ctx, primitive.LimitKey(cl.Type, region)); err != nil {
+			waitErr = err
+		} else {
+			cl.release = release
+		}
+	}
 	c.mu.Lock()
 	c.clock++
 	cl.Start, cl.StartedAt = c.clock, time.Now()
@@ -102,6 +115,9 @@ func (c *fakeCloud) begin(cl *call) error {
 	}
 	if e, ok := c.always[key]; ok {
 		err = e
+	}
+	if waitErr != nil {
+		err = waitErr
 	}
 	hook, delay := c.onCall, c.delay
 	c.mu.Unlock()
@@ -194,7 +210,9 @@ func outputsFor(id string, props map[string]any) map[string]string {
 
 func (d *fakeDriver) Create(ctx context.Context, req engine.Request) (engine.Result, error) {
 	cl := &call{Op: "create", Type: d.typ, Name: req.Name, Token: req.Token, Resume: req.Resume, Props: req.Properties, Tags: req.Tags}
-	err := d.c.begin(cl)
+	err := d.c.begin(ctx, cl, req.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -224,7 +242,9 @@ func (d *fakeDriver) Create(ctx context.Context, req engine.Request) (engine.Res
 
 func (d *fakeDriver) Read(ctx context.Context, rec engine.Record) (engine.Observation, error) {
 	cl := &call{Op: "read", Type: d.typ, Name: rec.Name, ID: rec.ID}
-	err := d.c.begin(cl)
+	err := d.c.begin(ctx, cl, rec.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -253,7 +273,9 @@ func (d *fakeDriver) Read(ctx context.Context, rec engine.Record) (engine.Observ
 
 func (d *fakeDriver) Update(ctx context.Context, rec engine.Record, req engine.Request) (engine.Result, error) {
 	cl := &call{Op: "update", Type: d.typ, Name: req.Name, ID: rec.ID, Token: req.Token, Props: req.Properties, Tags: req.Tags}
-	err := d.c.begin(cl)
+	err := d.c.begin(ctx, cl, req.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -273,7 +295,9 @@ func (d *fakeDriver) Update(ctx context.Context, rec engine.Record, req engine.R
 
 func (d *fakeDriver) Delete(ctx context.Context, rec engine.Record) error {
 	cl := &call{Op: "delete", Type: d.typ, Name: rec.Name, ID: rec.ID}
-	err := d.c.begin(cl)
+	err := d.c.begin(ctx, cl, rec.Region)
+	// The request ends after the lock is let go: taking its place back may wait.
+	defer cl.release()
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
 	defer func() { d.c.end(cl, err) }()
@@ -450,10 +474,11 @@ func (d markedDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 
 func (d markedDriver) Find(ctx context.Context, req engine.Request) (engine.Result, bool, error) {
 	cl := &call{Op: "find", Type: d.typ, Name: req.Name, Token: req.Token}
-	if err := d.c.begin(cl); err != nil {
+	if err := d.c.begin(ctx, cl, req.Region); err != nil {
 		return engine.Result{}, false, err
 	}
 	d.c.end(cl, nil)
+	cl.release()
 	o := d.byName(req)
 	if o == nil {
 		return engine.Result{}, false, nil

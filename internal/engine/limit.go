@@ -6,65 +6,71 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
-// Limit bounds the calls to one service in one region (or one cluster).
-// Cloud quotas are per service and region, not per run: Route 53 throttles
-// an account at five requests a second while S3 takes thousands, so one
-// Parallelism for everything is either too much for the one or too little
-// for the other.
+// Limit bounds the requests to one service in one region (or one cluster).
+// Cloud quotas are per service and region (or account), not per run: Route
+// 53 throttles an account at five requests a second while S3 takes
+// thousands, so one Parallelism for everything is either too much for the
+// one or too little for the other.
 type Limit struct {
-	// Concurrent bounds the calls in flight; 0 leaves them to Parallelism.
+	// Concurrent bounds the requests in flight; 0 leaves them to Parallelism.
 	Concurrent int
-	// PerSecond bounds how often calls start, as a token bucket that holds
-	// Burst tokens (at least one) and refills PerSecond a second; 0 means
-	// no bound.
+	// PerSecond bounds how often requests start, as a token bucket that
+	// holds Burst tokens (at least one) and refills PerSecond a second; 0
+	// means no bound.
 	PerSecond float64
 	Burst     int
 }
 
 func (l Limit) bounded() bool { return l.Concurrent > 0 || l.PerSecond > 0 }
 
-// DefaultLimits are the limits the engine keeps unless Engine.Limits
-// overrides them.
-var DefaultLimits = map[string]Limit{
-	// Route 53's API allows five requests a second per account; beyond
-	// that it throttles, and each throttled call costs a backoff.
-	"aws:route53": {PerSecond: 5, Burst: 5},
+// Limiters are the limits of one process, one limiter per limit key
+// (primitive.LimitKey), made on first use, and the places of Parallelism
+// of the engines that share them (Engine.Shared).
+//
+// Quotas count requests, not driver calls: a driver call may page, wait
+// for a change to settle, or be retried by the SDK, and each of those is a
+// request the cloud counts. So it is the clients that take a token, for
+// every request they send (Wait), and one Limiters must serve every client
+// and every engine of the process: the terraform provider builds an engine
+// for every resource's create, read, update and delete, and ten resources
+// applied together must still keep Route 53 at five requests a second, not
+// fifty.
+type Limiters struct {
+	mu       sync.Mutex
+	limits   map[string]Limit
+	limiters map[string]*limiter
+	// slots bounds the driver calls in flight to Parallelism. Apply may run
+	// more steps than that (see Engine.slots), so the bound is kept here,
+	// per call.
+	slots chan struct{}
+	clock clock
 }
 
-// globalAWS are the AWS services that one endpoint serves for the whole
-// account: their quotas do not grow with the regions used.
-var globalAWS = map[string]bool{"route53": true, "iam": true, "organizations": true}
-
-// LimitKey names where the calls for a primitive of type typ in region go,
-// as the key of its limit: "aws:s3:us-east-1" (service and region, from
-// "aws_s3_bucket"), "aws:route53" for a service global to the account,
-// "k8s:CLUSTER" (one API server serves every kind of a cluster), and
-// "PROVIDER:SERVICE:REGION" or "PROVIDER:REGION" for other types.
-func LimitKey(typ, region string) string {
-	provider, rest, _ := strings.Cut(typ, "_")
-	service, _, _ := strings.Cut(rest, "_")
-	switch {
-	case provider == "k8s" || service == "":
-		return provider + ":" + region
-	case provider == "aws" && service == "launch": // aws_launch_template
-		service = "ec2"
-	case provider == "aws" && globalAWS[service]:
-		return "aws:" + service
+// Declare sets the limits of keys, or of prefixes of keys ("aws:s3" for S3
+// in every region); the longest one found wins. The drivers' clouds
+// declare their services' quotas; an engine declares Engine.Limits over
+// them. A key whose limiter was made (by its first request) keeps the limit
+// it was made with.
+func (ls *Limiters) Declare(limits map[string]Limit) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.limits == nil {
+		ls.limits = map[string]Limit{}
 	}
-	return provider + ":" + service + ":" + region
+	for k, l := range limits {
+		ls.limits[k] = l
+	}
 }
 
 // limitFor returns the limit of key: that of the longest of key and its
-// prefixes ("aws:s3:us-east-1", "aws:s3", "aws") found in Engine.Limits or
-// DefaultLimits, Engine.Limits first.
-func (e *Engine) limitFor(key string) Limit {
+// prefixes ("aws:s3:us-east-1", "aws:s3", "aws") declared. ls.mu is held.
+func (ls *Limiters) limitFor(key string) Limit {
 	for k := key; ; {
-		if l, ok := e.Limits[k]; ok {
-			return l
-		}
-		if l, ok := DefaultLimits[k]; ok {
+		if l, ok := ls.limits[k]; ok {
 			return l
 		}
 		i := strings.LastIndexByte(k, ':')
@@ -75,77 +81,124 @@ func (e *Engine) limitFor(key string) Limit {
 	}
 }
 
-// Limiters are the limiters of one or more engines, one per LimitKey, and
-// the places of Parallelism, made on first use. Engines that share one
-// (Engine.Shared) share the service limits and Parallelism: the terraform
-// provider builds an engine for every resource's create, read, update and
-// delete, and ten resources applied together must still keep Route 53 at
-// five calls a second, not fifty.
-type Limiters struct {
-	mu       sync.Mutex
-	limiters map[string]*limiter
-	// slots bounds the calls in flight to Parallelism. Apply may run more
-	// steps than that (see Apply), so the bound is kept here, per call.
-	slots chan struct{}
-	clock clock
+func (ls *Limiters) limiter(key string) (*limiter, clock) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.clock == nil {
+		ls.clock = realClock{}
+	}
+	l := ls.limiters[key]
+	if l == nil {
+		if ls.limiters == nil {
+			ls.limiters = map[string]*limiter{}
+		}
+		l = newLimiter(ls.limitFor(key))
+		ls.limiters[key] = l
+	}
+	return l, ls.clock
 }
 
-// call makes one try of a driver call for s: within the limit of its
-// service and region first, so that a call waiting for its turn there does
-// not hold one of the Parallelism places that calls to other services could
-// use, then within Parallelism. Every try of a retry goes through here.
-//
-// A call admitted by its token bucket may still wait for a place among
-// Parallelism, so calls can start closer together than the bucket admitted
-// them when the engine is busy; never more of them than it admitted.
-func (e *Engine) call(ctx context.Context, s Step, f func() error) error {
-	l, slots, clk := e.limiter(s.Type, s.Region)
-	// Waiting for a turn ends with the run; the call, once made, does not.
-	run := runContext(ctx)
-	release, err := l.wait(run, clk)
-	if err != nil {
-		return err
+// Wait returns once a request to key may be sent, with the function to
+// call when its answer is in. A client calls it for every request it sends,
+// every page and every retry of it. A driver call whose request has to
+// wait lends its place among the engine's Parallelism until the answer is
+// in, so that calls to other services run meanwhile (see limiter.wait).
+func (ls *Limiters) Wait(ctx context.Context, key string) (func(), error) {
+	l, clk := ls.limiter(key)
+	if !l.bounded() {
+		return func() {}, nil
 	}
-	defer release()
-	select {
-	case slots <- struct{}{}:
-	case <-run.Done():
-		return run.Err()
-	}
-	defer func() { <-slots }()
-	return f()
+	p, _ := ctx.Value(placeKey{}).(*place)
+	return l.wait(ctx, clk, p)
 }
 
-func (e *Engine) limiter(typ, region string) (*limiter, chan struct{}, clock) {
+// bounded reports whether requests to key are limited.
+func (ls *Limiters) bounded(key string) bool {
+	l, _ := ls.limiter(key)
+	return l.bounded()
+}
+
+// limiters returns the limiters the engine uses, with Engine.Limits
+// declared and the Parallelism places made at its first call.
+func (e *Engine) limiters() *Limiters {
 	ls := &e.limits
 	if e.Shared != nil {
 		ls = e.Shared
 	}
+	e.once.Do(func() {
+		if len(e.Limits) > 0 {
+			ls.Declare(e.Limits)
+		}
+	})
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.slots == nil {
 		ls.slots = make(chan struct{}, e.parallelism())
-		ls.limiters = map[string]*limiter{}
 	}
-	if ls.clock == nil {
-		ls.clock = realClock{}
-	}
-	key := LimitKey(typ, region)
-	l := ls.limiters[key]
-	if l == nil {
-		l = newLimiter(e.limitFor(key))
-		ls.limiters[key] = l
-	}
-	return l, ls.slots, ls.clock
+	return ls
 }
 
+// call makes one try of a driver call for s within Parallelism. The call's
+// requests take their service's tokens themselves (Limiters.Wait), lending
+// the call's place while they wait and are answered. Every try of a retry
+// goes through here.
+func (e *Engine) call(ctx context.Context, s Step, f func(context.Context) error) error {
+	ls := e.limiters()
+	// Waiting for a turn ends with the run; the call, once made, does not.
+	run := runContext(ctx)
+	select {
+	case ls.slots <- struct{}{}:
+	case <-run.Done():
+		return run.Err()
+	}
+	p := &place{slots: ls.slots}
+	defer p.give()
+	return f(context.WithValue(ctx, placeKey{}, p))
+}
+
+type placeKey struct{}
+
+// place is the place among Parallelism that one driver call holds. Its
+// requests lend it while they wait for their service's turn and are
+// answered, and take it back (the last of them) before the call goes on. The
+// requests of a batch's per-object calls (ForEach) share the batch call's
+// place.
+type place struct {
+	mu    sync.Mutex
+	slots chan struct{}
+	lent  int // requests of the call waiting now
+}
+
+func (p *place) lend() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lent == 0 {
+		<-p.slots
+	}
+	p.lent++
+}
+
+// takeBack waits for a place without regard to any context: places come
+// back as the calls in flight end or lend theirs, and the call owes the
+// place it gives at its end.
+func (p *place) takeBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lent--
+	if p.lent == 0 {
+		p.slots <- struct{}{}
+	}
+}
+
+func (p *place) give() { <-p.slots }
+
 // limiter keeps one Limit: a semaphore for Concurrent and, for PerSecond,
-// a token bucket kept as the time the next call may start at the earliest
-// were the bucket empty (the generic cell rate algorithm): each call
-// reserves its start time, so waiters are served in turn and no token is
-// handed out twice.
+// a token bucket kept as the time the next request may start at the
+// earliest were the bucket empty (the generic cell rate algorithm): each
+// request reserves its start time, so waiters are served in turn and no
+// token is handed out twice.
 type limiter struct {
-	slots     chan struct{} // nil: no bound on calls in flight
+	slots     chan struct{} // nil: no bound on requests in flight
 	interval  time.Duration // between tokens; 0: no bound on the rate
 	tolerance time.Duration // how far ahead of the rate a burst may run
 	mu        sync.Mutex
@@ -164,33 +217,66 @@ func newLimiter(lim Limit) *limiter {
 	return l
 }
 
-// wait returns once a call may start, with the function that ends it.
-func (l *limiter) wait(ctx context.Context, clk clock) (func(), error) {
+func (l *limiter) bounded() bool { return l.slots != nil || l.interval > 0 }
+
+// wait returns once a request may start, with the function that ends it.
+// A request that has to wait lends p (if any) until its answer is in, not
+// only until it may start: were it to take the place back before it is
+// sent, requests whose turns came while every place was busy would go out
+// together when places came free, a burst the service would throttle. The
+// requests of a limited service are bounded by the limit itself, so the
+// calls in flight may exceed Parallelism by those requests.
+func (l *limiter) wait(ctx context.Context, clk clock, p *place) (func(), error) {
+	lent := false
+	lend := func() {
+		if p != nil && !lent {
+			p.lend()
+			lent = true
+		}
+	}
+	takeBack := func() {
+		if lent {
+			p.takeBack()
+		}
+	}
 	if l.slots != nil {
 		select {
 		case l.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		default:
+			lend()
+			select {
+			case l.slots <- struct{}{}:
+			case <-ctx.Done():
+				takeBack()
+				return nil, ctx.Err()
+			}
 		}
 	}
-	release := func() {
+	end := func() {
 		if l.slots != nil {
 			<-l.slots
 		}
+		takeBack()
 	}
-	if err := l.pace(ctx, clk); err != nil {
-		release()
-		return nil, err
+	if d := l.reserve(clk); d > 0 {
+		lend()
+		if err := clk.Sleep(ctx, d); err != nil {
+			end()
+			return nil, err
+		}
 	}
-	return release, nil
+	return end, nil
 }
 
-// pace returns once the token bucket lets a call start.
-func (l *limiter) pace(ctx context.Context, clk clock) error {
+// reserve takes the next token of the bucket and returns how long to wait
+// for it. A reservation abandoned on cancel is not given back: the bucket
+// only ever errs towards fewer requests.
+func (l *limiter) reserve(clk clock) time.Duration {
 	if l.interval == 0 {
-		return nil
+		return 0
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	now := clk.Now()
 	due := l.next
 	if due.Before(now) {
@@ -198,13 +284,7 @@ func (l *limiter) pace(ctx context.Context, clk clock) error {
 	}
 	start := due.Add(-l.tolerance)
 	l.next = due.Add(l.interval)
-	l.mu.Unlock()
-	// A reservation abandoned on cancel is not given back: the bucket
-	// only ever errs towards fewer calls.
-	if d := start.Sub(now); d > 0 {
-		return clk.Sleep(ctx, d)
-	}
-	return nil
+	return start.Sub(now)
 }
 
 // clock is time as the limiters see it; tests hold it still.
@@ -228,14 +308,16 @@ func (realClock) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// slots is how many steps may be started at once. A step that waits for the
-// limit of its service must not keep steps for other services from
-// starting, so each such step brings a place of its own; Parallelism still
-// bounds the calls in flight (see call).
+// slots is how many steps may be started at once. A step whose requests
+// wait for the limit of their service must not keep steps for other
+// services from starting, so each such step brings a place of its own;
+// Parallelism still bounds the driver calls in flight (see call). The
+// step's type says, through the primitive registry, where its requests go.
 func (e *Engine) slots(steps iter.Seq[Step]) int {
+	ls := e.limiters()
 	n := e.parallelism()
 	for s := range steps {
-		if e.limitFor(LimitKey(s.Type, s.Region)).bounded() {
+		if ls.bounded(primitive.LimitKey(s.Type, s.Region)) {
 			n++
 		}
 	}

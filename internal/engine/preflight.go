@@ -47,7 +47,7 @@ func (e *Engine) Preflight(ctx context.Context, p Plan, st State) (Preflight, er
 		if h, ok := d.(DataHolder); ok && recorded && rec.ID != "" && (s.Op == OpDelete || s.Op == OpReplace) {
 			checks["data "+s.Name] = func(ctx context.Context) error {
 				var holds string
-				err := e.retry(ctx, s, func() (err error) { holds, err = h.HoldsData(ctx, rec); return err })
+				err := e.retry(ctx, s, func(ctx context.Context) (err error) { holds, err = h.HoldsData(ctx, rec); return err })
 				if errors.Is(err, ErrNotFound) || holds == "" {
 					return nil
 				}
@@ -71,7 +71,7 @@ func (e *Engine) Preflight(ctx context.Context, p Plan, st State) (Preflight, er
 		}
 		req := Request{Name: s.Name, Type: s.Type, Region: s.Region, Properties: props, Tags: e.withMarks(d, s.Name, "", s.desired.Tags)}
 		checks["name "+s.Name] = func(ctx context.Context) error {
-			err := e.retry(ctx, s, func() (err error) { _, _, err = f.Find(ctx, req); return err })
+			err := e.retry(ctx, s, func(ctx context.Context) (err error) { _, _, err = f.Find(ctx, req); return err })
 			switch {
 			case errors.Is(err, ErrNotOwned):
 				mu.Lock()

@@ -109,8 +109,8 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		}
 		var seen map[string]Observation
 		step := Step{Name: fmt.Sprintf("%s in %s (%d records)", b.typ, b.region, len(b.recs)), Type: b.typ, Region: b.region}
-		err := e.retry(ctx, step, func() (err error) {
-			seen, err = b.reader.ReadAll(e.withFanOut(ctx, b.typ, b.region), b.recs)
+		err := e.retry(ctx, step, func(ctx context.Context) (err error) {
+			seen, err = b.reader.ReadAll(e.withFanOut(ctx), b.recs)
 			return err
 		})
 		if err != nil {
@@ -155,7 +155,7 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 				return fmt.Errorf("%s: no driver for type %q", rec.Name, rec.Type)
 			}
 			var obs Observation
-			err := e.retry(ctx, Step{Name: rec.Name, Type: rec.Type, Region: rec.Region}, func() (err error) {
+			err := e.retry(ctx, Step{Name: rec.Name, Type: rec.Type, Region: rec.Region}, func(ctx context.Context) (err error) {
 				obs, err = d.Read(ctx, rec)
 				return err
 			})

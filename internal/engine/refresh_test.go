@@ -28,16 +28,25 @@ type batchDriver struct {
 
 func (d *batchDriver) ReadAll(ctx context.Context, recs []engine.Record) (map[string]engine.Observation, error) {
 	cl := &call{Op: "readall", Type: d.typ, Name: d.typ + "/" + recs[0].Region}
-	err := d.c.begin(cl)
+	err := d.c.begin(ctx, cl, recs[0].Region)
 	d.c.mu.Lock()
 	d.c.end(cl, err)
 	d.c.mu.Unlock()
+	cl.release()
 	if err != nil {
 		return nil, err
 	}
 	var mu sync.Mutex
 	out := map[string]engine.Observation{}
 	err = engine.ForEach(ctx, len(recs), func(ctx context.Context, i int) error {
+		// Each per-object call is a request of its own.
+		if d.c.limiters != nil {
+			release, err := d.c.limiters.Wait(ctx, primitive.LimitKey(d.typ, recs[i].Region))
+			if err != nil {
+				return err
+			}
+			defer release()
+		}
 		d.perObject.Add(1)
 		n := d.inFlight.Add(1)
 		defer d.inFlight.Add(-1)
@@ -309,8 +318,9 @@ func TestBatchFanOutIsPaced(t *testing.T) {
 	}
 	clk := newManualClock()
 	r := &engine.Engine{Drivers: e.Drivers, Parallelism: 4, Retry: quick,
-		Limits: map[string]engine.Limit{engine.LimitKey(tPolicy, ps[0].Region): {PerSecond: 1, Burst: 1}}}
+		Limits: map[string]engine.Limit{primitive.LimitKey(tPolicy, ps[0].Region): {PerSecond: 1, Burst: 1}}}
 	r.SetClock(clk)
+	c.limiters = r.Limiters()
 	done := make(chan error, 1)
 	go func() { _, _, err := r.Refresh(context.Background(), &st); done <- err }()
 	for k := 0; k < n; k++ {

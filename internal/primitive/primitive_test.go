@@ -434,3 +434,30 @@ func TestLevelsIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+func TestLimitKey(t *testing.T) {
+	for _, tc := range []struct{ typ, region, want string }{
+		{S3Bucket, "us-east-1", "aws:s3:us-east-1"},
+		{S3BucketReplication, "us-west-2", "aws:s3:us-west-2"},
+		{DynamoDBReplica, "eu-west-1", "aws:dynamodb:eu-west-1"},
+		{LaunchTemplate, "us-east-1", "aws:ec2:us-east-1"},
+		{EC2CapacityReservation, "us-east-1", "aws:ec2:us-east-1"},
+		{AutoScalingGroup, "us-east-1", "aws:autoscaling:us-east-1"},
+		{Route53Record, "us-east-1", "aws:route53"},
+		{Route53HealthCheck, Global, "aws:route53"},
+		{IAMRole, Global, "aws:iam"},
+		{OrganizationsPolicy, Global, "aws:organizations"},
+		{K8sDeployment, "prod-east", "k8s:prod-east"},
+		{K8sPriorityClass, "prod-west", "k8s:prod-west"},
+		{"memory_object", "local", "memory_object:local"},
+	} {
+		if got := LimitKey(tc.typ, tc.region); got != tc.want {
+			t.Errorf("LimitKey(%q, %q) = %q, want %q", tc.typ, tc.region, got, tc.want)
+		}
+	}
+	// A client knows the service and region of its request; the key must
+	// be the one the engine finds from the primitive's type.
+	if got := ServiceLimitKey("aws", "route53", "us-east-1"); got != LimitKey(Route53Zone, Global) {
+		t.Errorf("a Route 53 request counts against %q, its primitives against %q", got, LimitKey(Route53Zone, Global))
+	}
+}

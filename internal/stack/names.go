@@ -92,26 +92,26 @@ func claimPath(resourceType, primitiveType, short string) string {
 	switch resourceType {
 	case ResourceType:
 		switch primitiveType {
-		case compile.S3Bucket:
+		case primitive.S3Bucket:
 			return "object_store.bucket_prefix"
-		case compile.DynamoDBTable, compile.DynamoDBReplica:
+		case primitive.DynamoDBTable, primitive.DynamoDBReplica:
 			return "kv_table.name"
-		case compile.Route53Zone:
+		case primitive.Route53Zone:
 			return "dns.zone_name"
-		case compile.Route53Record:
+		case primitive.Route53Record:
 			return "dns.record_name"
 		}
 	case DRPolicyType:
 		switch {
-		case short == compile.BackupVault+".primary":
+		case short == primitive.BackupVault+".primary":
 			return "backup.primary_vault"
-		case short == compile.BackupVault+".secondary":
+		case short == primitive.BackupVault+".secondary":
 			return "backup.secondary_vault"
-		case primitiveType == compile.IAMRole:
+		case primitiveType == primitive.IAMRole:
 			return "region_pair" // the backup role is named after the pair
 		}
 	case CapacityReservationType:
-		if primitiveType == compile.K8sNamespace {
+		if primitiveType == primitive.K8sNamespace {
 			return "kubernetes.namespace"
 		}
 	}

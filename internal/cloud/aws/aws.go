@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -31,10 +32,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // Config says how to reach AWS.
@@ -56,6 +58,21 @@ type Config struct {
 	// keep, is recorded as unverified with a warning, and the AWS Backup
 	// tags path is the one moto routes. Against AWS each is an error.
 	Emulator bool
+	// Limiters are the process's limiters, which every request of this
+	// cloud's clients takes a token of (see Limits); nil makes a set for
+	// this Cloud alone. The engines that apply through its drivers share
+	// the same set (Cloud.Limiters).
+	Limiters *engine.Limiters
+}
+
+// Limits are AWS's request quotas that meridian keeps, by limit key
+// (primitive.LimitKey): Route 53's API allows five requests a second per
+// account; beyond that it throttles, and each throttled request costs a
+// backoff. Requests go out evenly (no burst): AWS counts them as they
+// arrive, and answers take 50-300 ms, so a burst sent at the rate's very
+// edge arrives bunched up and is throttled.
+var Limits = map[string]engine.Limit{
+	primitive.ServiceLimitKey("aws", "route53", ""): {PerSecond: 5, Burst: 1},
 }
 
 // Services lists the names Endpoints accepts.
@@ -77,7 +94,8 @@ type Cloud struct {
 	// clients are keyed by "service/region".
 	clients map[string]any
 	// engine is this Cloud without SDK retries, for the drivers (see Drivers).
-	engine *Cloud
+	engine   *Cloud
+	limiters *engine.Limiters
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -108,7 +126,13 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 		return nil, fmt.Errorf("aws configuration: %w", err)
 	}
 	base.HTTPClient = GuardBodies(base.HTTPClient)
-	c := &Cloud{conf: conf, base: base, clients: map[string]any{}}
+	limiters := conf.Limiters
+	if limiters == nil {
+		limiters = &engine.Limiters{}
+	}
+	limiters.Declare(Limits)
+	base.APIOptions = append(base.APIOptions, limitRequests(limiters))
+	c := &Cloud{conf: conf, base: base, clients: map[string]any{}, limiters: limiters}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
 		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -169,7 +193,7 @@ func (c *Cloud) endpoint(svc string) *string {
 }
 
 func regionOf(region string) string {
-	if region == compile.Global {
+	if region == primitive.Global {
 		return globalRegion
 	}
 	return region
@@ -233,19 +257,19 @@ func (c *Cloud) Backup(region string) *backup.Client {
 }
 
 func (c *Cloud) IAM() *iam.Client {
-	return client(c, "iam", compile.Global, func(_ string, endpoint *string) *iam.Client {
+	return client(c, "iam", primitive.Global, func(_ string, endpoint *string) *iam.Client {
 		return iam.NewFromConfig(c.base, func(o *iam.Options) { o.BaseEndpoint = endpoint })
 	})
 }
 
 func (c *Cloud) Organizations() *organizations.Client {
-	return client(c, "organizations", compile.Global, func(_ string, endpoint *string) *organizations.Client {
+	return client(c, "organizations", primitive.Global, func(_ string, endpoint *string) *organizations.Client {
 		return organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.BaseEndpoint = endpoint })
 	})
 }
 
 func (c *Cloud) Route53() *route53.Client {
-	return client(c, "route53", compile.Global, func(_ string, endpoint *string) *route53.Client {
+	return client(c, "route53", primitive.Global, func(_ string, endpoint *string) *route53.Client {
 		return route53.NewFromConfig(c.base, func(o *route53.Options) { o.BaseEndpoint = endpoint })
 	})
 }
@@ -260,37 +284,68 @@ func (c *Cloud) forEngine() *Cloud {
 	if c.engine == nil {
 		base := c.base.Copy()
 		base.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
-		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}}
+		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}, limiters: c.limiters}
 	}
 	return c.engine
 }
+
+// Limiters are the limiters this cloud's requests take their tokens from:
+// the engines that run its drivers share them (engine.Engine.Shared).
+func (c *Cloud) Limiters() *engine.Limiters { return c.limiters }
+
+// limitRequests makes every request of a client wait for its turn within
+// the limit of its service and region. It sits in the Finalize step right
+// after the retry loop, so every attempt is one request (as AWS counts
+// them), as is every page of a paginator and every poll of a waiter; and
+// before signing, so a request that waited is signed when it is sent.
+func limitRequests(limiters *engine.Limiters) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		wait := middleware.FinalizeMiddlewareFunc("meridian/limit", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			key := primitive.ServiceLimitKey("aws", serviceName(awsmiddleware.GetServiceID(ctx)), awsmiddleware.GetRegion(ctx))
+			release, err := limiters.Wait(ctx, key)
+			if err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+			defer release()
+			return next.HandleFinalize(ctx, in)
+		})
+		if _, ok := stack.Finalize.Get("Retry"); ok {
+			return stack.Finalize.Insert(wait, "Retry", middleware.After)
+		}
+		return stack.Finalize.Add(wait, middleware.Before)
+	}
+}
+
+// serviceName turns an SDK service id ("Route 53", "Auto Scaling") into
+// the name Services and the limit keys use ("route53", "autoscaling").
+func serviceName(id string) string { return strings.ToLower(strings.ReplaceAll(id, " ", "")) }
 
 // Drivers returns a driver for every AWS primitive type. Their clients make
 // one try per call: the engine retries what classify marks retryable.
 func (c *Cloud) Drivers() engine.Drivers {
 	c = c.forEngine()
 	return engine.Drivers{
-		compile.S3Bucket:            bucketDriver{c},
-		compile.S3BucketReplication: replicationDriver{c},
-		compile.IAMRole:             roleDriver{c},
-		compile.IAMRolePolicy:       rolePolicyDriver{c},
-		compile.DynamoDBTable:       tableDriver{c},
-		compile.DynamoDBReplica:     replicaDriver{c},
-		compile.Route53Zone:         zoneDriver{c},
-		compile.Route53HealthCheck:  healthCheckDriver{c},
-		compile.Route53Record:       recordDriver{c},
-		compile.SSMParameter:        parameterDriver{c},
+		primitive.S3Bucket:            bucketDriver{c},
+		primitive.S3BucketReplication: replicationDriver{c},
+		primitive.IAMRole:             roleDriver{c},
+		primitive.IAMRolePolicy:       rolePolicyDriver{c},
+		primitive.DynamoDBTable:       tableDriver{c},
+		primitive.DynamoDBReplica:     replicaDriver{c},
+		primitive.Route53Zone:         zoneDriver{c},
+		primitive.Route53HealthCheck:  healthCheckDriver{c},
+		primitive.Route53Record:       recordDriver{c},
+		primitive.SSMParameter:        parameterDriver{c},
 
-		compile.OrganizationsPolicy:           orgPolicyDriver{c},
-		compile.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
+		primitive.OrganizationsPolicy:           orgPolicyDriver{c},
+		primitive.OrganizationsPolicyAttachment: orgAttachmentDriver{c},
 
-		compile.BackupVault:     vaultDriver{c},
-		compile.BackupPlan:      backupPlanDriver{c},
-		compile.BackupSelection: backupSelectionDriver{c},
+		primitive.BackupVault:     vaultDriver{c},
+		primitive.BackupPlan:      backupPlanDriver{c},
+		primitive.BackupSelection: backupSelectionDriver{c},
 
-		compile.EC2CapacityReservation: reservationDriver{c},
-		compile.LaunchTemplate:         launchTemplateDriver{c},
-		compile.AutoScalingGroup:       groupDriver{c},
+		primitive.EC2CapacityReservation: reservationDriver{c},
+		primitive.LaunchTemplate:         launchTemplateDriver{c},
+		primitive.AutoScalingGroup:       groupDriver{c},
 	}
 }
 

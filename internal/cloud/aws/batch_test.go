@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -78,8 +77,8 @@ var batchRegions = []string{"us-east-1", "us-west-2"}
 // per region a bucket, a parameter, a capacity reservation with a launch
 // template on it, a health check and a failover record, all records in one zone.
 func batchGraph(n int, image string, tags map[string]string) primitive.Graph {
-	zone := compile.Route53Zone + ".batch"
-	g := primitive.Graph{Primitives: []primitive.Primitive{{Name: zone, Type: compile.Route53Zone, Region: compile.Global, Tags: tags,
+	zone := primitive.Route53Zone + ".batch"
+	g := primitive.Graph{Primitives: []primitive.Primitive{{Name: zone, Type: primitive.Route53Zone, Region: primitive.Global, Tags: tags,
 		Properties: primitive.Normalize(map[string]any{"name": "batch.example.com"})}}}
 	add := func(name, typ, region string, props map[string]any) {
 		g.Primitives = append(g.Primitives, primitive.Primitive{Name: name, Type: typ, Region: region, Tags: tags, Properties: primitive.Normalize(props)})
@@ -87,18 +86,18 @@ func batchGraph(n int, image string, tags map[string]string) primitive.Graph {
 	for i := range n {
 		for r, region := range batchRegions {
 			key := fmt.Sprintf("%03d.%s", i, region)
-			cr, hc := compile.EC2CapacityReservation+"."+key, compile.Route53HealthCheck+"."+key
-			add(compile.S3Bucket+"."+key, compile.S3Bucket, region, map[string]any{"bucket": fmt.Sprintf("mb-%03d-%s", i, region), "versioning": true, "force_destroy": true})
-			add(compile.SSMParameter+"."+key, compile.SSMParameter, region, map[string]any{"name": fmt.Sprintf("/meridian/pair-%03d", i), "value": map[string]any{"pair": i, "region": region}})
-			add(cr, compile.EC2CapacityReservation, region, map[string]any{
+			cr, hc := primitive.EC2CapacityReservation+"."+key, primitive.Route53HealthCheck+"."+key
+			add(primitive.S3Bucket+"."+key, primitive.S3Bucket, region, map[string]any{"bucket": fmt.Sprintf("mb-%03d-%s", i, region), "versioning": true, "force_destroy": true})
+			add(primitive.SSMParameter+"."+key, primitive.SSMParameter, region, map[string]any{"name": fmt.Sprintf("/meridian/pair-%03d", i), "value": map[string]any{"pair": i, "region": region}})
+			add(cr, primitive.EC2CapacityReservation, region, map[string]any{
 				"instance_type": "m5.large", "instance_platform": "Linux/UNIX", "availability_zone": region + "a",
 				"tenancy": "default", "instance_count": 1 + i%3, "instance_match_criteria": "targeted"})
-			add(compile.LaunchTemplate+"."+key, compile.LaunchTemplate, region, map[string]any{
+			add(primitive.LaunchTemplate+"."+key, primitive.LaunchTemplate, region, map[string]any{
 				"name": fmt.Sprintf("lt-%03d", i), "image_id": image, "instance_type": "m5.large", "capacity_reservation_id": primitive.Ref(cr, "id")})
-			add(hc, compile.Route53HealthCheck, compile.Global, map[string]any{"type": "HTTPS", "fqdn": fmt.Sprintf("%03d.%s.example.com", i, region),
+			add(hc, primitive.Route53HealthCheck, primitive.Global, map[string]any{"type": "HTTPS", "fqdn": fmt.Sprintf("%03d.%s.example.com", i, region),
 				"port": 443, "resource_path": "/health", "request_interval": 30, "failure_threshold": 3})
 			role := []string{"PRIMARY", "SECONDARY"}[r]
-			add(compile.Route53Record+"."+key, compile.Route53Record, compile.Global, map[string]any{
+			add(primitive.Route53Record+"."+key, primitive.Route53Record, primitive.Global, map[string]any{
 				"zone_id": primitive.Ref(zone, "zone_id"), "name": fmt.Sprintf("svc-%03d.batch.example.com", i), "type": "A", "ttl": 60,
 				"set_identifier": region, "failover": role, "records": []string{fmt.Sprintf("10.%d.%d.1", r, i)}, "health_check_id": primitive.Ref(hc, "id")})
 		}
@@ -185,36 +184,36 @@ func TestBatchedReadsMatchRead(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	b := get(compile.S3Bucket, "001.us-east-1").ID
+	b := get(primitive.S3Bucket, "001.us-east-1").ID
 	out1, err := c.S3("us-east-1").PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b), VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusSuspended}})
 	must("suspend versioning", out1, err)
 	out2, err := c.S3("us-east-1").PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(b), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("team"), Value: aws.String("ops")}}}})
 	must("retag bucket", out2, err)
-	out3, err := c.S3("us-west-2").DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(get(compile.S3Bucket, "002.us-west-2").ID)})
+	out3, err := c.S3("us-west-2").DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(get(primitive.S3Bucket, "002.us-west-2").ID)})
 	must("delete bucket", out3, err)
-	out4, err := c.SSM("us-east-1").DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(get(compile.SSMParameter, "000.us-east-1").ID)})
+	out4, err := c.SSM("us-east-1").DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(get(primitive.SSMParameter, "000.us-east-1").ID)})
 	must("delete parameter", out4, err)
-	out5, err := c.SSM("us-west-2").PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(get(compile.SSMParameter, "001.us-west-2").ID), Value: aws.String(`{"pair":"edited"}`), Overwrite: aws.Bool(true)})
+	out5, err := c.SSM("us-west-2").PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(get(primitive.SSMParameter, "001.us-west-2").ID), Value: aws.String(`{"pair":"edited"}`), Overwrite: aws.Bool(true)})
 	must("edit parameter", out5, err)
-	hc := get(compile.Route53HealthCheck, "000.us-west-2").ID
+	hc := get(primitive.Route53HealthCheck, "000.us-west-2").ID
 	out6, err := c.Route53().UpdateHealthCheck(ctx, &route53.UpdateHealthCheckInput{HealthCheckId: aws.String(hc), FailureThreshold: aws.Int32(7)})
 	must("edit health check", out6, err)
-	out7, err := c.Route53().DeleteHealthCheck(ctx, &route53.DeleteHealthCheckInput{HealthCheckId: aws.String(get(compile.Route53HealthCheck, "002.us-east-1").ID)})
+	out7, err := c.Route53().DeleteHealthCheck(ctx, &route53.DeleteHealthCheckInput{HealthCheckId: aws.String(get(primitive.Route53HealthCheck, "002.us-east-1").ID)})
 	must("delete health check", out7, err)
-	must("retag health check", nil, (healthCheckDriver{c}).tags().set(ctx, get(compile.Route53HealthCheck, "001.us-east-1").ID, map[string]string{"team": "web"}, map[string]string{"owner": "bob"}))
-	must("delete record", nil, (recordDriver{c}).Delete(ctx, get(compile.Route53Record, "001.us-west-2")))
-	rp := get(compile.Route53Record, "002.us-east-1")
+	must("retag health check", nil, (healthCheckDriver{c}).tags().set(ctx, get(primitive.Route53HealthCheck, "001.us-east-1").ID, map[string]string{"team": "web"}, map[string]string{"owner": "bob"}))
+	must("delete record", nil, (recordDriver{c}).Delete(ctx, get(primitive.Route53Record, "001.us-west-2")))
+	rp := get(primitive.Route53Record, "002.us-east-1")
 	var p recordProps
 	must("decode record", nil, primitive.Decode(rp.Inputs, &p))
 	p.TTL, p.Records = 300, []string{"192.0.2.1"}
 	must("edit record", nil, (recordDriver{c}).change(ctx, "UPSERT", p))
-	out8, err := c.EC2("us-east-1").CancelCapacityReservation(ctx, &ec2.CancelCapacityReservationInput{CapacityReservationId: aws.String(get(compile.EC2CapacityReservation, "000.us-east-1").ID)})
+	out8, err := c.EC2("us-east-1").CancelCapacityReservation(ctx, &ec2.CancelCapacityReservationInput{CapacityReservationId: aws.String(get(primitive.EC2CapacityReservation, "000.us-east-1").ID)})
 	must("cancel reservation", out8, err)
-	out9, err := c.EC2("us-west-2").ModifyCapacityReservation(ctx, &ec2.ModifyCapacityReservationInput{CapacityReservationId: aws.String(get(compile.EC2CapacityReservation, "001.us-west-2").ID), InstanceCount: aws.Int32(9)})
+	out9, err := c.EC2("us-west-2").ModifyCapacityReservation(ctx, &ec2.ModifyCapacityReservationInput{CapacityReservationId: aws.String(get(primitive.EC2CapacityReservation, "001.us-west-2").ID), InstanceCount: aws.Int32(9)})
 	must("resize reservation", out9, err)
-	lt := get(compile.LaunchTemplate, "002.us-east-1")
+	lt := get(primitive.LaunchTemplate, "002.us-east-1")
 	must("retag launch template", nil, setEC2Tags(ctx, c.EC2("us-east-1"), lt.ID, map[string]string{"team": "web"}, map[string]string{"team": "data", "cost": "cc-1"}))
-	out10, err := c.EC2("us-west-2").DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(get(compile.LaunchTemplate, "000.us-west-2").ID)})
+	out10, err := c.EC2("us-west-2").DeleteLaunchTemplate(ctx, &ec2.DeleteLaunchTemplateInput{LaunchTemplateId: aws.String(get(primitive.LaunchTemplate, "000.us-west-2").ID)})
 	must("delete launch template", out10, err)
 
 	drivers := c.Drivers()

@@ -12,7 +12,6 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -22,16 +21,16 @@ import (
 // capacityGraph is a reservation, a launch template that targets it and a
 // group that launches from the template, as the compiler emits them.
 func capacityGraph(image string, reserved, maxSize int, minAtPeak int, tags map[string]string) primitive.Graph {
-	cr, lt := compile.EC2CapacityReservation+".primary", compile.LaunchTemplate+".primary"
+	cr, lt := primitive.EC2CapacityReservation+".primary", primitive.LaunchTemplate+".primary"
 	return primitive.Graph{Primitives: []primitive.Primitive{
-		{Name: cr, Type: compile.EC2CapacityReservation, Region: "us-east-1", Tags: tags, Properties: primitive.Normalize(map[string]any{
+		{Name: cr, Type: primitive.EC2CapacityReservation, Region: "us-east-1", Tags: tags, Properties: primitive.Normalize(map[string]any{
 			"instance_type": "m5.large", "instance_platform": "Linux/UNIX", "availability_zone": "us-east-1a",
 			"tenancy": "default", "instance_count": reserved, "instance_match_criteria": "targeted",
 		})},
-		{Name: lt, Type: compile.LaunchTemplate, Region: "us-east-1", Tags: tags, Properties: primitive.Normalize(map[string]any{
+		{Name: lt, Type: primitive.LaunchTemplate, Region: "us-east-1", Tags: tags, Properties: primitive.Normalize(map[string]any{
 			"name": "drv-web", "image_id": image, "instance_type": "m5.large", "capacity_reservation_id": primitive.Ref(cr, "id"),
 		})},
-		{Name: compile.AutoScalingGroup + ".primary", Type: compile.AutoScalingGroup, Region: "us-east-1", Tags: tags, Properties: primitive.Normalize(map[string]any{
+		{Name: primitive.AutoScalingGroup + ".primary", Type: primitive.AutoScalingGroup, Region: "us-east-1", Tags: tags, Properties: primitive.Normalize(map[string]any{
 			"name": "drv-web", "min_size": reserved, "max_size": maxSize, "availability_zones": []string{"us-east-1a"},
 			"launch_template_id": primitive.Ref(lt, "id"), "instance_types": []string{"m5.large", "m5.xlarge"},
 			"on_demand_base_capacity": reserved, "on_demand_percentage_above_base_capacity": 40,
@@ -91,7 +90,7 @@ func TestCapacityDriversAgainstMoto(t *testing.T) {
 	deploy(capacityGraph(image, 3, 10, 6, tags))
 
 	crRecord := func() engine.Record {
-		r, _ := st.Get(compile.EC2CapacityReservation + ".primary")
+		r, _ := st.Get(primitive.EC2CapacityReservation + ".primary")
 		return r
 	}
 	crID := crRecord().ID

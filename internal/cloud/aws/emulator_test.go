@@ -11,7 +11,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -44,9 +43,9 @@ func TestEmulatorModeIsExplicit(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	replica := engine.Request{Name: "aws_dynamodb_table_replica.kv", Type: compile.DynamoDBReplica, Region: "us-west-2", Token: "t",
+	replica := engine.Request{Name: "aws_dynamodb_table_replica.kv", Type: primitive.DynamoDBReplica, Region: "us-west-2", Token: "t",
 		Properties: primitive.Normalize(map[string]any{"table_name": "emulated", "table_region": "us-east-1"})}
-	selection := engine.Request{Name: "aws_backup_selection.pair", Type: compile.BackupSelection, Region: "us-east-1", Token: "t",
+	selection := engine.Request{Name: "aws_backup_selection.pair", Type: primitive.BackupSelection, Region: "us-east-1", Token: "t",
 		Properties: primitive.Normalize(map[string]any{"plan_id": "plan-1", "name": "pair", "role_arn": "arn:aws:iam::123456789012:role/backup", "tag_key": "k", "tag_value": "v"})}
 
 	for _, req := range []engine.Request{replica, selection} {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // TestRoleManagedPolicies: the DR backup role gets the AWS Backup service
@@ -23,7 +24,7 @@ import (
 func TestRoleManagedPolicies(t *testing.T) {
 	e := startOwnEnv(t)
 	raw := e.iam()
-	d := e.drivers[compile.IAMRole]
+	d := e.drivers[primitive.IAMRole]
 	arns := compile.BackupServicePolicies("us-east-1")
 	props := map[string]any{
 		"name": "meridian-pay-backup", "path": "/meridian/",
@@ -31,7 +32,7 @@ func TestRoleManagedPolicies(t *testing.T) {
 			"Effect": "Allow", "Principal": map[string]any{"Service": "backup.amazonaws.com"}, "Action": "sts:AssumeRole"}}},
 		"managed_policy_arns": arns,
 	}
-	req := ownReq(compile.IAMRole, compile.Global, "aws_iam_role.backup", "tok-backup", props)
+	req := ownReq(primitive.IAMRole, primitive.Global, "aws_iam_role.backup", "tok-backup", props)
 	res, err := d.Create(e.ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestRoleManagedPolicies(t *testing.T) {
 
 	// A role asked to have none, with none attached, reads back as written.
 	plain := map[string]any{"name": "meridian-pay-replication", "path": "/meridian/", "assume_role_policy": props["assume_role_policy"]}
-	preq := ownReq(compile.IAMRole, compile.Global, "aws_iam_role.replication", "tok-replication", plain)
+	preq := ownReq(primitive.IAMRole, primitive.Global, "aws_iam_role.replication", "tok-replication", plain)
 	pres, err := d.Create(e.ctx, preq)
 	if err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ var (
 func TestMarkedDriversCoverTaggableTypes(t *testing.T) {
 	// Types compile tags but whose AWS objects cannot carry tags: they are
 	// owned through their parent (the plan, the policy).
-	tagless := map[string]bool{compile.BackupSelection: true, compile.OrganizationsPolicyAttachment: true}
+	tagless := map[string]bool{primitive.BackupSelection: true, primitive.OrganizationsPolicyAttachment: true}
 	for typ, d := range (&Cloud{}).Drivers() {
 		_, marked := d.(engine.Marked)
 		if want := compile.Taggable(typ) && !tagless[typ]; marked != want {
@@ -227,8 +227,8 @@ func TestBucketCreateNeverTakesOverABucket(t *testing.T) {
 			must[*s3.PutBucketTaggingOutput](t, "tag bucket")(raw.PutBucketTagging(e.ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: s3TagSet(theirs)}))
 			must[*s3.PutObjectOutput](t, "put object")(raw.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("ledger.csv"), Body: strings.NewReader("42")}))
 
-			d := e.drivers[compile.S3Bucket]
-			req := ownReq(compile.S3Bucket, region, "aws_s3_bucket.data", "tok-new", map[string]any{"bucket": bucket, "versioning": true, "force_destroy": true})
+			d := e.drivers[primitive.S3Bucket]
+			req := ownReq(primitive.S3Bucket, region, "aws_s3_bucket.data", "tok-new", map[string]any{"bucket": bucket, "versioning": true, "force_destroy": true})
 			for _, resume := range []bool{false, true} {
 				req.Resume = resume
 				_, err := d.Create(e.ctx, req)
@@ -277,8 +277,8 @@ func TestBucketCreateNeverTakesOverABucket(t *testing.T) {
 		})
 	}
 	t.Run("new bucket in us-east-1", func(t *testing.T) {
-		req := ownReq(compile.S3Bucket, "us-east-1", "aws_s3_bucket.fresh", "tok-1", map[string]any{"bucket": "fresh-bucket", "versioning": true, "force_destroy": true})
-		if _, err := e.drivers[compile.S3Bucket].Create(e.ctx, req); err != nil {
+		req := ownReq(primitive.S3Bucket, "us-east-1", "aws_s3_bucket.fresh", "tok-1", map[string]any{"bucket": "fresh-bucket", "versioning": true, "force_destroy": true})
+		if _, err := e.drivers[primitive.S3Bucket].Create(e.ctx, req); err != nil {
 			t.Fatal(err)
 		}
 		sameTags(t, "new bucket", e.bucketTags(t, "us-east-1", "fresh-bucket"), req.Tags)
@@ -329,8 +329,8 @@ func TestTableCreateNeverTakesOverATable(t *testing.T) {
 		}
 	}
 
-	d := e.drivers[compile.DynamoDBTable]
-	req := ownReq(compile.DynamoDBTable, region, "aws_dynamodb_table.kv", "tok-new", map[string]any{"table_name": table, "hash_key": "pk", "stream_view_type": "NEW_AND_OLD_IMAGES"})
+	d := e.drivers[primitive.DynamoDBTable]
+	req := ownReq(primitive.DynamoDBTable, region, "aws_dynamodb_table.kv", "tok-new", map[string]any{"table_name": table, "hash_key": "pk", "stream_view_type": "NEW_AND_OLD_IMAGES"})
 	for _, resume := range []bool{false, true} {
 		req.Resume = resume
 		_, err := d.Create(e.ctx, req)
@@ -386,8 +386,8 @@ func TestRoleCreateNeverTakesOverARole(t *testing.T) {
 		doc, _ := url.QueryUnescape(aws.ToString(r.Role.AssumeRolePolicyDocument))
 		return doc, tags
 	}
-	d := e.drivers[compile.IAMRole]
-	req := ownReq(compile.IAMRole, compile.Global, "aws_iam_role.replication", "tok-new", map[string]any{
+	d := e.drivers[primitive.IAMRole]
+	req := ownReq(primitive.IAMRole, primitive.Global, "aws_iam_role.replication", "tok-new", map[string]any{
 		"name": role, "path": "/",
 		"assume_role_policy": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}}},
 	})
@@ -469,8 +469,8 @@ func TestCloudIDCreatesAdoptWhatAKilledCreateLeft(t *testing.T) {
 		z := must[*route53.CreateHostedZoneOutput](t, "create zone")(raw.CreateHostedZone(e.ctx, &route53.CreateHostedZoneInput{Name: aws.String(name), CallerReference: aws.String("tok-killed")}))
 		left := zoneID(aws.ToString(z.HostedZone.Id))
 		e.markR53(t, r53types.TagResourceTypeHostedzone, left, map[string]string{engine.OwnerTag: ourOwner + "aws_route53_zone.dns", engine.TokenTag: "tok-killed"})
-		req := ownReq(compile.Route53Zone, compile.Global, "aws_route53_zone.dns", "tok-next", map[string]any{"name": name})
-		res, err := e.drivers[compile.Route53Zone].Create(e.ctx, req)
+		req := ownReq(primitive.Route53Zone, primitive.Global, "aws_route53_zone.dns", "tok-next", map[string]any{"name": name})
+		res, err := e.drivers[primitive.Route53Zone].Create(e.ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,8 +487,8 @@ func TestCloudIDCreatesAdoptWhatAKilledCreateLeft(t *testing.T) {
 		z := must[*route53.CreateHostedZoneOutput](t, "create zone")(raw.CreateHostedZone(e.ctx, &route53.CreateHostedZoneInput{Name: aws.String(name), CallerReference: aws.String("theirs")}))
 		theirs := zoneID(aws.ToString(z.HostedZone.Id))
 		e.markR53(t, r53types.TagResourceTypeHostedzone, theirs, map[string]string{engine.OwnerTag: "another-stack/aws_route53_zone.dns"})
-		req := ownReq(compile.Route53Zone, compile.Global, "aws_route53_zone.dns", "tok-1", map[string]any{"name": name})
-		res, err := e.drivers[compile.Route53Zone].Create(e.ctx, req)
+		req := ownReq(primitive.Route53Zone, primitive.Global, "aws_route53_zone.dns", "tok-1", map[string]any{"name": name})
+		res, err := e.drivers[primitive.Route53Zone].Create(e.ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -514,8 +514,8 @@ func TestCloudIDCreatesAdoptWhatAKilledCreateLeft(t *testing.T) {
 		e.markR53(t, r53types.TagResourceTypeHealthcheck, old, mark)
 		left := mk("tok-killed", 30)
 		e.markR53(t, r53types.TagResourceTypeHealthcheck, left, mark)
-		req := ownReq(compile.Route53HealthCheck, compile.Global, "aws_route53_health_check.primary", "tok-next", props)
-		res, err := e.drivers[compile.Route53HealthCheck].Create(e.ctx, req)
+		req := ownReq(primitive.Route53HealthCheck, primitive.Global, "aws_route53_health_check.primary", "tok-next", props)
+		res, err := e.drivers[primitive.Route53HealthCheck].Create(e.ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -546,7 +546,7 @@ func TestFindersLookWithoutCreating(t *testing.T) {
 		count     func(t *testing.T) int
 	}
 	cases := []finderCase{
-		{typ: compile.S3Bucket, region: "us-west-2", name: "aws_s3_bucket.b", props: map[string]any{"bucket": "find-me", "versioning": true, "force_destroy": false}, nameKeyed: true,
+		{typ: primitive.S3Bucket, region: "us-west-2", name: "aws_s3_bucket.b", props: map[string]any{"bucket": "find-me", "versioning": true, "force_destroy": false}, nameKeyed: true,
 			make: func(t *testing.T, tags map[string]string) string {
 				must[*s3.CreateBucketOutput](t, "create bucket")(e.s3("us-west-2").CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String("find-me"), CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: "us-west-2"}}))
 				must[*s3.PutBucketTaggingOutput](t, "tag")(e.s3("us-west-2").PutBucketTagging(e.ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("find-me"), Tagging: s3TagSet(tags)}))
@@ -555,7 +555,7 @@ func TestFindersLookWithoutCreating(t *testing.T) {
 			count: func(t *testing.T) int {
 				return len(must[*s3.ListBucketsOutput](t, "list buckets")(e.s3("us-west-2").ListBuckets(e.ctx, &s3.ListBucketsInput{})).Buckets)
 			}},
-		{typ: compile.DynamoDBTable, region: "us-east-1", name: "aws_dynamodb_table.t", props: map[string]any{"table_name": "find-table", "hash_key": "pk", "stream_view_type": "NEW_AND_OLD_IMAGES"}, nameKeyed: true,
+		{typ: primitive.DynamoDBTable, region: "us-east-1", name: "aws_dynamodb_table.t", props: map[string]any{"table_name": "find-table", "hash_key": "pk", "stream_view_type": "NEW_AND_OLD_IMAGES"}, nameKeyed: true,
 			make: func(t *testing.T, tags map[string]string) string {
 				must[*dynamodb.CreateTableOutput](t, "create table")(e.dynamodb("us-east-1").CreateTable(e.ctx, &dynamodb.CreateTableInput{
 					TableName: aws.String("find-table"), BillingMode: ddbtypes.BillingModePayPerRequest,
@@ -567,7 +567,7 @@ func TestFindersLookWithoutCreating(t *testing.T) {
 			count: func(t *testing.T) int {
 				return len(must[*dynamodb.ListTablesOutput](t, "list tables")(e.dynamodb("us-east-1").ListTables(e.ctx, &dynamodb.ListTablesInput{})).TableNames)
 			}},
-		{typ: compile.IAMRole, region: compile.Global, name: "aws_iam_role.r", props: map[string]any{"name": "find-role", "path": "/", "assume_role_policy": map[string]any{"Version": "2012-10-17"}}, nameKeyed: true,
+		{typ: primitive.IAMRole, region: primitive.Global, name: "aws_iam_role.r", props: map[string]any{"name": "find-role", "path": "/", "assume_role_policy": map[string]any{"Version": "2012-10-17"}}, nameKeyed: true,
 			make: func(t *testing.T, tags map[string]string) string {
 				in := &iam.CreateRoleInput{RoleName: aws.String("find-role"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}
 				for _, k := range sortedKeys(tags) {
@@ -579,7 +579,7 @@ func TestFindersLookWithoutCreating(t *testing.T) {
 			count: func(t *testing.T) int {
 				return len(must[*iam.ListRolesOutput](t, "list roles")(e.iam().ListRoles(e.ctx, &iam.ListRolesInput{})).Roles)
 			}},
-		{typ: compile.Route53Zone, region: compile.Global, name: "aws_route53_zone.z", props: map[string]any{"name": "find.example.com"},
+		{typ: primitive.Route53Zone, region: primitive.Global, name: "aws_route53_zone.z", props: map[string]any{"name": "find.example.com"},
 			make: func(t *testing.T, tags map[string]string) string {
 				z := must[*route53.CreateHostedZoneOutput](t, "create zone")(e.route53().CreateHostedZone(e.ctx, &route53.CreateHostedZoneInput{Name: aws.String("find.example.com"), CallerReference: aws.String("ref-" + tags[engine.OwnerTag])}))
 				id := zoneID(aws.ToString(z.HostedZone.Id))
@@ -587,7 +587,7 @@ func TestFindersLookWithoutCreating(t *testing.T) {
 				return id
 			},
 			count: func(t *testing.T) int { return len(e.zonesNamed(t, "find.example.com")) }},
-		{typ: compile.Route53HealthCheck, region: compile.Global, name: "aws_route53_health_check.h", props: map[string]any{"type": "HTTP", "fqdn": "find.example.com", "port": 80, "resource_path": "/", "request_interval": 30, "failure_threshold": 3},
+		{typ: primitive.Route53HealthCheck, region: primitive.Global, name: "aws_route53_health_check.h", props: map[string]any{"type": "HTTP", "fqdn": "find.example.com", "port": 80, "resource_path": "/", "request_interval": 30, "failure_threshold": 3},
 			make: func(t *testing.T, tags map[string]string) string {
 				out := must[*route53.CreateHealthCheckOutput](t, "create health check")(e.route53().CreateHealthCheck(e.ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String("ref-" + tags[engine.OwnerTag]), HealthCheckConfig: &r53types.HealthCheckConfig{
 					Type: r53types.HealthCheckTypeHttp, FullyQualifiedDomainName: aws.String("find.example.com"), Port: aws.Int32(80), ResourcePath: aws.String("/"), RequestInterval: aws.Int32(30), FailureThreshold: aws.Int32(3)}}))
@@ -662,43 +662,43 @@ func TestHoldsData(t *testing.T) {
 	const region = "us-west-2"
 	t.Run("bucket", func(t *testing.T) {
 		rec := engine.Record{ID: "data-bucket", Region: region}
-		holds(t, compile.S3Bucket, rec, "")
+		holds(t, primitive.S3Bucket, rec, "")
 		raw := e.s3(region)
 		must[*s3.CreateBucketOutput](t, "create")(raw.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String(rec.ID), CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: region}}))
-		holds(t, compile.S3Bucket, rec, "")
+		holds(t, primitive.S3Bucket, rec, "")
 		must[*s3.PutBucketVersioningOutput](t, "versioning")(raw.PutBucketVersioning(e.ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(rec.ID), VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}))
 		put := must[*s3.PutObjectOutput](t, "put")(raw.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(rec.ID), Key: aws.String("a"), Body: strings.NewReader("x")}))
-		holds(t, compile.S3Bucket, rec, "objects")
+		holds(t, primitive.S3Bucket, rec, "objects")
 		// Deleted in a versioned bucket: the version and a delete marker stay.
 		must[*s3.DeleteObjectOutput](t, "delete")(raw.DeleteObject(e.ctx, &s3.DeleteObjectInput{Bucket: aws.String(rec.ID), Key: aws.String("a")}))
-		holds(t, compile.S3Bucket, rec, "objects")
+		holds(t, primitive.S3Bucket, rec, "objects")
 		must[*s3.DeleteObjectOutput](t, "delete version")(raw.DeleteObject(e.ctx, &s3.DeleteObjectInput{Bucket: aws.String(rec.ID), Key: aws.String("a"), VersionId: put.VersionId}))
-		holds(t, compile.S3Bucket, rec, "objects") // the delete marker
+		holds(t, primitive.S3Bucket, rec, "objects") // the delete marker
 		vs := must[*s3.ListObjectVersionsOutput](t, "versions")(raw.ListObjectVersions(e.ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(rec.ID)}))
 		for _, m := range vs.DeleteMarkers {
 			must[*s3.DeleteObjectOutput](t, "delete marker")(raw.DeleteObject(e.ctx, &s3.DeleteObjectInput{Bucket: aws.String(rec.ID), Key: m.Key, VersionId: m.VersionId}))
 		}
-		holds(t, compile.S3Bucket, rec, "")
+		holds(t, primitive.S3Bucket, rec, "")
 	})
 	t.Run("table", func(t *testing.T) {
 		rec := engine.Record{ID: "data-table", Region: region}
-		holds(t, compile.DynamoDBTable, rec, "")
+		holds(t, primitive.DynamoDBTable, rec, "")
 		raw := e.dynamodb(region)
 		must[*dynamodb.CreateTableOutput](t, "create")(raw.CreateTable(e.ctx, &dynamodb.CreateTableInput{
 			TableName: aws.String(rec.ID), BillingMode: ddbtypes.BillingModePayPerRequest,
 			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
 			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}}}))
-		holds(t, compile.DynamoDBTable, rec, "")
+		holds(t, primitive.DynamoDBTable, rec, "")
 		must[*dynamodb.PutItemOutput](t, "put")(raw.PutItem(e.ctx, &dynamodb.PutItemInput{TableName: aws.String(rec.ID), Item: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k"}}}))
-		holds(t, compile.DynamoDBTable, rec, "items")
+		holds(t, primitive.DynamoDBTable, rec, "items")
 	})
 	t.Run("vault", func(t *testing.T) {
 		// moto cannot make recovery points (no backup jobs): only the
 		// empty and missing vaults can be shown here.
 		rec := engine.Record{ID: "data-vault", Region: region}
-		holds(t, compile.BackupVault, rec, "")
+		holds(t, primitive.BackupVault, rec, "")
 		must[*backup.CreateBackupVaultOutput](t, "create")(backup.NewFromConfig(e.raw, func(o *backup.Options) { o.Region = region }).CreateBackupVault(e.ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String(rec.ID)}))
-		holds(t, compile.BackupVault, rec, "")
+		holds(t, primitive.BackupVault, rec, "")
 	})
 }
 
@@ -727,7 +727,7 @@ func TestRefusedDeletesSayWhatToDo(t *testing.T) {
 		raw := e.s3(region)
 		must[*s3.CreateBucketOutput](t, "create")(raw.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: region}}))
 		must[*s3.PutObjectOutput](t, "put")(raw.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("a"), Body: strings.NewReader("x")}))
-		d := e.drivers[compile.S3Bucket]
+		d := e.drivers[primitive.S3Bucket]
 		rec := engine.Record{ID: bucket, Region: region, Inputs: primitive.Normalize(map[string]any{"bucket": bucket, "versioning": false, "force_destroy": false})}
 		refused(t, d.Delete(e.ctx, rec), "BucketNotEmpty", "object_store.force_destroy = true and apply, then destroy", "empty the bucket")
 		if got := e.object(t, region, bucket, "a"); got != "x" {
@@ -747,7 +747,7 @@ func TestRefusedDeletesSayWhatToDo(t *testing.T) {
 		id := zoneID(aws.ToString(z.HostedZone.Id))
 		must[*route53.ChangeResourceRecordSetsOutput](t, "record")(raw.ChangeResourceRecordSets(e.ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(id), ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{
 			Action: r53types.ChangeActionCreate, ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("www.busy.example.com"), Type: r53types.RRTypeA, TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("10.0.0.1")}}}}}}}))
-		d := e.drivers[compile.Route53Zone]
+		d := e.drivers[primitive.Route53Zone]
 		refused(t, d.Delete(e.ctx, engine.Record{ID: id}), "HostedZoneNotEmpty", "Delete those record sets", "then destroy again")
 		if len(e.zonesNamed(t, "busy.example.com")) != 1 {
 			t.Error("the zone is gone after a refused delete")
@@ -758,7 +758,7 @@ func TestRefusedDeletesSayWhatToDo(t *testing.T) {
 		must[*iam.CreateRoleOutput](t, "create role")(raw.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("busy-role"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}))
 		p := must[*iam.CreatePolicyOutput](t, "create policy")(raw.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String("extra"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}))
 		must[*iam.AttachRolePolicyOutput](t, "attach")(raw.AttachRolePolicy(e.ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("busy-role"), PolicyArn: p.Policy.Arn}))
-		refused(t, e.drivers[compile.IAMRole].Delete(e.ctx, engine.Record{ID: "busy-role"}), "DeleteConflict", "list-attached-role-policies", "then destroy again")
+		refused(t, e.drivers[primitive.IAMRole].Delete(e.ctx, engine.Record{ID: "busy-role"}), "DeleteConflict", "list-attached-role-policies", "then destroy again")
 		must[*iam.GetRoleOutput](t, "role still there")(raw.GetRole(e.ctx, &iam.GetRoleInput{RoleName: aws.String("busy-role")}))
 	})
 	t.Run("table", func(t *testing.T) {
@@ -797,8 +797,8 @@ func TestRefusedDeletesSayWhatToDo(t *testing.T) {
 			t.Fatal(err)
 		}
 		const region = "us-east-1"
-		d := c.Drivers()[compile.DynamoDBTable]
-		req := ownReq(compile.DynamoDBTable, region, "aws_dynamodb_table.gone", "tok", map[string]any{"table_name": "going", "hash_key": "pk", "stream_view_type": "KEYS_ONLY"})
+		d := c.Drivers()[primitive.DynamoDBTable]
+		req := ownReq(primitive.DynamoDBTable, region, "aws_dynamodb_table.gone", "tok", map[string]any{"table_name": "going", "hash_key": "pk", "stream_view_type": "KEYS_ONLY"})
 		if _, err := d.Create(e.ctx, req); err != nil {
 			t.Fatal(err)
 		}
@@ -828,8 +828,8 @@ func TestBucketOfAnotherAccount(t *testing.T) {
 	must[*s3.CreateBucketOutput](t, "create their bucket")(theirs.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String("their-bucket")}))
 	must[*s3.PutObjectOutput](t, "put object")(theirs.PutObject(e.ctx, &s3.PutObjectInput{Bucket: aws.String("their-bucket"), Key: aws.String("k"), Body: strings.NewReader("v")}))
 	for _, region := range []string{"us-east-1", "us-west-2"} {
-		req := ownReq(compile.S3Bucket, region, "aws_s3_bucket.b", "tok", map[string]any{"bucket": "their-bucket", "versioning": true, "force_destroy": true})
-		_, err := e.drivers[compile.S3Bucket].Create(e.ctx, req)
+		req := ownReq(primitive.S3Bucket, region, "aws_s3_bucket.b", "tok", map[string]any{"bucket": "their-bucket", "versioning": true, "force_destroy": true})
+		_, err := e.drivers[primitive.S3Bucket].Create(e.ctx, req)
 		if !errors.Is(err, engine.ErrExists) {
 			t.Errorf("%s: create of another account's bucket: %v, want ErrExists", region, err)
 		}
@@ -909,7 +909,7 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 		// adopted checks more of the adopted object, if set.
 		adopted func(t *testing.T)
 	}{
-		{typ: compile.SSMParameter, props: map[string]any{"name": "/meridian/own", "value": map[string]any{"v": 2}},
+		{typ: primitive.SSMParameter, props: map[string]any{"name": "/meridian/own", "value": map[string]any{"v": 2}},
 			make: func(t *testing.T, tags map[string]string) {
 				in := &ssm.PutParameterInput{Name: aws.String("/meridian/own"), Value: aws.String(`{"v":1}`), Type: ssmtypes.ParameterTypeString}
 				for _, k := range sortedKeys(tags) {
@@ -934,7 +934,7 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 			state: func(t *testing.T) string {
 				return aws.ToString(must[*ssm.GetParameterOutput](t, "get")(ssmc.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/meridian/own")})).Parameter.Value)
 			}},
-		{typ: compile.BackupVault, props: map[string]any{"name": "own-vault"},
+		{typ: primitive.BackupVault, props: map[string]any{"name": "own-vault"},
 			make: func(t *testing.T, tags map[string]string) {
 				must[*backup.CreateBackupVaultOutput](t, "create vault")(bk.CreateBackupVault(e.ctx, &backup.CreateBackupVaultInput{BackupVaultName: aws.String("own-vault"), BackupVaultTags: tags}))
 			},
@@ -947,7 +947,7 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 			state: func(t *testing.T) string { return vaultArn(t, "own-vault") }},
 		// The plan is as the request asks (moto lacks UpdateBackupPlan):
 		// only its tags are the adoption's to change.
-		{typ: compile.BackupPlan, props: map[string]any{"name": "own-plan", "rule": map[string]any{"name": "daily", "schedule": "cron(0 5 * * ? *)", "target_vault": "v", "delete_after_days": 7}},
+		{typ: primitive.BackupPlan, props: map[string]any{"name": "own-plan", "rule": map[string]any{"name": "daily", "schedule": "cron(0 5 * * ? *)", "target_vault": "v", "delete_after_days": 7}},
 			make: func(t *testing.T, tags map[string]string) {
 				must[*backup.CreateBackupPlanOutput](t, "create plan")(bk.CreateBackupPlan(e.ctx, &backup.CreateBackupPlanInput{BackupPlanTags: tags, BackupPlan: &backuptypes.BackupPlanInput{
 					BackupPlanName: aws.String("own-plan"), Rules: []backuptypes.BackupRuleInput{{RuleName: aws.String("daily"), TargetBackupVaultName: aws.String("v"), ScheduleExpression: aws.String("cron(0 5 * * ? *)"),
@@ -966,7 +966,7 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 				p := must[*backup.GetBackupPlanOutput](t, "plan")(bk.GetBackupPlan(e.ctx, &backup.GetBackupPlanInput{BackupPlanId: aws.String(id)}))
 				return fmt.Sprintf("%d plans, rule %s", n, aws.ToString(p.BackupPlan.Rules[0].RuleName))
 			}},
-		{typ: compile.LaunchTemplate, props: map[string]any{"name": "own-lt", "image_id": image, "instance_type": "m5.large", "capacity_reservation_id": ""},
+		{typ: primitive.LaunchTemplate, props: map[string]any{"name": "own-lt", "image_id": image, "instance_type": "m5.large", "capacity_reservation_id": ""},
 			make: func(t *testing.T, tags map[string]string) {
 				must[*ec2.CreateLaunchTemplateOutput](t, "create template")(ec.CreateLaunchTemplate(e.ctx, &ec2.CreateLaunchTemplateInput{
 					LaunchTemplateName: aws.String("own-lt"), LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image), InstanceType: ec2types.InstanceTypeT3Micro},
@@ -980,7 +980,7 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 				out := must[*ec2.DescribeLaunchTemplatesOutput](t, "templates")(ec.DescribeLaunchTemplates(e.ctx, &ec2.DescribeLaunchTemplatesInput{LaunchTemplateNames: []string{"own-lt"}}))
 				return fmt.Sprintf("latest version %d", aws.ToInt64(out.LaunchTemplates[0].LatestVersionNumber))
 			}},
-		{typ: compile.AutoScalingGroup, props: map[string]any{"name": "own-asg", "min_size": 0, "max_size": 2, "availability_zones": []string{"us-west-2a"},
+		{typ: primitive.AutoScalingGroup, props: map[string]any{"name": "own-asg", "min_size": 0, "max_size": 2, "availability_zones": []string{"us-west-2a"},
 			"launch_template_id": ltid, "instance_types": []string{"m5.large"}, "on_demand_base_capacity": 0, "on_demand_percentage_above_base_capacity": 100,
 			"spot_allocation_strategy": "price-capacity-optimized"},
 			make: func(t *testing.T, tags map[string]string) {
@@ -1008,7 +1008,7 @@ func TestOtherNameKeyedCreatesClaim(t *testing.T) {
 					}
 				}
 			}},
-		{typ: compile.OrganizationsPolicy, props: map[string]any{"name": "own-policy", "type": "TAG_POLICY", "description": "ours", "content": map[string]any{"tags": map[string]any{}}},
+		{typ: primitive.OrganizationsPolicy, props: map[string]any{"name": "own-policy", "type": "TAG_POLICY", "description": "ours", "content": map[string]any{"tags": map[string]any{}}},
 			make: func(t *testing.T, tags map[string]string) {
 				in := &organizations.CreatePolicyInput{Name: aws.String("own-policy"), Type: orgtypes.PolicyTypeTagPolicy, Description: aws.String("theirs"), Content: aws.String(`{"tags":{"cost-centre":{}}}`)}
 				for _, k := range sortedKeys(tags) {
@@ -1080,7 +1080,7 @@ func TestReservationCreateAdoptsWhatAKilledCreateLeft(t *testing.T) {
 	}
 	const region = "us-east-1"
 	raw := ec2.NewFromConfig(e.raw, func(o *ec2.Options) { o.Region, o.BaseEndpoint = region, aws.String(srv.Endpoint()) })
-	name := compile.EC2CapacityReservation + ".base"
+	name := primitive.EC2CapacityReservation + ".base"
 	mark := map[string]string{engine.OwnerTag: ourOwner + name, engine.TokenTag: "tok-killed"}
 	left := must[*ec2.CreateCapacityReservationOutput](t, "create reservation")(raw.CreateCapacityReservation(e.ctx, &ec2.CreateCapacityReservationInput{
 		InstanceType: aws.String("m5.large"), InstancePlatform: ec2types.CapacityReservationInstancePlatformLinuxUnix, AvailabilityZone: aws.String("us-east-1a"),
@@ -1088,10 +1088,10 @@ func TestReservationCreateAdoptsWhatAKilledCreateLeft(t *testing.T) {
 		EndDateType: ec2types.EndDateTypeUnlimited, ClientToken: aws.String("tok-killed"),
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeCapacityReservation, Tags: ec2Tags(mark)}},
 	})).CapacityReservation
-	req := ownReq(compile.EC2CapacityReservation, region, name, "tok-next", map[string]any{
+	req := ownReq(primitive.EC2CapacityReservation, region, name, "tok-next", map[string]any{
 		"instance_type": "m5.large", "instance_platform": "Linux/UNIX", "availability_zone": "us-east-1a",
 		"tenancy": "default", "instance_count": 3, "instance_match_criteria": "targeted"})
-	res, err := c.Drivers()[compile.EC2CapacityReservation].Create(e.ctx, req)
+	res, err := c.Drivers()[primitive.EC2CapacityReservation].Create(e.ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}

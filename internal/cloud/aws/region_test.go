@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // TestPickZone: the zone is the first by name of the available zones that
@@ -79,10 +79,10 @@ func TestCapacityZoneAgainstMoto(t *testing.T) {
 // policy in China or GovCloud pointed at a bucket AWS does not know.
 func TestBucketARNPartition(t *testing.T) {
 	e := startOwnEnv(t)
-	d := e.drivers[compile.S3Bucket]
+	d := e.drivers[primitive.S3Bucket]
 	for region, want := range map[string]string{"cn-north-1": "arn:aws-cn:s3:::", "us-gov-west-1": "arn:aws-us-gov:s3:::", "eu-west-1": "arn:aws:s3:::"} {
 		bucket := "partition-" + region
-		res, err := d.Create(e.ctx, ownReq(compile.S3Bucket, region, "aws_s3_bucket."+region, "tok-"+region, map[string]any{"bucket": bucket, "versioning": true}))
+		res, err := d.Create(e.ctx, ownReq(primitive.S3Bucket, region, "aws_s3_bucket."+region, "tok-"+region, map[string]any{"bucket": bucket, "versioning": true}))
 		if err != nil {
 			t.Fatalf("%s: %v", region, err)
 		}

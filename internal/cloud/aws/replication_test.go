@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/strict"
 )
 
@@ -26,12 +26,12 @@ func TestReplicationTimeControl(t *testing.T) {
 		must[*s3.CreateBucketOutput](t, "create "+b)(layer.CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}))
 		must[*s3.PutBucketVersioningOutput](t, "version "+b)(layer.PutBucketVersioning(e.ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(b), VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}))
 	}
-	d := e.cloud.Drivers()[compile.S3BucketReplication]
+	d := e.cloud.Drivers()[primitive.S3BucketReplication]
 	props := map[string]any{
 		"bucket": "rtc-primary", "role_arn": "arn:aws:iam::123456789012:role/meridian-rtc-replication",
 		"destination_bucket_arn": "arn:aws:s3:::rtc-secondary", "replication_time_control": true,
 	}
-	req := request("aws_s3_bucket_replication.primary", compile.S3BucketReplication, region, props, nil)
+	req := request("aws_s3_bucket_replication.primary", primitive.S3BucketReplication, region, props, nil)
 	res, err := d.Create(e.ctx, req)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
@@ -36,7 +35,7 @@ func TestResumedCreatesFindTheirObject(t *testing.T) {
 		props map[string]any
 		count func() int
 	}{
-		{compile.Route53HealthCheck, map[string]any{"type": "HTTPS", "fqdn": "a.example.com", "port": 443, "resource_path": "/health", "request_interval": 30, "failure_threshold": 3},
+		{primitive.Route53HealthCheck, map[string]any{"type": "HTTPS", "fqdn": "a.example.com", "port": 443, "resource_path": "/health", "request_interval": 30, "failure_threshold": 3},
 			func() int {
 				out, err := c.Route53().ListHealthChecks(ctx, &route53.ListHealthChecksInput{})
 				if err != nil {
@@ -44,7 +43,7 @@ func TestResumedCreatesFindTheirObject(t *testing.T) {
 				}
 				return len(out.HealthChecks)
 			}},
-		{compile.Route53Zone, map[string]any{"name": "resume.example.com"},
+		{primitive.Route53Zone, map[string]any{"name": "resume.example.com"},
 			func() int {
 				out, err := c.Route53().ListHostedZones(ctx, &route53.ListHostedZonesInput{})
 				if err != nil {
@@ -55,7 +54,7 @@ func TestResumedCreatesFindTheirObject(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.typ, func(t *testing.T) {
-			req := engine.Request{Name: tc.typ + ".x", Type: tc.typ, Region: compile.Global, Properties: primitive.Normalize(tc.props),
+			req := engine.Request{Name: tc.typ + ".x", Type: tc.typ, Region: primitive.Global, Properties: primitive.Normalize(tc.props),
 				Tags: map[string]string{"k": "v"}, Token: "token-" + tc.typ}
 			first, err := drivers[tc.typ].Create(ctx, req)
 			if err != nil {

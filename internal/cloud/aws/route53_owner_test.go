@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -18,8 +17,8 @@ import (
 // carries a digest of the owner mark, and adopted: no duplicate.
 func TestKilledBeforeTaggingIsAdopted(t *testing.T) {
 	e := startOwnEnv(t)
-	zones, checks := e.drivers[compile.Route53Zone], e.drivers[compile.Route53HealthCheck]
-	zreq := ownReq(compile.Route53Zone, compile.Global, "aws_route53_zone.dns", "tok-lost", map[string]any{"name": "untagged.example.com"})
+	zones, checks := e.drivers[primitive.Route53Zone], e.drivers[primitive.Route53HealthCheck]
+	zreq := ownReq(primitive.Route53Zone, primitive.Global, "aws_route53_zone.dns", "tok-lost", map[string]any{"name": "untagged.example.com"})
 	zref := callerReference(zreq)
 	z := must[*route53.CreateHostedZoneOutput](t, "create zone")(e.route53().CreateHostedZone(e.ctx, &route53.CreateHostedZoneInput{Name: aws.String("untagged.example.com"), CallerReference: aws.String(zref)}))
 	zreq.Token, zreq.Tags[engine.TokenTag] = "tok-next", "tok-next"
@@ -32,7 +31,7 @@ func TestKilledBeforeTaggingIsAdopted(t *testing.T) {
 	}
 
 	props := map[string]any{"type": "HTTPS", "fqdn": "untagged.example.com", "port": 443, "resource_path": "/health", "request_interval": 30, "failure_threshold": 3}
-	hreq := ownReq(compile.Route53HealthCheck, compile.Global, "aws_route53_health_check.primary", "tok-lost", props)
+	hreq := ownReq(primitive.Route53HealthCheck, primitive.Global, "aws_route53_health_check.primary", "tok-lost", props)
 	before := len(e.healthChecks(t))
 	h := must[*route53.CreateHealthCheckOutput](t, "create check")(e.route53().CreateHealthCheck(e.ctx, &route53.CreateHealthCheckInput{CallerReference: aws.String(callerReference(hreq)),
 		HealthCheckConfig: &r53types.HealthCheckConfig{Type: r53types.HealthCheckTypeHttps, FullyQualifiedDomainName: aws.String("untagged.example.com"), Port: aws.Int32(443),
@@ -54,7 +53,7 @@ func TestRecordSetsAreNeverOverwritten(t *testing.T) {
 	e := startOwnEnv(t)
 	z := must[*route53.CreateHostedZoneOutput](t, "create zone")(e.route53().CreateHostedZone(e.ctx, &route53.CreateHostedZoneInput{Name: aws.String("given.example.com"), CallerReference: aws.String("user")}))
 	zone := zoneID(aws.ToString(z.HostedZone.Id))
-	records := e.drivers[compile.Route53Record]
+	records := e.drivers[primitive.Route53Record]
 	props := func(value string) map[string]any {
 		return map[string]any{"zone_id": zone, "name": "api.given.example.com", "type": "CNAME", "ttl": 60, "set_identifier": "primary", "failover": "PRIMARY", "records": []string{value}}
 	}
@@ -69,7 +68,7 @@ func TestRecordSetsAreNeverOverwritten(t *testing.T) {
 		}
 	}
 	put("theirs.example.com")
-	req := ownReq(compile.Route53Record, compile.Global, "aws_route53_record.primary", "tok", props("ours.example.com"))
+	req := ownReq(primitive.Route53Record, primitive.Global, "aws_route53_record.primary", "tok", props("ours.example.com"))
 	_, err := records.Create(e.ctx, req)
 	wantNotOwned(t, err)
 	_, _, err = records.(engine.Finder).Find(e.ctx, req)

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -28,7 +27,7 @@ func (parameterDriver) ForceNew() []string { return []string{"name"} }
 func (d parameterDriver) put(ctx context.Context, region string, p parameterProps, overwrite bool, tags map[string]string) error {
 	// Plain JSON when it fits 4 KB, else compressed; the compile step
 	// refused what does not fit 8 KB even so.
-	value, err := compile.EncodeManifest(p.Value)
+	value, err := primitive.EncodeManifest(p.Value)
 	if err != nil {
 		return fmt.Errorf("%s: %w", parameterWhat(p.Name, region), err)
 	}
@@ -112,7 +111,7 @@ func (c *Cloud) GetParameter(ctx context.Context, region, name string) (map[stri
 
 // manifest parses a parameter's value as the JSON document meridian wrote.
 func manifest(region, name, raw string) (map[string]any, error) {
-	value, err := compile.DecodeManifest(raw)
+	value, err := primitive.DecodeManifest(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parameter %s in %s is not a meridian manifest: %w", name, region, err)
 	}

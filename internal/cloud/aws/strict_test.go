@@ -110,11 +110,11 @@ func request(name, typ, region string, props map[string]any, tags map[string]str
 // versioned and tagged. Old drivers failed with "versioning: not found".
 func TestStrictBucketPropagation(t *testing.T) {
 	e := startStrictEnv(t, only(strict.BucketPropagation))
-	d := e.cloud.Drivers()[compile.S3Bucket]
+	d := e.cloud.Drivers()[primitive.S3Bucket]
 	for _, region := range []string{"us-east-1", "us-west-2"} {
 		bucket := "acme-propagation-" + region
 		tags := map[string]string{"team": "payments", engine.OwnerTag: "t/" + bucket}
-		if _, err := d.Create(e.ctx, request(bucket, compile.S3Bucket, region, map[string]any{"bucket": bucket, "versioning": true}, tags)); err != nil {
+		if _, err := d.Create(e.ctx, request(bucket, primitive.S3Bucket, region, map[string]any{"bucket": bucket, "versioning": true}, tags)); err != nil {
 			t.Fatalf("create bucket %s: %v", bucket, err)
 		}
 		raw := e.s3(e.moto, region)
@@ -159,7 +159,7 @@ func TestStrictRolePropagation(t *testing.T) {
 	arn := aws.ToString(role.Role.Arn)
 
 	drivers := e.cloud.Drivers()
-	if _, err := drivers[compile.S3BucketReplication].Create(ctx, request("aws_s3_bucket_replication.x", compile.S3BucketReplication, "us-east-1",
+	if _, err := drivers[primitive.S3BucketReplication].Create(ctx, request("aws_s3_bucket_replication.x", primitive.S3BucketReplication, "us-east-1",
 		map[string]any{"bucket": "acme-src", "role_arn": arn, "destination_bucket_arn": "arn:aws:s3:::acme-dst"}, nil)); err != nil {
 		t.Fatalf("replication right after the role was made: %v", err)
 	}
@@ -180,7 +180,7 @@ func TestStrictRolePropagation(t *testing.T) {
 	// The layer refuses while the role is new and lets the call through to
 	// moto afterwards (which lacks selections: the driver records an
 	// unverified selection). What matters is that the refusal was waited out.
-	if _, err := drivers[compile.BackupSelection].Create(ctx, request("aws_backup_selection.x", compile.BackupSelection, "us-east-1",
+	if _, err := drivers[primitive.BackupSelection].Create(ctx, request("aws_backup_selection.x", primitive.BackupSelection, "us-east-1",
 		map[string]any{"plan_id": aws.ToString(plan.BackupPlanId), "name": "pair", "role_arn": arn, "tag_key": "meridian:resource", "tag_value": "pair"}, nil)); err != nil {
 		t.Fatalf("backup selection right after the role was made: %v", err)
 	}
@@ -247,22 +247,22 @@ func TestStrictChangePending(t *testing.T) {
 			}
 		}
 	}
-	zone, err := drivers[compile.Route53Zone].Create(ctx, request("aws_route53_zone.x", compile.Route53Zone, compile.Global, map[string]any{"name": "pending.example.com"}, map[string]string{"k": "v"}))
+	zone, err := drivers[primitive.Route53Zone].Create(ctx, request("aws_route53_zone.x", primitive.Route53Zone, primitive.Global, map[string]any{"name": "pending.example.com"}, map[string]string{"k": "v"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	insync("zone create")
 	props := map[string]any{"zone_id": zone.ID, "name": "api.pending.example.com", "type": "CNAME", "ttl": 60,
 		"set_identifier": "primary", "failover": "PRIMARY", "records": []any{"a.example.com"}}
-	rd := drivers[compile.Route53Record]
-	req := request("aws_route53_record.x", compile.Route53Record, compile.Global, props, nil)
+	rd := drivers[primitive.Route53Record]
+	req := request("aws_route53_record.x", primitive.Route53Record, primitive.Global, props, nil)
 	res, err := rd.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	insync("record create")
 	props["records"] = []any{"b.example.com"}
-	req = request("aws_route53_record.x", compile.Route53Record, compile.Global, props, nil)
+	req = request("aws_route53_record.x", primitive.Route53Record, primitive.Global, props, nil)
 	rec := engine.Record{Name: req.Name, Type: req.Type, Region: req.Region, ID: res.ID, Inputs: req.Properties}
 	if _, err := rd.Update(ctx, rec, req); err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestStrictChangePending(t *testing.T) {
 		t.Fatal(err)
 	}
 	insync("record delete")
-	if err := drivers[compile.Route53Zone].Delete(ctx, engine.Record{Name: "aws_route53_zone.x", Type: compile.Route53Zone, Region: compile.Global, ID: zone.ID}); err != nil {
+	if err := drivers[primitive.Route53Zone].Delete(ctx, engine.Record{Name: "aws_route53_zone.x", Type: primitive.Route53Zone, Region: primitive.Global, ID: zone.ID}); err != nil {
 		t.Fatal(err)
 	}
 	insync("zone delete")
@@ -296,7 +296,7 @@ func TestStrictTableStillDeleting(t *testing.T) {
 		t.Fatal(err)
 	}
 	tags := map[string]string{engine.OwnerTag: "t/aws_dynamodb_table.x"}
-	if _, err := e.cloud.Drivers()[compile.DynamoDBTable].Create(ctx, request("aws_dynamodb_table.x", compile.DynamoDBTable, "us-west-2",
+	if _, err := e.cloud.Drivers()[primitive.DynamoDBTable].Create(ctx, request("aws_dynamodb_table.x", primitive.DynamoDBTable, "us-west-2",
 		map[string]any{"table_name": "orders", "hash_key": "id", "stream_view_type": "NEW_AND_OLD_IMAGES"}, tags)); err != nil {
 		t.Fatalf("create a table whose name is still being deleted: %v", err)
 	}
@@ -339,15 +339,15 @@ func TestStrictManifestSize(t *testing.T) {
 	}
 	var p primitive.Primitive
 	for _, q := range g.Primitives {
-		if q.Type == compile.SSMParameter {
+		if q.Type == primitive.SSMParameter {
 			p = q
 		}
 	}
 	doc := p.Properties["value"].(map[string]any)
-	if raw, _ := json.Marshal(doc); len(raw) <= compile.AdvancedParameterSize {
-		t.Fatalf("the manifest is %d bytes: the test needs one over %d", len(raw), compile.AdvancedParameterSize)
+	if raw, _ := json.Marshal(doc); len(raw) <= primitive.AdvancedParameterSize {
+		t.Fatalf("the manifest is %d bytes: the test needs one over %d", len(raw), primitive.AdvancedParameterSize)
 	}
-	if _, err := e.cloud.Drivers()[compile.SSMParameter].Create(ctx, request(p.Name, p.Type, p.Region, p.Properties, map[string]string{"k": "v"})); err != nil {
+	if _, err := e.cloud.Drivers()[primitive.SSMParameter].Create(ctx, request(p.Name, p.Type, p.Region, p.Properties, map[string]string{"k": "v"})); err != nil {
 		t.Fatalf("create the capacity manifest: %v", err)
 	}
 	name := p.Properties["name"].(string)
@@ -355,10 +355,10 @@ func TestStrictManifestSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(aws.ToString(out.Parameter.Value)); n > compile.StandardParameterSize {
-		t.Errorf("the stored manifest is %d bytes, over the Standard tier's %d", n, compile.StandardParameterSize)
+	if n := len(aws.ToString(out.Parameter.Value)); n > primitive.StandardParameterSize {
+		t.Errorf("the stored manifest is %d bytes, over the Standard tier's %d", n, primitive.StandardParameterSize)
 	}
-	back, err := compile.DecodeManifest(aws.ToString(out.Parameter.Value))
+	back, err := primitive.DecodeManifest(aws.ToString(out.Parameter.Value))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func TestStrictTagLimits(t *testing.T) {
 	}
 	bucketOf := func(g primitive.Graph) primitive.Primitive {
 		for _, p := range g.Primitives {
-			if p.Type == compile.S3Bucket {
+			if p.Type == primitive.S3Bucket {
 				return p
 			}
 		}
@@ -413,7 +413,7 @@ func TestStrictTagLimits(t *testing.T) {
 		t.Errorf("no violation names tag env on %s: %v", b.Name, vs)
 	}
 	// What CheckLimits refuses, AWS refuses (the layer answers as AWS does).
-	d := e.cloud.Drivers()[compile.S3Bucket]
+	d := e.cloud.Drivers()[primitive.S3Bucket]
 	if _, err := d.Create(e.ctx, request(b.Name, b.Type, b.Region, b.Properties, b.Tags)); err == nil {
 		t.Errorf("the strict layer accepted a 300-character tag value")
 	}
@@ -474,7 +474,7 @@ func TestStrictFaultsRetriedByEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The types the old drivers failed on, and what they need.
-	keep := subgraph(append(g.Primitives, pair.Primitives...), compile.IAMRole, compile.IAMRolePolicy, compile.BackupVault, compile.DynamoDBTable)
+	keep := subgraph(append(g.Primitives, pair.Primitives...), primitive.IAMRole, primitive.IAMRolePolicy, primitive.BackupVault, primitive.DynamoDBTable)
 	if len(keep.Primitives) < 4 {
 		t.Fatalf("the subgraph is too small: %v", keep.Primitives)
 	}

@@ -110,17 +110,18 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // The primitive types of this package.
 const (
-	Namespace             = "k8s_namespace"
-	ConfigMap             = "k8s_configmap"
-	Deployment            = "k8s_deployment"
-	Service               = "k8s_service"
-	PersistentVolumeClaim = "k8s_persistent_volume_claim"
-	ResourceQuota         = "k8s_resource_quota"
-	PriorityClass         = "k8s_priority_class"
+	Namespace             = primitive.K8sNamespace
+	ConfigMap             = primitive.K8sConfigMap
+	Deployment            = primitive.K8sDeployment
+	Service               = primitive.K8sService
+	PersistentVolumeClaim = primitive.K8sPersistentVolumeClaim
+	ResourceQuota         = primitive.K8sResourceQuota
+	PriorityClass         = primitive.K8sPriorityClass
 )
 
 // Types lists every primitive type the drivers handle.

@@ -213,6 +213,7 @@ type Server struct {
 	deleting      map[string]deletingTable // account/region/table -> its last description
 	limiters      map[string]*limiter      // service/account -> token bucket
 	counts        map[Behaviour]int
+	requests      map[string]int // service -> requests received
 }
 
 // New makes the strict layer in front of the moto server at motoEndpoint
@@ -331,6 +332,7 @@ func (s *Server) Reset() {
 	s.deleting = map[string]deletingTable{}
 	s.limiters = map[string]*limiter{}
 	s.counts = map[Behaviour]int{}
+	s.requests = map[string]int{}
 	s.capacity.Reset()
 }
 
@@ -341,6 +343,19 @@ func (s *Server) Counts() map[Behaviour]int {
 	defer s.mu.Unlock()
 	out := map[Behaviour]int{}
 	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// Requests says how many requests each service (SigV4 signing name)
+// received, throttled and faulted ones included: what AWS counts against a
+// service's rate.
+func (s *Server) Requests() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.requests {
 		out[k] = v
 	}
 	return out
@@ -405,6 +420,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, &call{proto: protoS3}, apiError{http.StatusBadRequest, "InvalidRequest", err.Error()})
 		return
 	}
+	s.mu.Lock()
+	s.requests[c.service]++
+	s.mu.Unlock()
 	if !s.sleep(r, s.latency()) {
 		return
 	}
