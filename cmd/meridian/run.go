@@ -503,7 +503,20 @@ func ask(cmd *cobra.Command, question string) error {
 		}
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%s [y/N] ", question)
-	line, _ := bufio.NewReader(in).ReadString('\n')
+	// Ctrl-C while the question waits ends the command (up and destroy
+	// hold the stack's lock meanwhile), rather than waiting for a line.
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-cmd.Context().Done():
+		fmt.Fprintln(cmd.ErrOrStderr())
+		return cmd.Context().Err()
+	}
 	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 		return errors.New("cancelled")
 	}
