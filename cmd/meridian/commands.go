@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,15 +177,6 @@ func refreshCmd(f *flags) *cobra.Command {
 			return err
 		},
 	}, withJSON|withParallel|withTargets|withProgress)
-}
-
-// planFailed reports a plan that failed. With --yes no preview was shown,
-// so it is the run's failure, said by the run's summary.
-func (p *project) planFailed(op string, err error) error {
-	if p.f.yes {
-		return p.finish(op, sdk.Result{}, err)
-	}
-	return err
 }
 
 // refreshFirst refreshes the stack before a plan when --refresh is set.
@@ -415,7 +407,7 @@ func stackCmd(f *flags) *cobra.Command {
 				p.emit(map[string]any{"event": "summary", "operation": "stack output", "stack": p.name, "outputs": doc.Outputs, "ok": true})
 				return nil
 			}
-			for _, k := range sortedMap(doc.Outputs) {
+			for _, k := range slices.Sorted(maps.Keys(doc.Outputs)) {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s = %s\n", k, doc.Outputs[k])
 			}
 			return nil

@@ -219,43 +219,29 @@ func TestUpDeclaresOnce(t *testing.T) {
 	_, capacity := startCapacityMoto(t)
 	endpoint, offerings := offeringsCounter(t, capacity.Endpoint())
 	dir := t.TempDir()
+	writeStack(t, dir, "once", 1, 10)
 	csv, err := os.ReadFile(filepath.Join("..", "..", "examples", "stacks", "platform", "demand.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	stack := `variable "aws_endpoint" {
-  default = ""
-}
-
-provider "meridian" {
-  aws {
-    endpoint                    = var.aws_endpoint
-    access_key                  = "test"
-    secret_key                  = "test"
-    s3_use_path_style           = true
-    skip_credentials_validation = true
-  }
-}
-
-resource "meridian_capacity_reservation" "web" {
-  name             = "once-web"
-  primary_region   = "us-east-1"
-  secondary_region = "us-west-2"
-  instance_types   = ["m5.large", "m6i.large"]
-  image_id         = "ami-0123456789abcdef0"
-  demand {
-    csv_file = "${path.module}/demand.csv"
-    step     = "1h"
-    season   = "24h"
-  }
-  horizon = "14d"
-  rto     = "1h"
-}
-`
-	for name, content := range map[string][]byte{"stack.tf": []byte(stack), "demand.csv": csv} {
-		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, "demand.csv"), csv, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The platform example's capacity reservation, on its own.
+	platform := readFile(t, filepath.Join("..", "..", "examples", "stacks", "platform", "main.tf"))
+	start := strings.Index(platform, `resource "meridian_capacity_reservation" "web"`)
+	if start < 0 || !strings.Contains(platform[start:], "\n}\n") {
+		t.Fatal("examples/stacks/platform/main.tf declares no meridian_capacity_reservation.web")
+	}
+	end := start + strings.Index(platform[start:], "\n}\n") + 3
+	reservation := "\n" + strings.Replace(platform[start:end], "meridian_dr_policy.checkout.rto", `"1h"`, 1)
+	f, err := os.OpenFile(filepath.Join(dir, "stack.tf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(reservation)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	c.must("stack", "init", "dev")
