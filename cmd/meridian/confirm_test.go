@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -211,10 +212,43 @@ func offeringsCounter(t *testing.T, next string) (string, *atomic.Int64) {
 	return srv.URL, &n
 }
 
+// opens counts the times path is opened from now on (inotify).
+func opens(t *testing.T, path string) func() int {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Skipf("no inotify: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	// Closes are watched too: inotify merges an event with an identical
+	// one still queued, so opens with no close between would count once.
+	if _, err := unix.InotifyAddWatch(fd, path, unix.IN_OPEN|unix.IN_CLOSE); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	return func() int {
+		buf := make([]byte, 64*unix.SizeofInotifyEvent)
+		for {
+			k, err := unix.Read(fd, buf)
+			if err != nil || k <= 0 {
+				return n // EAGAIN: every event so far is counted
+			}
+			// A watch on a file names no file: every event is SizeofInotifyEvent long.
+			for i := 0; i+unix.SizeofInotifyEvent <= k; i += unix.SizeofInotifyEvent {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[i]))
+				if ev.Mask&unix.IN_OPEN != 0 {
+					n++
+				}
+			}
+		}
+	}
+}
+
 // TestUpDeclaresOnce: an up that is shown and confirmed declares its
 // program once, so a capacity reservation's instance type offerings are
 // asked once per region (they were asked again by the plan made after
-// the confirmation).
+// the confirmation), and its demand history is read once (it was read
+// by the names check, the tags check and each declaration).
 func TestUpDeclaresOnce(t *testing.T) {
 	_, capacity := startCapacityMoto(t)
 	endpoint, offerings := offeringsCounter(t, capacity.Endpoint())
@@ -245,12 +279,16 @@ func TestUpDeclaresOnce(t *testing.T) {
 	}
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	c.must("stack", "init", "dev")
+	reads := opens(t, filepath.Join(dir, "demand.csv"))
 	up := c.ask("Apply these changes?", "up", "--progress=plain", "--var=aws_endpoint="+endpoint)
 	if code := up.answer(t, "y"); code != 0 {
 		t.Fatalf("up after y: exit %d\n%s\n%s", code, tail(up.stdout.String(), 10), up.stderr.String())
 	}
 	if n := offerings.Load(); n != 2 {
 		t.Errorf("up asked DescribeInstanceTypeOfferings %d times, want 2 (once in each region)", n)
+	}
+	if n := reads(); n != 1 {
+		t.Errorf("up opened demand.csv %d times, want 1", n)
 	}
 	c.must("destroy", "--yes", "--var=aws_endpoint="+endpoint)
 }

@@ -196,6 +196,11 @@ func (c CapacityReservation) Plan() (blueprint.Capacity, blueprint.CapacityPlan,
 // Graph compiles the reservation into its primitives.
 func (c CapacityReservation) Graph(defaultTags map[string]string) (primitive.Graph, hcl.Diagnostics) {
 	bp, prices, diags := c.Resolve()
+	return c.graph(bp, prices, diags, defaultTags)
+}
+
+// graph compiles the reservation as it was resolved.
+func (c CapacityReservation) graph(bp blueprint.Capacity, prices blueprint.PriceTable, diags hcl.Diagnostics, defaultTags map[string]string) (primitive.Graph, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return primitive.Graph{}, diags
 	}
@@ -603,7 +608,8 @@ func (st *Stack) TagGraphs() ([]TagGraph, hcl.Diagnostics) {
 		out = append(out, TagGraph{p.Address(), p.Graph})
 	}
 	for _, c := range st.CapacityReservations {
-		g, d := c.Graph(st.DefaultTags)
+		bp, prices, d := st.resolve(c)
+		g, d := c.graph(bp, prices, d, st.DefaultTags)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			out = append(out, TagGraph{c.Address(), g})

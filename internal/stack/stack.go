@@ -66,6 +66,10 @@ type Stack struct {
 	// Files are the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
 	ctx   *hcl.EvalContext
+	// resolved holds each capacity reservation's resolution, by label:
+	// one command checks names and tags and plans from the same stack, and
+	// reads the reservation's files once.
+	resolved map[string]resolution
 }
 
 // RegionPair is one resource block.
