@@ -138,7 +138,7 @@ func refreshRun(w io.Writer, n int) error {
 		return err
 	}
 	defer stop()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: endpoint, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: endpoint, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		return err
 	}

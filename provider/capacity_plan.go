@@ -132,13 +132,12 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		PeakPercentile: m.PeakPercentile, Batch: m.Batch, FailoverCoverage: m.FailoverCoverage,
 		ReviewInterval: types.StringNull(), RTO: types.StringNull(), TargetUtilization: types.Float64Null(), PriceTable: m.PriceTable,
 	}
-	c, prices, _, diags := rm.blueprint(ctx, cloud)
+	c, prices, _, ps, diags := rm.blueprint(ctx, cloud)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
 	c = c.WithDefaults()
-	ps := c.Validate(prices)
 	var p blueprint.CapacityPlan
 	if len(ps) == 0 {
 		p, ps = c.Plan(prices)

@@ -139,7 +139,7 @@ data "meridian_capacity_plan" "cw" {
 			{
 				// Three hours past the last datapoint: a gap, named.
 				Config:      config("2026-11-04T03:00:00Z"),
-				ExpectError: regexp.MustCompile(`(?s)no Average datapoint for 3 of.*first at\s+2026-11-04T00:00:00Z`),
+				ExpectError: regexp.MustCompile(`(?s)no\s+Average\s+datapoint\s+for\s+3\s+of.*first\s+at\s+2026-11-04T00:00:00Z`),
 			},
 			{
 				Config: config("2026-11-04T00:00:00Z"),

@@ -71,6 +71,7 @@ func (r *costTagPolicy) Configure(_ context.Context, req resource.ConfigureReque
 
 func (r *costTagPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Version:     schemaVersion,
 		Description: "The tags every primitive must carry. Pass `policy` to a resource's `cost_tag_policy` and every primitive it compiles into is checked at plan time: a missing tag, a value not allowed, a key in the wrong case or spelt two ways, or an untaggable primitive type that is not exempted with a reason is an error. With `enforce_in_cloud`, the policy also becomes an AWS Organizations tag policy.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The policy's name.",
@@ -237,7 +238,7 @@ func (r *costTagPolicy) apply(ctx context.Context, plan costTagPolicyModel, reco
 		diags.AddError("Cannot compile "+name, err.Error())
 		return
 	}
-	records = deploy(ctx, r.data, name, g, records, diags)
+	records = applyGraph(ctx, r.data, name, g, records, diags)
 	plan.ID, plan.Policy = plan.Name, types.StringValue(policyJSON(p))
 	plan.Report = types.StringValue(policyReport(p, records))
 	plan.Primitives = primitivesValue(records)

@@ -40,14 +40,15 @@ func loadRecords(ctx context.Context, p privateReader) (engine.State, diag.Diagn
 	if diags.HasError() || len(b) == 0 {
 		return st, diags
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		diags.AddError("Corrupt private state", "The records of this resource's primitives cannot be read: "+err.Error())
+	st, err := decodeRecords(b)
+	if err != nil {
+		diags.AddError("Unreadable private state", err.Error())
 	}
 	return st, diags
 }
 
 func saveRecords(ctx context.Context, p privateState, st engine.State) diag.Diagnostics {
-	b, err := json.Marshal(st)
+	b, err := encodeRecords(st)
 	if err != nil {
 		var diags diag.Diagnostics
 		diags.AddError("Cannot record primitives", err.Error())
@@ -79,10 +80,10 @@ func planChanges(data *providerData, name string, g primitive.Graph, records eng
 	return p, true
 }
 
-// deploy applies g over the records and returns the records of what exists
+// applyGraph applies g over the records and returns the records of what exists
 // afterwards, whatever happened, so that the caller saves them and nothing
 // is orphaned.
-func deploy(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
+func applyGraph(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
 	e := data.engine(name)
 	var mu sync.Mutex
 	e.OnEvent = func(ev engine.Event) {

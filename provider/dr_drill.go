@@ -3,8 +3,9 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -20,10 +21,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
-	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
-	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 )
 
 var _ resource.ResourceWithConfigure = &drDrill{}
@@ -69,7 +68,8 @@ func (r *drDrill) Configure(_ context.Context, req resource.ConfigureRequest, _ 
 func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
-		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. Runs on the local testbed (`testbed`). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
+		Version:     schemaVersion,
+		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. The cluster is destroyed and recreated by the `lifecycle` executable in the `testbed` folder (`make clusters` writes one for the local clusters). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
 		Attributes: map[string]schema.Attribute{
 			"id":          schema.StringAttribute{Computed: true, Description: "The drill's id.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"region_pair": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "The `spec` of the region pair to drill."},
@@ -80,7 +80,7 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 			"max_deviation_percent": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(DefaultDrillDeviation),
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()}, Description: "How far over target the measurements may be and the drill pass. Default 20."},
 			"testbed": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "Folder of the local cluster set (`make clusters` writes .testbed/clusters) whose clusters the provider's kubernetes block names: the drill destroys and recreates the primary's."},
+				Description: "Folder holding a `lifecycle` executable that the drill runs as `lifecycle destroy CONTEXT` and `lifecycle recreate CONTEXT` for the primary region's cluster (its context in the provider's kubernetes block); exit 0 means done, and its output goes into the drill's log. `make clusters` writes one into .testbed/clusters for the local clusters; write your own to drill other clusters."},
 			"triggers": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, Description: "Any change runs a new drill."},
 			"measured_rto":  schema.StringAttribute{Computed: true, Description: "Outage start to service ready."},
@@ -105,45 +105,29 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 		resp.Diagnostics.AddAttributeError(path.Root("region_pair"), "Invalid region pair", "region_pair takes the spec of a meridian_region_pair: "+err.Error())
 		return
 	}
-	rpo, err1 := blueprint.ParseDuration(m.RPO.ValueString())
-	rto, err2 := blueprint.ParseDuration(m.RTO.ValueString())
-	if err1 != nil || err2 != nil {
-		resp.Diagnostics.AddError("Invalid targets", fmt.Sprintf("rpo: %v; rto: %v", err1, err2))
-		return
-	}
-	if r.data.clusters == nil || pair.Workload == nil {
-		resp.Diagnostics.AddAttributeError(path.Root("region_pair"), "Nothing to drill", "a drill restores the pair's workload: the pair needs a workload block and the provider a kubernetes block.")
-		return
-	}
-	var first []string
-	resp.Diagnostics.Append(m.RestoreOrder.ElementsAs(ctx, &first, false)...)
-	g, err := compile.RegionPair(pair, r.data.defaultTags)
+	policy := blueprint.DRPolicy{RegionPair: pair, RPO: m.RPO.ValueString(), RTO: m.RTO.ValueString(), Drill: blueprint.Drill{MaxDeviationPercent: int(m.MaxDeviation.ValueInt64())}}
+	resp.Diagnostics.Append(m.RestoreOrder.ElementsAs(ctx, &policy.RestoreOrder, false)...)
+	log := func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) }
+	lifecycle, err := drill.NewExecutable(m.Testbed.ValueString(), r.data.contexts, log)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot compile the region pair", err.Error())
+		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster lifecycle", fmt.Sprintf("%s: %v (start the local clusters with make clusters, or put your own %s executable there)", m.Testbed.ValueString(), err, drill.LifecycleFile))
 		return
 	}
-	rb, err := compile.MakeRunbook(g, first)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("restore_order"), "Invalid restore order", err.Error())
-		return
-	}
-	set, err := cluster.Load(m.Testbed.ValueString())
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster set", fmt.Sprintf("%s: %v (start one with make clusters)", m.Testbed.ValueString(), err))
-		return
-	}
-	d := &drill.Drill{
-		ID: time.Now().UTC().Format("20060102T150405Z"), Pair: pair, Runbook: rb, RPO: rpo, RTO: rto,
-		MaxDeviation: int(m.MaxDeviation.ValueInt64()), Clusters: r.data.clusters, Cloud: r.data.cloud,
-		Lifecycle: cluster.Regions{Set: set, Contexts: r.data.contexts},
-		Log:       func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) },
-	}
-	if pair.DNS != nil {
-		d.HealthCheckID, err = r.healthCheckID(ctx, pair)
-		if err != nil {
-			resp.Diagnostics.AddError("Cannot find the pair's health check", err.Error())
-			return
+	d, err := deploy.PrepareDrill(ctx, policy, deploy.DrillEnv{
+		Cloud: r.data.cloud, Clusters: r.data.clusters, Lifecycle: lifecycle, DefaultTags: r.data.defaultTags, Log: log,
+	})
+	var problem blueprint.Problem
+	switch {
+	case errors.As(err, &problem):
+		at := problem.Paths[0]
+		if strings.HasPrefix(at, "region_pair.") {
+			at = "region_pair"
 		}
+		resp.Diagnostics.AddAttributeError(path.Root(at), problem.Summary, address(pair.Name)+": "+problem.Detail)
+		return
+	case err != nil:
+		resp.Diagnostics.AddError("Cannot drill "+address(pair.Name), err.Error())
+		return
 	}
 	rep, err := d.Run(ctx)
 	if err != nil {
@@ -171,21 +155,6 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 			address(pair.Name), rep.MeasuredRTO, rep.TargetRTO, rep.MeasuredRPO, rep.TargetRPO, rep.Identical))
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
-}
-
-// healthCheckID reads the pair's health check from its manifest.
-func (r *drDrill) healthCheckID(ctx context.Context, pair blueprint.RegionPair) (string, error) {
-	manifest, err := r.data.cloud.GetParameter(ctx, pair.PrimaryRegion, compile.ManifestName(pair.Name))
-	if err != nil {
-		return "", err
-	}
-	var m struct {
-		IDs map[string]string `json:"ids"`
-	}
-	if err := primitive.Decode(manifest, &m); err != nil {
-		return "", err
-	}
-	return m.IDs[compile.Route53HealthCheck+".primary"], nil
 }
 
 func (r *drDrill) Read(context.Context, resource.ReadRequest, *resource.ReadResponse) {}

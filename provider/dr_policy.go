@@ -94,6 +94,7 @@ func (r *drPolicy) Configure(_ context.Context, req resource.ConfigureRequest, _
 
 func (r *drPolicy) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		Version:     schemaVersion,
 		Description: "RPO and RTO as explicit targets for a region pair, checked against the design at plan time: AWS Backup vaults in both regions, a plan that copies every recovery point to the secondary region, a selection of the pair's resources by tag, and a restore runbook ordered by the dependency graph. A policy that was never drilled is reported as unproven.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, Description: "The policy's name.",
@@ -373,7 +374,7 @@ func (r *drPolicy) apply(ctx context.Context, plan drPolicyModel, records engine
 	if diags.HasError() {
 		return
 	}
-	records = deploy(ctx, r.data, "meridian_dr_policy."+p.Name, g, records, diags)
+	records = applyGraph(ctx, r.data, "meridian_dr_policy."+p.Name, g, records, diags)
 	plan.ID = plan.Name
 	runbookOf(p.Name, rb).set(&plan)
 	plan.Primitives = primitivesValue(records)

@@ -55,7 +55,7 @@ func (c *claims) check(resource string, g primitive.Graph, paths map[string]path
 		if !ok {
 			at = path.Root("name")
 		}
-		diags.AddAttributeError(at, "Name claimed twice",
+		diags.AddAttributeError(at, compile.ClashSummary,
 			fmt.Sprintf("%s: %s is also claimed by %s in this configuration: only one object can have it, so one of them would fail half way through apply (or, for a Route 53 zone, make two zones of one name). Give each its own.",
 				resource, clash.Claim, c.graphs[other.Graph-1].resource))
 	}

@@ -94,6 +94,7 @@ type awsModel struct {
 	Profile                   types.String `tfsdk:"profile"`
 	S3UsePathStyle            types.Bool   `tfsdk:"s3_use_path_style"`
 	SkipCredentialsValidation types.Bool   `tfsdk:"skip_credentials_validation"`
+	Emulator                  types.Bool   `tfsdk:"emulator"`
 }
 
 func (p *meridianProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -148,6 +149,11 @@ func (p *meridianProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"skip_credentials_validation": schema.BoolAttribute{
 						Optional: true, Description: "Skip the sts:GetCallerIdentity check at start.",
 					},
+					"emulator": schema.BoolAttribute{
+						Optional: true,
+						Description: "The endpoint is an emulator (moto, LocalStack). Only then does meridian put up with what emulators lack: a call the endpoint does not implement (AWS Backup selections in moto) or a DynamoDB replica it accepts and does not keep is recorded as unverified with a warning. " +
+							"Default false: against AWS each of these is an error. It is never inferred from `endpoint`, which may be a VPC or FIPS endpoint of AWS.",
+					},
 				},
 			},
 		},
@@ -175,6 +181,7 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 			Profile:                   a.Profile.ValueString(),
 			S3UsePathStyle:            a.S3UsePathStyle.ValueBool(),
 			SkipCredentialsValidation: a.SkipCredentialsValidation.ValueBool(),
+			Emulator:                  a.Emulator.ValueBool(),
 		}
 		resp.Diagnostics.Append(a.Endpoints.ElementsAs(ctx, &conf.Endpoints, false)...)
 	}

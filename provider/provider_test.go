@@ -74,6 +74,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = true
   }
   default_tags = %s
 }

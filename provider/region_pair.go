@@ -20,6 +20,7 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
@@ -50,6 +51,7 @@ func (r *regionPair) Configure(_ context.Context, req resource.ConfigureRequest,
 func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
+		Version:     schemaVersion,
 		Description: "A service's data and traffic spread over a primary and a secondary region: versioned buckets with cross-region replication, a DynamoDB table with its replica, and health-checked DNS failover. Changes that AWS can make in place are made in place; primitives that must be replaced are named in a plan warning. A change that would replace or delete a bucket or the table replaces the whole pair in terraform's plan (so `lifecycle { prevent_destroy = true }` stops it), and is an error while they hold data unless `allow_data_loss = true`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -130,7 +132,8 @@ func (r *regionPair) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 					"standby_replicas": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(blueprint.DefaultStandbyReplicas),
 						Description: "Replicas in the secondary region of an active-passive pair. Default 1."},
 					"ports": schema.ListAttribute{Optional: true, ElementType: types.Int64Type, Description: "Container ports, also exposed by the service."},
-					"env":   schema.MapAttribute{Optional: true, ElementType: types.StringType, Description: "Environment variables; names starting with MERIDIAN_ are reserved."},
+					"env": schema.MapAttribute{Optional: true, Sensitive: true, ElementType: types.StringType,
+						Description: "Environment variables; names starting with MERIDIAN_ are reserved. Sensitive: plans show `(sensitive value)`, meridian records only a salted SHA-256 of the values (its private state, partial_records), `spec` lists the names with their values redacted, and the SSM manifest leaves env out (an import gets it from the configuration). In each cluster the values live in the Secret `<name>-env`, which the container takes whole, not in the deployment's spec; a change rolls the pods."},
 				},
 				Blocks: map[string]schema.Block{
 					"volume": schema.SingleNestedBlock{
@@ -419,7 +422,7 @@ func (r *regionPair) apply(ctx context.Context, plan regionPairModel, records en
 		diags.AddError("Values not known at apply", name+": some arguments are still unknown; this is a bug in meridian or Terraform.")
 		return
 	}
-	records = deploy(ctx, r.data, name, *g, records, diags)
+	records = applyGraph(ctx, r.data, name, *g, records, diags)
 	plan.ID = plan.Name
 	plan.settleHealthCheckPath()
 	plan.Primitives = primitivesValue(records)
@@ -449,17 +452,9 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		resp.Diagnostics.AddError("Provider not configured", "meridian_region_pair import needs a configured provider.")
 		return
 	}
-	manifest, err := r.data.cloud.GetParameter(ctx, region, compile.ManifestName(name))
+	m, err := deploy.ReadManifest(ctx, r.data.cloud, region, name)
 	if err != nil {
-		resp.Diagnostics.AddError("Cannot import "+address(name), fmt.Sprintf("no meridian manifest %s in %s: %v", compile.ManifestName(name), region, err))
-		return
-	}
-	var m struct {
-		Blueprint blueprint.RegionPair `json:"blueprint"`
-		IDs       map[string]string    `json:"ids"`
-	}
-	if err := primitive.Decode(manifest, &m); err != nil {
-		resp.Diagnostics.AddError("Cannot import "+address(name), "the manifest is not a region pair's: "+err.Error())
+		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return
 	}
 	g, err := compile.RegionPair(m.Blueprint, r.data.defaultTags)
@@ -467,7 +462,6 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return
 	}
-	m.IDs[compile.Manifest] = compile.ManifestName(name)
 	records, err := r.data.engine(address(name)).Adopt(ctx, g, m.IDs)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())

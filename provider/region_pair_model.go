@@ -15,6 +15,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 type regionPairModel struct {
@@ -218,8 +219,18 @@ func (m regionPairModel) blueprint(ctx context.Context) (blueprint.RegionPair, m
 	return rp, r.unknown, diags
 }
 
-// specJSON is the pair as written, as other resources receive it.
+// specJSON is the pair as written, as other resources receive it, with
+// the workload's env values redacted: spec is not a sensitive attribute,
+// and no resource that reads it needs them.
 func specJSON(rp blueprint.RegionPair) string {
+	if w := rp.Workload; w != nil && len(w.Env) > 0 {
+		redacted := *w
+		redacted.Env = map[string]string{}
+		for k := range w.Env {
+			redacted.Env[k] = primitive.Redacted
+		}
+		rp.Workload = &redacted
+	}
 	b, err := json.Marshal(rp)
 	if err != nil {
 		panic(err)
@@ -282,7 +293,11 @@ func problemDiagnostics(resource string, problems []blueprint.Problem, unknown m
 		for _, at := range p.Paths {
 			skip = skip || unknown[at]
 		}
-		if !skip {
+		switch {
+		case skip:
+		case p.Warning:
+			diags.AddAttributeWarning(attributePath(p.Paths[0]), p.Summary, resource+": "+p.Detail)
+		default:
 			diags.AddAttributeError(attributePath(p.Paths[0]), p.Summary, resource+": "+p.Detail)
 		}
 	}

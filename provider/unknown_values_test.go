@@ -99,7 +99,7 @@ func TestUnknownElementsConvert(t *testing.T) {
 
 	capacity := capacityModel{Name: types.StringValue("web"), Tags: unknownMap, InstanceTypes: unknownList,
 		Demand: &demandModel{Values: types.ListValueMust(types.Float64Type, []attr.Value{types.Float64Unknown()})}}
-	_, _, unknown, diags = capacity.blueprint(ctx, nil)
+	_, _, unknown, _, diags = capacity.blueprint(ctx, nil)
 	if diags.HasError() || !unknown["tags"] || !unknown["instance_types"] || !unknown["demand.values"] {
 		t.Errorf("capacity: unknown %v, diags %v", unknown, diags)
 	}

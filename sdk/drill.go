@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/state"
@@ -18,8 +18,8 @@ type (
 	// DrillReport is what a drill measured: each step, and the RTO and RPO
 	// against the policy's targets.
 	DrillReport = drill.Report
-	// Lifecycle destroys and recreates the cluster of a region; on the
-	// local testbed it is a cluster.Regions.
+	// Lifecycle destroys and recreates the cluster of a region (the CLI
+	// and the provider run a folder's lifecycle executable).
 	Lifecycle = drill.Lifecycle
 	// DrillStep is one step of a drill, as its report records it.
 	DrillStep = drill.Step
@@ -48,33 +48,15 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 	if ps := p.Validate(); len(ps) > 0 {
 		return fail("%v", errors.Join(problems(ps)...))
 	}
-	rpo, err := blueprint.ParseDuration(p.RPO)
-	if err != nil {
-		return fail("rpo: %v", err)
+	if err := w.connect(ctx); err != nil {
+		return fail("%v", err)
 	}
-	rto, err := blueprint.ParseDuration(p.RTO)
-	if err != nil {
-		return fail("rto: %v", err)
-	}
-	switch {
-	case pair.Workload == nil:
-		return fail("region pair %q has no workload: a drill restores the primary region's workload", pair.Name)
-	case w.clusters == nil:
-		return fail("no Kubernetes clusters are configured: the drill destroys and restores the cluster of %s", pair.PrimaryRegion)
-	case w.cloud == nil:
-		return fail("a drill needs AWS, where the snapshot and DNS failover live")
-	case opts.Lifecycle == nil:
-		return fail("no cluster lifecycle: nothing can destroy and recreate the cluster of %s", pair.PrimaryRegion)
-	}
-	g, err := compile.RegionPair(pair, w.opts.DefaultTags)
+	d, err := deploy.PrepareDrill(ctx, p, deploy.DrillEnv{Cloud: w.cloud, Clusters: w.clusters, Lifecycle: opts.Lifecycle, DefaultTags: w.opts.DefaultTags, Log: opts.Log})
 	if err != nil {
 		return fail("%v", err)
 	}
-	runbook, err := compile.MakeRunbook(g, p.RestoreOrder)
+	g, err := compile.RegionPair(pair, w.opts.DefaultTags)
 	if err != nil {
-		return fail("restore_order: %v", err)
-	}
-	if err := w.connect(ctx); err != nil {
 		return fail("%v", err)
 	}
 	var rep DrillReport
@@ -92,14 +74,6 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 		if len(missing) > 0 {
 			return fmt.Errorf("drill of DR policy %q: region pair %q is not deployed in stack %q (%d of its %d primitives are not in the state, such as %s): run meridian up first",
 				p.Name, pair.Name, w.opts.Stack, len(missing), len(g.Primitives), missing[0])
-		}
-		d := &drill.Drill{
-			ID: time.Now().UTC().Format("20060102T150405Z"), Pair: pair, Runbook: runbook, RPO: rpo, RTO: rto,
-			MaxDeviation: p.Drill.MaxDeviationPercent, Clusters: w.clusters, Cloud: w.cloud, Lifecycle: opts.Lifecycle, Log: opts.Log,
-		}
-		if pair.DNS != nil {
-			r, _ := doc.Get(stack.PrimitiveName(pair.Name, compile.Route53HealthCheck+".primary"))
-			d.HealthCheckID = r.ID
 		}
 		var runErr error
 		rep, runErr = d.Run(ctx)

@@ -2,10 +2,10 @@ package sdk_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
 
@@ -17,14 +17,14 @@ import (
 func TestDrillRefusals(t *testing.T) {
 	ctx := context.Background()
 	state := t.TempDir()
-	unreachable := sdk.AWS{Endpoint: "http://127.0.0.1:1", AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true}
+	unreachable := sdk.AWS{Endpoint: "http://127.0.0.1:1", AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true, Emulator: true}
 	clusters := map[string]sdk.Cluster{"us-east-1": {Host: "https://127.0.0.1:1"}, "us-west-2": {Host: "https://127.0.0.1:2"}}
 	withWorkload := pair("orders")
 	withWorkload.Workload = &sdk.Workload{Image: "orders:1"}
 	policy := func(rp sdk.RegionPair) sdk.DRPolicy {
 		return sdk.DRPolicy{Name: "orders", RegionPair: rp, RPO: "15m", RTO: "4h"}
 	}
-	lifecycle := cluster.Regions{Contexts: map[string]string{"us-east-1": "region-a"}}
+	var lifecycle sdk.Lifecycle = unreachableLifecycle{}
 
 	open := func(k map[string]sdk.Cluster) *sdk.Workspace {
 		ws, err := sdk.Open(ctx, sdk.Options{Stack: "dev", State: state, AWS: unreachable, Kubernetes: k})
@@ -66,4 +66,15 @@ func TestDrillRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unreachableLifecycle is a lifecycle that a refused drill must not reach.
+type unreachableLifecycle struct{}
+
+func (unreachableLifecycle) Destroy(context.Context, string) error {
+	return errors.New("a refused drill destroyed a cluster")
+}
+
+func (unreachableLifecycle) Recreate(context.Context, string) error {
+	return errors.New("a refused drill recreated a cluster")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
+	"github.com/meridianhq/terraform-provider-meridian/internal/state"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
@@ -156,7 +157,7 @@ func TestWorkspaceAgainstMoto(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = m.Stop() })
 	ws, err := sdk.Open(ctx, sdk.Options{Stack: "moto", State: t.TempDir(), AWS: sdk.AWS{
-		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true,
+		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, Emulator: true,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func TestWorkspaceAgainstMoto(t *testing.T) {
 	}
 	// Import the pair into a second stack from its manifest, then destroy it there.
 	other, _ := sdk.Open(ctx, sdk.Options{Stack: "imported", State: t.TempDir(), AWS: sdk.AWS{
-		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true,
+		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, Emulator: true,
 	}})
 	rp, err := other.Import(ctx, "us-east-1", "gamma")
 	if err != nil {
@@ -244,5 +245,29 @@ func TestProgramDeclaresEveryKind(t *testing.T) {
 	}
 	if n := count(); n["gamma"] != 12 || n["meridian_dr_policy.gamma"] != 0 {
 		t.Fatalf("records by resource after destroying the DR policy: %v", n)
+	}
+}
+
+// TestImportOfANewerStateIsRefused: a document a newer meridian exported
+// is refused, naming both versions, and the stack keeps its state.
+func TestImportOfANewerStateIsRefused(t *testing.T) {
+	ctx := context.Background()
+	drivers, _ := memoryDrivers()
+	ws, err := sdk.Open(ctx, sdk.Options{Stack: "dev", State: t.TempDir(), Drivers: drivers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := state.Document{State: engine.State{Records: []engine.Record{{Name: "kept", Type: "t", Region: "r", ID: "1"}}}}
+	if err := ws.ImportState(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	newer := state.Document{Version: state.Version + 1, State: engine.State{Records: []engine.Record{{Name: "new", Type: "t", Region: "r", ID: "2"}}}}
+	err = ws.ImportState(ctx, newer)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("format version %d, newer than this meridian's %d", state.Version+1, state.Version)) {
+		t.Fatalf("import of a newer document: %v", err)
+	}
+	doc, err := ws.State(ctx)
+	if err != nil || len(doc.Records) != 1 || doc.Records[0].Name != "kept" || doc.Version != state.Version {
+		t.Fatalf("state after the refused import: %+v, %v", doc, err)
 	}
 }

@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
@@ -39,6 +39,10 @@ type Options struct {
 	State string
 	// StateRegion is the region of the state bucket; default us-east-1.
 	StateRegion string
+	// StateKMSKey, with an s3:// State, is the KMS key (id, ARN or alias)
+	// that encrypts every object of the state (SSE-KMS): state, journal
+	// entries and lock.
+	StateKMSKey string
 	AWS         AWS
 	// Kubernetes are the clusters that stand for regions, by region: a
 	// region pair's workload runs in the cluster of each of its regions.
@@ -111,7 +115,11 @@ func Open(ctx context.Context, opts Options) (*Workspace, error) {
 		if region == "" {
 			region = "us-east-1"
 		}
-		w.store = state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/")}
+		w.store = state.S3Store{Client: w.cloud.S3(region), Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), KMSKeyID: opts.StateKMSKey}
+	case opts.StateKMSKey != "":
+		// A key the user asked for and nothing encrypts with would be a
+		// false assurance.
+		return nil, fmt.Errorf("a state KMS key encrypts an s3:// state; state %q is a local directory", where)
 	default:
 		w.store = state.LocalStore{Dir: filepath.Clean(strings.TrimPrefix(where, "file://"))}
 	}
@@ -188,6 +196,9 @@ type PropertyDiff struct {
 	New any    `json:"new,omitempty"`
 	// Computed is set when the new value is only known after apply.
 	Computed bool `json:"computed,omitempty"`
+	// Sensitive is set when the values are secrets: Old and New are then
+	// primitive.Redacted, never the values.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // StepDetail is a step with the values it changes.
@@ -262,7 +273,7 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 		case s.Op == engine.OpDelete:
 		case s.Op == engine.OpCreate || !ok:
 			for _, k := range sortedKeys(want.Properties) {
-				d.Diffs = append(d.Diffs, propertyDiff(k, nil, want.Properties[k]))
+				d.Diffs = append(d.Diffs, redact(propertyDiff(k, nil, want.Properties[k]), want.Sensitive))
 			}
 		default:
 			for _, k := range s.Changes {
@@ -270,7 +281,7 @@ func (w *Workspace) plan(doc state.Document, decl *Context, targets []string) (P
 					d.Diffs = append(d.Diffs, PropertyDiff{Key: k, Old: rec.Tags, New: want.Tags})
 					continue
 				}
-				d.Diffs = append(d.Diffs, propertyDiff(k, rec.Inputs[k], want.Properties[k]))
+				d.Diffs = append(d.Diffs, redact(propertyDiff(k, rec.Inputs[k], want.Properties[k]), want.Sensitive, rec.Sensitive))
 			}
 		}
 		pv.Steps = append(pv.Steps, d)
@@ -285,6 +296,24 @@ func propertyDiff(k string, old, new any) PropertyDiff {
 	}
 	if m, ok := new.(map[string]any); ok && strings.Contains(fmt.Sprint(m), "${") {
 		d.Computed = true
+	}
+	return d
+}
+
+// redact hides the values of a property that is sensitive, as desired or
+// as recorded: a preview, its JSON and the events show that it changes,
+// not what it holds.
+func redact(d PropertyDiff, sensitive ...[]string) PropertyDiff {
+	for _, keys := range sensitive {
+		if slices.Contains(keys, d.Key) {
+			d.Sensitive = true
+			if d.Old != nil {
+				d.Old = primitive.Redacted
+			}
+			if d.New != nil {
+				d.New = primitive.Redacted
+			}
+		}
 	}
 	return d
 }
@@ -406,31 +435,28 @@ func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings
 	}
 	var errs []error
 	for _, c := range decl.res.Capacities {
-		address := stack.CapacityReservationType + " " + c.Spec.Name
-		for _, region := range []string{c.Spec.PrimaryRegion, c.Spec.SecondaryRegion} {
-			zone := compile.CapacityZone(region)
-			offered, err := w.cloud.InstanceTypesOffered(ctx, region, zone, c.Spec.InstanceTypes)
-			switch {
-			case errors.Is(err, awscloud.ErrUnsupported):
-				warnings = append(warnings, fmt.Sprintf("%s: instance type offerings not checked: the endpoint does not serve DescribeInstanceTypeOfferings in %s: %v", address, region, err))
-				continue
-			case err != nil:
-				errs = append(errs, fmt.Errorf("%s: instance_types: cannot check the offerings in %s (DescribeInstanceTypeOfferings): %w", address, zone, err))
-				continue
+		found := &deploy.Problems{Type: stack.CapacityReservationType, Name: c.Spec.Name}
+		for _, p := range deploy.CheckOfferings(ctx, w.cloud, c.Spec) {
+			if p.Warning {
+				warnings = append(warnings, fmt.Sprintf("%s %s: %s: %s", found.Type, found.Name, p.Summary, p.Detail))
+			} else {
+				found.List = append(found.List, p)
 			}
-			var missing []string
-			for _, t := range c.Spec.InstanceTypes {
-				if !offered[t] {
-					missing = append(missing, t)
-				}
-			}
-			if len(missing) > 0 {
-				errs = append(errs, fmt.Errorf("%s: instance_types: %s not offered in %s (DescribeInstanceTypeOfferings), so no capacity can be reserved there; choose types offered in both regions",
-					address, strings.Join(missing, ", "), zone))
-			}
+		}
+		if len(found.List) > 0 {
+			errs = append(errs, found)
 		}
 	}
 	return warnings, errors.Join(errs...)
+}
+
+// Metrics reads demand history from the workspace's AWS (CloudWatch), or is
+// nil without AWS.
+func (w *Workspace) Metrics() deploy.Metrics {
+	if w.cloud == nil {
+		return nil
+	}
+	return w.cloud
 }
 
 // PreviewDestroy shows what Destroy would do.
@@ -562,23 +588,16 @@ func (w *Workspace) Import(ctx context.Context, primaryRegion, name string) (Reg
 	}
 	var rp RegionPair
 	err := w.withLock(ctx, "import", func() error {
-		manifest, err := w.cloud.GetParameter(ctx, primaryRegion, compile.ManifestName(name))
+		m, err := deploy.ReadManifest(ctx, w.cloud, primaryRegion, name)
 		if err != nil {
-			return fmt.Errorf("no meridian manifest %s in %s: %w", compile.ManifestName(name), primaryRegion, err)
-		}
-		var m struct {
-			Blueprint blueprint.RegionPair `json:"blueprint"`
-			IDs       map[string]string    `json:"ids"`
-		}
-		if err := primitive.Decode(manifest, &m); err != nil {
-			return fmt.Errorf("the manifest %s is not a region pair's: %w", compile.ManifestName(name), err)
+			return err
 		}
 		rp = m.Blueprint
 		g, err := stack.Compile([]RegionPair{rp}, w.opts.DefaultTags)
 		if err != nil {
 			return err
 		}
-		ids := map[string]string{stack.PrimitiveName(rp.Name, compile.Manifest): compile.ManifestName(name)}
+		ids := map[string]string{}
 		for k, v := range m.IDs {
 			ids[stack.PrimitiveName(rp.Name, k)] = v
 		}
@@ -614,10 +633,16 @@ func (w *Workspace) ExportState(ctx context.Context) (state.Document, error) {
 	return doc, err
 }
 
-// ImportState replaces the stack's state with doc, under the stack's lock.
+// ImportState replaces the stack's state with doc, under the stack's lock,
+// unless doc is of a newer format than this meridian's.
 // The document keeps its records and outputs; its serial continues the
 // stack's, so that the stored copies stay ordered.
 func (w *Workspace) ImportState(ctx context.Context, doc state.Document) error {
+	if doc.Version > state.Version {
+		// A newer meridian's export: its records would be misread, then
+		// saved as this format.
+		return fmt.Errorf("the document has format version %d, newer than this meridian's %d: import it with a meridian that reads version %d", doc.Version, state.Version, doc.Version)
+	}
 	return w.withLock(ctx, "import", func() error {
 		cur, err := w.backend.Load(ctx)
 		if err != nil {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/gruntwork-io/terratest/modules/k8s"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -115,6 +117,30 @@ func TestDrillCLI(t *testing.T) {
 	t.Logf("drill: passed=%v identical=%v measured RTO %s (target 1h), RPO %s (target 15m), %d progress events", report.Passed, report.Identical, report.MeasuredRTO, report.MeasuredRPO, progress)
 	if !report.Passed || !report.Identical || report.Restored < 5 || report.MeasuredRTO == "" || report.MeasuredRPO == "" || progress < len(report.Steps) {
 		t.Fatalf("drill report %+v after %d progress events: want passed, identical, both measurements and an event per step", report, progress)
+	}
+	// The stack's env value (examples/stacks/drill) is restored from
+	// memory, never stored: not in the snapshot in the secondary bucket,
+	// clear or base64, nor in the stack's state.
+	obj, err := s3.NewFromConfig(awsConfig(moto, "us-west-2"), func(o *s3.Options) { o.UsePathStyle = true }).GetObject(context.Background(),
+		&s3.GetObjectInput{Bucket: aws.String("orders-objects-us-west-2"), Key: aws.String("meridian/drills/latest/snapshot.json")})
+	if err != nil {
+		t.Fatalf("snapshot in the secondary bucket: %v", err)
+	}
+	snapshot := new(bytes.Buffer)
+	if _, err := snapshot.ReadFrom(obj.Body); err != nil {
+		t.Fatal(err)
+	}
+	state, err := os.ReadFile(filepath.Join(dir, ".meridian", "stacks", "dev.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, raw := range map[string]string{"snapshot": snapshot.String(), "state": string(state)} {
+		if strings.Contains(raw, "change-me") || strings.Contains(raw, "Y2hhbmdlLW1l") {
+			t.Errorf("the workload's env value is in the %s", what)
+		}
+	}
+	if !strings.Contains(snapshot.String(), `"deployments"`) {
+		t.Errorf("snapshot holds no deployments: %.300s", snapshot.String())
 	}
 	var runbook struct {
 		Steps []runbookStep `json:"steps"`

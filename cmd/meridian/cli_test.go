@@ -150,6 +150,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = true
   }
   default_tags = { cost-centre = "cc-test" }
   parallelism  = %d
@@ -300,7 +301,7 @@ func TestConcurrentUpOnS3(t *testing.T) {
 	state := "s3://meridian-state/team"
 	c := newCLI(t, dir, "MERIDIAN_STATE="+state)
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

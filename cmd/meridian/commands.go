@@ -38,13 +38,7 @@ in pulumi: a preview reads the state, not the cloud).
 			if err != nil {
 				return err
 			}
-			if err := p.checkNames(); err != nil {
-				return err
-			}
-			if err := p.checkMeasured(cmd.Context()); err != nil {
-				return err
-			}
-			if err := p.checkTags(); err != nil {
+			if err := p.check(cmd.Context()); err != nil {
 				return err
 			}
 			targets, err := p.targets()
@@ -56,7 +50,7 @@ in pulumi: a preview reads the state, not the cloud).
 			}
 			pv, err := p.ws.Preview(cmd.Context(), p.program, targets...)
 			if err != nil {
-				return err
+				return p.locate(err)
 			}
 			p.showPreview(pv)
 			if n := len(pv.Plan.Changes()); n > 0 && f.expectEmpty {
@@ -81,13 +75,7 @@ func upCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := p.checkNames(); err != nil {
-				return err
-			}
-			if err := p.checkMeasured(cmd.Context()); err != nil {
-				return err
-			}
-			if err := p.checkTags(); err != nil {
+			if err := p.check(cmd.Context()); err != nil {
 				return err
 			}
 			targets, err := p.targets()
@@ -101,7 +89,7 @@ func upCmd(f *flags) *cobra.Command {
 			// closed: what is applied is what was shown and confirmed.
 			plan, err := p.ws.Plan(cmd.Context(), p.program, targets...)
 			if err != nil {
-				return p.planFailed("up", err)
+				return p.planFailed("up", p.locate(err))
 			}
 			// Unless it is applied, the plan releases the lock, unchanged.
 			defer func() { err = errors.Join(err, plan.Close()) }()
@@ -119,7 +107,7 @@ func upCmd(f *flags) *cobra.Command {
 				return out
 			}
 			res, err := plan.Apply(cmd.Context(), outputs)
-			return p.finish("up", res, err)
+			return p.finish("up", res, p.locate(err))
 		},
 	}
 	f.with(c, withJSON|withYes|withParallel|withTargets|withProgress)
@@ -274,7 +262,7 @@ func stackCmd(f *flags) *cobra.Command {
 			return nil, err
 		}
 		// The stack name only picks a backend; the store is shared.
-		ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: "default", State: f.stateLocation(), AWS: st.AWS})
+		ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: "default", State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
 		if err != nil {
 			return nil, err
 		}
@@ -450,7 +438,7 @@ func stackCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), AWS: st.AWS})
+			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: args[0], State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
 			if err != nil {
 				return err
 			}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 	"github.com/meridianhq/terraform-provider-meridian/sdk"
 )
 
@@ -39,9 +39,12 @@ its region pair as this stack deployed it (meridian up first):
 
 Only clusters marked as drill targets (label meridian.io/drill-target=true on
 their kube-system namespace) are touched, and whatever step fails, the
-cluster is recreated and DNS failed back. Clusters are destroyed through the
-local testbed (--testbed, the folder make clusters writes), whose cluster
-names are the contexts of the provider's kubernetes block.
+cluster is recreated and DNS failed back. Clusters are destroyed and
+recreated by the lifecycle executable in the --testbed folder, run as
+"lifecycle destroy CONTEXT" and "lifecycle recreate CONTEXT" with the
+primary's context in the stack's kubernetes config; exit 0 means done, and
+its output goes into the drill's log. make clusters writes one into
+.testbed/clusters for the local clusters; write your own to drill others.
 
 The report is kept in the stack's state (the pair's latest drill), in the
 secondary bucket (meridian/drills/), and printed as a table or, with --json,
@@ -51,7 +54,7 @@ drill.max_deviation_percent.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if testbed == "" && !last {
-				return errors.New("--testbed DIR is required: a drill destroys and recreates the primary region's cluster, and it can do that only to the clusters of a local testbed (make clusters writes .testbed/clusters)")
+				return errors.New("--testbed DIR is required: a drill destroys and recreates the primary region's cluster through DIR/lifecycle (make clusters writes one into .testbed/clusters for the local clusters)")
 			}
 			p, err := open(cmd, f, true)
 			if err != nil {
@@ -69,18 +72,11 @@ drill.max_deviation_percent.`,
 			if last {
 				return p.lastDrill(cmd.Context(), policy)
 			}
-			set, err := cluster.Load(testbed)
-			if err != nil {
-				return fmt.Errorf("--testbed %s: %w (start the clusters with make clusters)", testbed, err)
-			}
 			contexts := map[string]string{}
 			for region, c := range p.st.Kubernetes {
 				contexts[region] = c.Context
 			}
 			pair := policy.Blueprint.RegionPair
-			if err := p.confirm(cmd, fmt.Sprintf("Destroy the cluster of %s (context %q) for real and restore it?", pair.PrimaryRegion, contexts[pair.PrimaryRegion])); err != nil {
-				return err
-			}
 			log := func(format string, args ...any) {
 				if f.json {
 					p.emit(map[string]any{"event": "progress", "resource": policy.Address(), "message": fmt.Sprintf(format, args...)})
@@ -88,14 +84,21 @@ drill.max_deviation_percent.`,
 					p.printf(format+"\n", args...)
 				}
 			}
-			rep, err := p.ws.Drill(cmd.Context(), policy.Blueprint, sdk.DrillOptions{Lifecycle: cluster.Regions{Set: set, Contexts: contexts}, Log: log})
+			lifecycle, err := drill.NewExecutable(testbed, contexts, log)
+			if err != nil {
+				return fmt.Errorf("--testbed %s: %w (start the clusters with make clusters, or put your own %s executable there)", testbed, err, drill.LifecycleFile)
+			}
+			if err := p.confirm(cmd, fmt.Sprintf("Destroy the cluster of %s (context %q) for real and restore it?", pair.PrimaryRegion, contexts[pair.PrimaryRegion])); err != nil {
+				return err
+			}
+			rep, err := p.ws.Drill(cmd.Context(), policy.Blueprint, sdk.DrillOptions{Lifecycle: lifecycle, Log: log})
 			if len(rep.Steps) == 0 {
 				return err
 			}
 			return errors.Join(err, p.showDrill(policy, rep, err == nil))
 		},
 	}
-	c.Flags().StringVar(&testbed, "testbed", "", "folder of the local cluster set whose primary cluster the drill destroys (make clusters writes .testbed/clusters)")
+	c.Flags().StringVar(&testbed, "testbed", "", "folder whose lifecycle executable destroys and recreates the primary's cluster (make clusters writes .testbed/clusters)")
 	c.Flags().BoolVar(&last, "last", false, "print the latest drill report kept in the stack's state instead of drilling (exit 1 if that drill did not pass)")
 	return f.with(c, withJSON|withYes)
 }

@@ -19,6 +19,7 @@ type flags struct {
 	dir         string
 	stack       string
 	state       string
+	stateKMSKey string
 	vars        []string
 	json        bool
 	yes         bool

@@ -100,6 +100,7 @@ func newRoot() *cobra.Command {
 	p.StringVarP(&f.dir, "dir", "C", ".", "directory of the stack files (*.tf, *.hcl)")
 	p.StringVarP(&f.stack, "stack", "s", "", "stack to use (default: the selected one, see meridian stack select)")
 	p.StringVar(&f.state, "state", os.Getenv("MERIDIAN_STATE"), "where stacks live: a directory or s3://BUCKET/PREFIX (default <dir>/.meridian/stacks; env MERIDIAN_STATE)")
+	p.StringVar(&f.stateKMSKey, "state-kms-key", os.Getenv("MERIDIAN_STATE_KMS_KEY"), "KMS key (id, ARN or alias) that encrypts the objects of an s3:// state, SSE-KMS (env MERIDIAN_STATE_KMS_KEY)")
 	p.StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable)")
 	root.AddCommand(previewCmd(f), upCmd(f), destroyCmd(f), refreshCmd(f), importCmd(f), stackCmd(f))
 	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f))

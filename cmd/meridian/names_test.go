@@ -16,7 +16,7 @@ import (
 func motoClients(t *testing.T, endpoint string) *awscloud.Cloud {
 	t.Helper()
 	cloud, err := awscloud.New(context.Background(), awscloud.Config{
-		Endpoint: endpoint, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true,
+		Endpoint: endpoint, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true,
 	})
 	if err != nil {
 		t.Fatal(err)

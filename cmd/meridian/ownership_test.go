@@ -46,6 +46,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = true
   }
   default_tags = { cost-centre = "cc-test" }
 }
@@ -92,7 +93,7 @@ func ownershipSetup(t *testing.T, p pairStack) (*cli, *awscloud.Cloud, string, s
 	p.write(t, dir)
 	c := newCLI(t, dir, "MERIDIAN_STATE=", "TF_CLI_CONFIG_FILE=/dev/null")
 	c.must("stack", "init", "dev")
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,11 @@ func planText(pv sdk.Preview, group func(string) (string, string)) string {
 					fmt.Fprintf(&b, "        %s = %s\n", d.Key, indent(shown(document(d.New)), "        "))
 					continue
 				}
+				if d.Sensitive {
+					// Both sides are redacted: say that it changes, not how.
+					fmt.Fprintf(&b, "        %s: %s changed\n", d.Key, d.New)
+					continue
+				}
 				for _, c := range leafChanges(d.Key, document(asJSON(d.Old)), document(asJSON(d.New))) {
 					fmt.Fprintf(&b, "        %s\n", c)
 				}

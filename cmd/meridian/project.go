@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -47,13 +48,38 @@ func open(cmd *cobra.Command, f *flags, needStack bool) (*project, error) {
 		parallel = st.Parallelism
 	}
 	p.ws, err = sdk.Open(cmd.Context(), sdk.Options{
-		Stack: name, State: f.stateLocation(), AWS: st.AWS, Kubernetes: st.Kubernetes, DefaultTags: st.DefaultTags,
+		Stack: name, State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS, Kubernetes: st.Kubernetes, DefaultTags: st.DefaultTags,
 		Parallelism: parallel, OnEvent: p.progress,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// check runs the plan-time checks that need the stack's files, before the
+// plan: it reads the capacity reservations' inputs first (once; CloudWatch
+// through the stack's AWS), since the names and tags depend on them.
+func (p *project) check(ctx context.Context) error {
+	if diags := p.st.Resolve(ctx, p.ws.Metrics()); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	if err := p.checkNames(); err != nil {
+		return err
+	}
+	if err := p.checkMeasured(ctx); err != nil {
+		return err
+	}
+	return p.checkTags()
+}
+
+// locate places at their file:line the problems the workspace found in the
+// stack's resources (an instance type the zone does not offer).
+func (p *project) locate(err error) error {
+	if diags := p.st.Locate(err); diags.HasErrors() {
+		return fmt.Errorf("the stack has errors:\n%s", strings.TrimRight(stack.FormatDiagnostics(diags), "\n"))
+	}
+	return err
 }
 
 // checkNames fails when two of the stack's primitives claim one cloud name

@@ -19,7 +19,7 @@ variable "kubeconfig" {
 }
 
 variable "testbed" {
-  description = "Folder of the local cluster set."
+  description = "Folder whose lifecycle executable destroys and recreates a cluster (make clusters writes .testbed/clusters)."
   type        = string
 }
 
@@ -30,6 +30,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = var.aws_endpoint != "" # an endpoint given here is moto or LocalStack
   }
   kubernetes {
     cluster {

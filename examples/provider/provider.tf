@@ -15,5 +15,6 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = true # moto: see the emulator attribute
   }
 }

@@ -142,6 +142,9 @@ type Problem struct {
 	Paths   []string
 	Summary string
 	Detail  string
+	// Warning marks a problem that does not stop the plan, such as a check
+	// the endpoint could not make.
+	Warning bool
 }
 
 func (p Problem) Error() string {

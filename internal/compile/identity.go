@@ -131,6 +131,10 @@ type Claimant struct {
 	Primitive primitive.Primitive
 }
 
+// ClashSummary is the summary of the diagnostic that reports a clash, the
+// same in terraform and in the CLI.
+const ClashSummary = "Name claimed twice"
+
 // Clash is a cloud name that two primitives claim.
 type Clash struct {
 	Claim

@@ -82,7 +82,9 @@ func (b *graphBuilder) workload(rp blueprint.RegionPair, w blueprint.Workload) {
 			deployment["volume_claim"], deployment["mount_path"] = rp.Name+"-data", v.MountPath
 			needs = append(needs, claim)
 		}
-		b.add(primitive.Primitive{Name: K8sDeployment + "." + role, Type: K8sDeployment, Region: region, Properties: deployment, DependsOn: needs}, role)
+		// env values may be secrets: the engine keeps only their seal.
+		b.add(primitive.Primitive{Name: K8sDeployment + "." + role, Type: K8sDeployment, Region: region, Properties: deployment,
+			DependsOn: needs, Sensitive: []string{"env"}}, role)
 		if len(w.Ports) > 0 {
 			b.add(primitive.Primitive{
 				Name: K8sService + "." + role, Type: K8sService, Region: region,

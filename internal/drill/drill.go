@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -43,8 +44,8 @@ const DrillTargetLabel = "meridian.io/drill-target"
 // time, read back after the restore, gives the measured RPO.
 const Canary = "meridian-drill-canary"
 
-// Lifecycle destroys and recreates the cluster of a region: on the local
-// testbed, a cluster.Set.
+// Lifecycle destroys and recreates the cluster of a region. Executable is
+// the one the provider and the CLI use: a folder's lifecycle program.
 type Lifecycle interface {
 	Destroy(ctx context.Context, region string) error
 	Recreate(ctx context.Context, region string) error
@@ -111,6 +112,9 @@ type snapshot struct {
 	Claims     []corev1.PersistentVolumeClaim `json:"claims"`
 	Apps       []appsv1.Deployment            `json:"deployments"`
 	Services   []corev1.Service               `json:"services"`
+	// Secrets (a workload's env) are restored from memory and never
+	// stored with the rest in the bucket: their values may be secrets.
+	Secrets []corev1.Secret `json:"-"`
 }
 
 func (d *Drill) log(format string, args ...any) {
@@ -398,6 +402,17 @@ func take(ctx context.Context, c kubernetes.Interface, ns string) (snapshot, err
 		p.Spec.VolumeName, p.Status = "", corev1.PersistentVolumeClaimStatus{}
 		s.Claims = append(s.Claims, p)
 	}
+	secrets, err := c.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return s, err
+	}
+	for _, sec := range secrets.Items {
+		if sec.Type == corev1.SecretTypeServiceAccountToken {
+			continue // the cluster makes its own
+		}
+		clean(&sec.ObjectMeta)
+		s.Secrets = append(s.Secrets, sec)
+	}
 	deps, err := c.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return s, err
@@ -453,6 +468,13 @@ func restore(ctx context.Context, c kubernetes.Interface, s snapshot, typ string
 			}
 		}
 	case compile.K8sDeployment:
+		// A Deployment's env Secret is part of it: its pods need it to start.
+		// It is not counted: it is no primitive of its own.
+		for _, sec := range s.Secrets {
+			if _, err := c.CoreV1().Secrets(sec.Namespace).Create(ctx, &sec, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return n, err
+			}
+		}
 		for _, dep := range s.Apps {
 			if err := create(func() error {
 				_, err := c.AppsV1().Deployments(dep.Namespace).Create(ctx, &dep, metav1.CreateOptions{})
@@ -523,6 +545,12 @@ func compare(ctx context.Context, c kubernetes.Interface, s snapshot) []string {
 		got, err := c.AppsV1().Deployments(want.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
 		if err != nil || *got.Spec.Replicas != *want.Spec.Replicas || got.Spec.Template.Spec.Containers[0].Image != want.Spec.Template.Spec.Containers[0].Image || !equalMaps(got.Labels, want.Labels) {
 			diffs = append(diffs, "deployment "+want.Name)
+		}
+	}
+	for _, want := range s.Secrets {
+		got, err := c.CoreV1().Secrets(want.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
+		if err != nil || !reflect.DeepEqual(got.Data, want.Data) {
+			diffs = append(diffs, "secret "+want.Name)
 		}
 	}
 	for _, want := range s.Services {

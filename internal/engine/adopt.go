@@ -60,6 +60,7 @@ func (e *Engine) Adopt(ctx context.Context, g primitive.Graph, ids map[string]st
 					rec.Token, rec.Unmarked = newToken(), true
 				}
 			}
+			rec.Inputs, rec.Sensitive = primitive.Sealed(rec.Inputs, p.Sensitive, rec.Token), p.Sensitive
 			st.Put(rec)
 		}
 	}

@@ -352,7 +352,14 @@ func (r *run) deleteRecorded(ctx context.Context, s Step, d Driver) ([]string, e
 // for other drivers the create is finished with its token, which makes no
 // second object.
 func (r *run) findPending(ctx context.Context, s Step, d Driver, rec *Record) (bool, []string, error) {
-	req := Request{Name: rec.Name, Type: rec.Type, Region: rec.Region, Properties: rec.Inputs,
+	// The record keeps sensitive values sealed: a create must not write
+	// the seal as the value, so it goes without them; it only finds the
+	// object, which the delete that follows removes.
+	props := maps.Clone(rec.Inputs)
+	for _, k := range rec.Sensitive {
+		delete(props, k)
+	}
+	req := Request{Name: rec.Name, Type: rec.Type, Region: rec.Region, Properties: props,
 		Tags: r.e.withMarks(d, rec.Name, rec.Token, rec.Tags), Token: rec.Token, Resume: true}
 	var (
 		res   Result
@@ -440,7 +447,8 @@ func (r *run) apply(ctx context.Context, s Step, d Driver) ([]string, error) {
 		req.Tags = r.e.withMarks(d, s.Name, req.Token, s.desired.Tags)
 		pending := Record{
 			Name: s.Name, Type: s.Type, Region: s.Region, Pending: OpCreate, Token: req.Token,
-			Inputs: props, Tags: s.desired.Tags, DependsOn: s.desired.Dependencies(),
+			Inputs: primitive.Sealed(props, s.desired.Sensitive, req.Token), Sensitive: s.desired.Sensitive,
+			Tags: s.desired.Tags, DependsOn: s.desired.Dependencies(),
 		}
 		if err := r.put(pending); err != nil {
 			return nil, err
@@ -462,7 +470,9 @@ func (r *run) apply(ctx context.Context, s Step, d Driver) ([]string, error) {
 	}
 	done := Record{
 		Name: s.Name, Type: s.Type, Region: s.Region, ID: res.ID, Token: req.Token,
-		Inputs: props, Tags: s.desired.Tags, Outputs: withID(res.Outputs, res.ID),
+		Inputs:    primitive.Sealed(props, s.desired.Sensitive, req.Token),
+		Sensitive: s.desired.Sensitive,
+		Tags:      s.desired.Tags, Outputs: withID(res.Outputs, res.ID),
 		DependsOn: s.desired.Dependencies(),
 	}
 	return res.Warnings, r.put(done)

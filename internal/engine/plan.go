@@ -188,7 +188,10 @@ func diffOne(p primitive.Primitive, st State, outputs primitive.Outputs, d Drive
 		return step
 	}
 	props, unknown := primitive.Resolve(p.Properties, outputs)
-	changed := changedKeys(props, rec.Inputs)
+	// A sensitive value is compared by its seal: the record keeps no other.
+	// One the record keeps in clear (recorded before it was sensitive)
+	// differs from its seal, so the update that follows seals it.
+	changed := changedKeys(primitive.Sealed(props, p.Sensitive, rec.Token), rec.Inputs)
 	for _, ref := range unknown {
 		// An unknown value counts as a change of every key that holds it.
 		for k, v := range p.Properties {

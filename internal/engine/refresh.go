@@ -66,7 +66,8 @@ func (e *Engine) Refresh(ctx context.Context, st *State) ([]Drift, []string, err
 		for k, v := range rec.Inputs {
 			inputs[k] = v
 		}
-		for k, v := range primitive.Normalize(obs.Properties) {
+		seen := primitive.Sealed(primitive.Normalize(obs.Properties), rec.Sensitive, rec.Token)
+		for k, v := range seen {
 			if !reflect.DeepEqual(v, rec.Inputs[k]) {
 				drift.Changes = append(drift.Changes, k)
 			}

@@ -16,10 +16,13 @@ type Record struct {
 	Region string `json:"region"`
 	// ID is the cloud's identifier; empty while a create is pending.
 	ID string `json:"id,omitempty"`
-	// Inputs are the resolved properties as last applied, or as last seen by refresh.
-	Inputs  map[string]any    `json:"inputs,omitempty"`
-	Tags    map[string]string `json:"tags,omitempty"`
-	Outputs map[string]string `json:"outputs,omitempty"`
+	// Inputs are the resolved properties as last applied, or as last seen
+	// by refresh; those named in Sensitive are kept sealed
+	// (primitive.Seal, with Token as the salt), never in clear.
+	Inputs    map[string]any    `json:"inputs,omitempty"`
+	Sensitive []string          `json:"sensitive,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	Outputs   map[string]string `json:"outputs,omitempty"`
 	// DependsOn is kept so that destroy can run in reverse order after the
 	// primitive has left the desired graph.
 	DependsOn []string `json:"depends_on,omitempty"`

@@ -3,6 +3,8 @@
 package primitive
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -24,6 +26,51 @@ type Primitive struct {
 	// DependsOn lists primitives that must exist first beyond those
 	// implied by references.
 	DependsOn []string `json:"depends_on,omitempty"`
+	// Sensitive lists the properties whose values are secrets (a
+	// workload's env). The engine records them only sealed (Seal), and
+	// plans, previews and events show them as Redacted.
+	Sensitive []string `json:"sensitive,omitempty"`
+}
+
+// Redacted is how a sensitive value is shown.
+const Redacted = "(sensitive)"
+
+// sealPrefix starts every sealed value, so that one is told from a value
+// kept in clear.
+const sealPrefix = "sha256:"
+
+// Seal returns what a record keeps of a sensitive value: the SHA-256 of
+// salt and the value's JSON. A change of the value is a change of the seal,
+// so the engine still sees drift and plans updates, while the value itself
+// is kept nowhere. The salt (the record's token) keeps equal values in two
+// records from sealing alike, and a table of hashes of common values from
+// applying to any record.
+func Seal(value any, salt string) string {
+	b, err := json.Marshal(value)
+	if err != nil {
+		panic(fmt.Sprintf("primitive property is not JSON: %v", err))
+	}
+	h := sha256.New()
+	h.Write([]byte(salt))
+	h.Write([]byte{0})
+	h.Write(b)
+	return sealPrefix + hex.EncodeToString(h.Sum(nil))
+}
+
+// Sealed returns a copy of props with the value of every sensitive key
+// that props has replaced by its seal.
+func Sealed(props map[string]any, sensitive []string, salt string) map[string]any {
+	if len(sensitive) == 0 {
+		return props
+	}
+	out := make(map[string]any, len(props))
+	for k, v := range props {
+		out[k] = v
+		if slices.Contains(sensitive, k) {
+			out[k] = Seal(v, salt)
+		}
+	}
+	return out
 }
 
 // Graph is the set of primitives a blueprint compiles into.

@@ -125,33 +125,12 @@ func (st *Stack) Resources() (Resources, hcl.Diagnostics) {
 	for _, p := range st.CostTagPolicies {
 		r.TagPolicies = append(r.TagPolicies, p.Blueprint)
 	}
-	for _, c := range st.CapacityReservations {
-		spec, prices, d := st.resolve(c)
+	for i := range st.CapacityReservations {
+		spec, prices, d := st.CapacityReservations[i].resolve()
 		diags = append(diags, d...)
 		r.Capacities = append(r.Capacities, Capacity{Spec: spec, Prices: prices})
 	}
 	return r, diags
-}
-
-// resolution is what CapacityReservation.Resolve returns.
-type resolution struct {
-	spec   blueprint.Capacity
-	prices blueprint.PriceTable
-	diags  hcl.Diagnostics
-}
-
-// resolve is c.Resolve, once per stack: the files it reads are read once
-// however many checks need the reservation.
-func (st *Stack) resolve(c CapacityReservation) (blueprint.Capacity, blueprint.PriceTable, hcl.Diagnostics) {
-	r, ok := st.resolved[c.Label]
-	if !ok {
-		r.spec, r.prices, r.diags = c.Resolve()
-		if st.resolved == nil {
-			st.resolved = map[string]resolution{}
-		}
-		st.resolved[c.Label] = r
-	}
-	return r.spec, r.prices, r.diags
 }
 
 // Graph compiles the stack.

@@ -71,9 +71,9 @@ func (st *Stack) nameDiagnostics(clashes []compile.Clash) hcl.Diagnostics {
 			return fmt.Sprintf("%s: its %s claims %s, and so does %s of %s at %s:%d; only one object can have that name, so up would fail half way: give one of them another name.",
 				me, my, c.Claim, their, other, at.Filename, at.Start.Line)
 		}
-		diags = append(diags, errAt(ar, "Name clash", detail(a, short(c.First.Primitive.Name), b, short(c.Second.Primitive.Name), br)))
+		diags = append(diags, errAt(ar, compile.ClashSummary, detail(a, short(c.First.Primitive.Name), b, short(c.Second.Primitive.Name), br)))
 		if ar != br {
-			diags = append(diags, errAt(br, "Name clash", detail(b, short(c.Second.Primitive.Name), a, short(c.First.Primitive.Name), ar)))
+			diags = append(diags, errAt(br, compile.ClashSummary, detail(b, short(c.Second.Primitive.Name), a, short(c.First.Primitive.Name), ar)))
 		}
 	}
 	return diags

@@ -42,13 +42,13 @@ resource "meridian_region_pair" %q {
 	// Block a starts on line 3, b on line 22; bucket_prefix is 5 lines in,
 	// kv_table.name 8, dns.zone_name 12.
 	for _, want := range []string{
-		`main.tf:8,21: error: Name clash: meridian_region_pair.a: its aws_s3_bucket.primary claims S3 bucket "shared-us-east-1" (unique in every account), and so does aws_s3_bucket.primary of meridian_region_pair.b at main.tf:27`,
-		`main.tf:27,21: error: Name clash: meridian_region_pair.b: its aws_s3_bucket.primary claims S3 bucket "shared-us-east-1"`,
-		`main.tf:8,21: error: Name clash: meridian_region_pair.a: its aws_s3_bucket.secondary claims S3 bucket "shared-us-west-2"`,
-		`main.tf:11,16: error: Name clash: meridian_region_pair.a: its aws_dynamodb_table.kv claims DynamoDB table "orders" (unique in us-east-1), and so does aws_dynamodb_table.kv of meridian_region_pair.b at main.tf:30`,
-		`main.tf:30,16: error: Name clash: meridian_region_pair.b: its aws_dynamodb_table_replica.kv claims DynamoDB table "orders" (unique in us-west-2)`,
-		`main.tf:15,26: error: Name clash: meridian_region_pair.a: its aws_route53_zone.dns claims Route 53 hosted zone "shop.example.com" (unique in the account), and so does aws_route53_zone.dns of meridian_region_pair.b at main.tf:34`,
-		`main.tf:34,26: error: Name clash: meridian_region_pair.b: its aws_route53_zone.dns claims Route 53 hosted zone "shop.example.com"`,
+		`main.tf:8,21: error: Name claimed twice: meridian_region_pair.a: its aws_s3_bucket.primary claims S3 bucket "shared-us-east-1" (unique in every account), and so does aws_s3_bucket.primary of meridian_region_pair.b at main.tf:27`,
+		`main.tf:27,21: error: Name claimed twice: meridian_region_pair.b: its aws_s3_bucket.primary claims S3 bucket "shared-us-east-1"`,
+		`main.tf:8,21: error: Name claimed twice: meridian_region_pair.a: its aws_s3_bucket.secondary claims S3 bucket "shared-us-west-2"`,
+		`main.tf:11,16: error: Name claimed twice: meridian_region_pair.a: its aws_dynamodb_table.kv claims DynamoDB table "orders" (unique in us-east-1), and so does aws_dynamodb_table.kv of meridian_region_pair.b at main.tf:30`,
+		`main.tf:30,16: error: Name claimed twice: meridian_region_pair.b: its aws_dynamodb_table_replica.kv claims DynamoDB table "orders" (unique in us-west-2)`,
+		`main.tf:15,26: error: Name claimed twice: meridian_region_pair.a: its aws_route53_zone.dns claims Route 53 hosted zone "shop.example.com" (unique in the account), and so does aws_route53_zone.dns of meridian_region_pair.b at main.tf:34`,
+		`main.tf:34,26: error: Name claimed twice: meridian_region_pair.b: its aws_route53_zone.dns claims Route 53 hosted zone "shop.example.com"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing diagnostic:\n%s", want)

@@ -1,21 +1,20 @@
 package stack
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
-	"github.com/meridianhq/terraform-provider-meridian/internal/forecast"
+	"github.com/meridianhq/terraform-provider-meridian/internal/deploy"
 	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
@@ -92,15 +91,19 @@ type CapacityReservation struct {
 	CSVFile    string
 	PriceTable string
 	// CloudWatch is set when the history is to be read from CloudWatch.
-	CloudWatch *CloudWatchDemand
+	CloudWatch *deploy.CloudWatchDemand
 	DeclRange  hcl.Range
 	ranges     map[string]hcl.Range
+
+	// resolved is what Stack.Resolve read: the blueprint with its history,
+	// the prices and the problems.
+	resolved *resolvedCapacity
 }
 
-// CloudWatchDemand is a demand block's cloudwatch block.
-type CloudWatchDemand struct {
-	Region, Namespace, MetricName, Statistic, StartTime, EndTime string
-	Dimensions                                                   map[string]string
+type resolvedCapacity struct {
+	blueprint blueprint.Capacity
+	prices    blueprint.PriceTable
+	diags     hcl.Diagnostics
 }
 
 // Address is how terraform names the resource.
@@ -116,71 +119,42 @@ func (c CapacityReservation) Range(path string) hcl.Range {
 	return c.DeclRange
 }
 
-// Resolve reads the demand history (csv_file) and the price table the block
-// names, as the provider does at plan time, and checks the rules that need
-// no forecast (Plan checks the rest). It makes no cloud call: a cloudwatch
-// history is an error.
-func (c CapacityReservation) Resolve() (blueprint.Capacity, blueprint.PriceTable, hcl.Diagnostics) {
+// Resolve reads the inputs that each capacity reservation names (its
+// demand history from a file or CloudWatch, its price table) through the
+// application layer, as the provider does at plan time, once: Resources,
+// Plan and Graph use what it read. metrics may be nil (no AWS); a
+// CloudWatch history is then an error.
+func (st *Stack) Resolve(ctx context.Context, metrics deploy.Metrics) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	bp := c.Blueprint
-	fail := func(path, summary, detail string) {
-		diags = append(diags, errAt(c.Range(path), summary, fmt.Sprintf("%s: %s: %s", c.Address(), path, detail)))
-	}
-	prices := blueprint.DefaultPrices()
-	if c.PriceTable != "" {
-		b, err := os.ReadFile(c.PriceTable)
-		if err == nil {
-			prices, err = blueprint.ParsePrices(b)
+	for i := range st.CapacityReservations {
+		c := &st.CapacityReservations[i]
+		if c.resolved == nil {
+			bp := c.Blueprint
+			prices, ps := deploy.ResolveCapacity(ctx, &bp, deploy.CapacityInputs{PriceTable: c.PriceTable, CSVFile: c.CSVFile, CloudWatch: c.CloudWatch}, metrics)
+			v := &values{resource: c.Address(), ranges: c.ranges}
+			v.problems(c.DeclRange, ps)
+			c.resolved = &resolvedCapacity{blueprint: bp, prices: prices, diags: v.diags}
 		}
-		if err != nil {
-			fail("price_table", "Cannot read price table", err.Error())
-		}
+		diags = append(diags, c.resolved.diags...)
 	}
-	switch {
-	case c.CloudWatch != nil:
-		fail("demand.cloudwatch", "History in CloudWatch",
-			"the meridian CLI plans capacity without cloud calls; export the metric as timestamp,value rows and name the file in demand.csv_file (or pass --demand FILE.csv).")
-	case c.CSVFile != "":
-		s, err := readCSV(c.CSVFile)
-		if err != nil {
-			fail("demand.csv_file", "Cannot read demand history", err.Error())
-			break
-		}
-		if !s.Start.IsZero() {
-			if step, err := blueprint.ParsePeriod(bp.WithDefaults().Demand.Step); err == nil && s.Step != step && len(s.Values) > 1 {
-				fail("demand.step", "Step does not match the history", fmt.Sprintf("%s has rows %s apart, but demand.step is %s.", c.CSVFile, s.Step, bp.WithDefaults().Demand.Step))
-			}
-			if bp.Demand.Start == "" {
-				bp.Demand.Start = s.Start.UTC().Format(time.RFC3339)
-			}
-		}
-		bp.Demand.Values = s.Values
-	}
-	if diags.HasErrors() {
-		return bp, prices, diags
-	}
-	v := &values{resource: c.Address(), ranges: c.ranges}
-	v.problems(c.DeclRange, bp.WithDefaults().Validate(prices))
-	return bp, prices, append(diags, v.diags...)
+	return diags
 }
 
-func readCSV(name string) (forecast.Series, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return forecast.Series{}, err
+// resolve returns what Stack.Resolve read, reading it without a cloud if
+// it has not run.
+func (c *CapacityReservation) resolve() (blueprint.Capacity, blueprint.PriceTable, hcl.Diagnostics) {
+	if c.resolved == nil {
+		st := &Stack{CapacityReservations: []CapacityReservation{*c}}
+		st.Resolve(context.Background(), nil)
+		c.resolved = st.CapacityReservations[0].resolved
 	}
-	defer f.Close()
-	s, err := forecast.ReadCSV(f, 0)
-	if err != nil {
-		return forecast.Series{}, fmt.Errorf("%s: %w", name, err)
-	}
-	return s, nil
+	return c.resolved.blueprint, c.resolved.prices, c.resolved.diags
 }
 
 // Plan resolves the reservation and plans it: the forecast, the split per
 // region and its cost. Nothing is reserved.
-func (c CapacityReservation) Plan() (blueprint.Capacity, blueprint.CapacityPlan, hcl.Diagnostics) {
-	bp, prices, diags := c.Resolve()
+func (c *CapacityReservation) Plan() (blueprint.Capacity, blueprint.CapacityPlan, hcl.Diagnostics) {
+	bp, prices, diags := c.resolve()
 	if diags.HasErrors() {
 		return bp, blueprint.CapacityPlan{}, diags
 	}
@@ -194,13 +168,8 @@ func (c CapacityReservation) Plan() (blueprint.Capacity, blueprint.CapacityPlan,
 }
 
 // Graph compiles the reservation into its primitives.
-func (c CapacityReservation) Graph(defaultTags map[string]string) (primitive.Graph, hcl.Diagnostics) {
-	bp, prices, diags := c.Resolve()
-	return c.graph(bp, prices, diags, defaultTags)
-}
-
-// graph compiles the reservation as it was resolved.
-func (c CapacityReservation) graph(bp blueprint.Capacity, prices blueprint.PriceTable, diags hcl.Diagnostics, defaultTags map[string]string) (primitive.Graph, hcl.Diagnostics) {
+func (c *CapacityReservation) Graph(defaultTags map[string]string) (primitive.Graph, hcl.Diagnostics) {
+	bp, prices, diags := c.resolve()
 	if diags.HasErrors() {
 		return primitive.Graph{}, diags
 	}
@@ -476,7 +445,7 @@ func (st *Stack) addCapacityReservation(b *hcl.Block, ctx *hcl.EvalContext) hcl.
 		sources++
 		ca := v.content(cb.Body, cloudWatchSchema, "demand.cloudwatch").Attributes
 		v.ranges["demand.cloudwatch"] = cb.DefRange
-		r.CloudWatch = &CloudWatchDemand{
+		r.CloudWatch = &deploy.CloudWatchDemand{
 			Region: v.str("demand.cloudwatch.region", ca["region"]), Namespace: v.str("demand.cloudwatch.namespace", ca["namespace"]),
 			MetricName: v.str("demand.cloudwatch.metric_name", ca["metric_name"]), Statistic: v.str("demand.cloudwatch.statistic", ca["statistic"]),
 			StartTime: v.str("demand.cloudwatch.start_time", ca["start_time"]), EndTime: v.str("demand.cloudwatch.end_time", ca["end_time"]),
@@ -607,9 +576,9 @@ func (st *Stack) TagGraphs() ([]TagGraph, hcl.Diagnostics) {
 	for _, p := range st.DRPolicies {
 		out = append(out, TagGraph{p.Address(), p.Graph})
 	}
-	for _, c := range st.CapacityReservations {
-		bp, prices, d := st.resolve(c)
-		g, d := c.graph(bp, prices, d, st.DefaultTags)
+	for i := range st.CapacityReservations {
+		c := &st.CapacityReservations[i]
+		g, d := c.Graph(st.DefaultTags)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			out = append(out, TagGraph{c.Address(), g})

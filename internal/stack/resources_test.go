@@ -222,7 +222,8 @@ func TestCapacityResolveErrors(t *testing.T) {
 	cases := []struct{ name, body, want string }{
 		{"missing file", "  demand {\n    csv_file = \"nope.csv\"\n  }", "stack.tf:8,.*Cannot read demand history"},
 		{"step mismatch", "  demand {\n    csv_file = \"two.csv\"\n  }", "Step does not match the history"},
-		{"cloudwatch", "  demand {\n    cloudwatch {\n      namespace = \"AWS/EC2\"\n    }\n  }", "History in CloudWatch"},
+		{"cloudwatch window", "  demand {\n    cloudwatch {\n      namespace = \"AWS/EC2\"\n    }\n  }", "Invalid time"},
+		{"cloudwatch without AWS", "  demand {\n    cloudwatch {\n      namespace = \"AWS/EC2\"\n      metric_name = \"CPUUtilization\"\n      start_time = \"2026-01-01T00:00:00Z\"\n      end_time = \"2026-01-03T00:00:00Z\"\n    }\n  }", "stack.tf:8,.*No AWS configured"},
 		{"too little history", "  demand {\n    values = [1, 2, 3]\n  }", "Too little demand history"},
 		{"price table", "  price_table = \"prices.json\"\n  demand {\n    values = [1]\n  }", "Cannot read price table"},
 	}

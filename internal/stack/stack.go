@@ -66,10 +66,6 @@ type Stack struct {
 	// Files are the parsed sources, for printing diagnostics with snippets.
 	Files map[string]*hcl.File
 	ctx   *hcl.EvalContext
-	// resolved holds each capacity reservation's resolution, by label:
-	// one command checks names and tags and plans from the same stack, and
-	// reads the reservation's files once.
-	resolved map[string]resolution
 }
 
 // RegionPair is one resource block.
@@ -472,7 +468,7 @@ var (
 	}}
 )
 
-var awsSchema = &hcl.BodySchema{Attributes: attrs("endpoint", "endpoints", "access_key", "secret_key", "profile", "s3_use_path_style", "skip_credentials_validation")}
+var awsSchema = &hcl.BodySchema{Attributes: attrs("endpoint", "endpoints", "access_key", "secret_key", "profile", "s3_use_path_style", "skip_credentials_validation", "emulator")}
 
 func (st *Stack) decodeProvider(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnostics {
 	v := &values{resource: `provider "meridian"`, ctx: ctx, ranges: map[string]hcl.Range{}}
@@ -494,6 +490,7 @@ func (st *Stack) decodeProvider(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnos
 			Profile:                   v.str("aws.profile", a["profile"]),
 			S3UsePathStyle:            v.bool("aws.s3_use_path_style", a["s3_use_path_style"]),
 			SkipCredentialsValidation: v.bool("aws.skip_credentials_validation", a["skip_credentials_validation"]),
+			Emulator:                  v.bool("aws.emulator", a["emulator"]),
 		}
 	}
 	if b := v.single(c.Blocks, "kubernetes", "kubernetes"); b != nil {
@@ -678,7 +675,11 @@ func (v *values) problems(declRange hcl.Range, ps []blueprint.Problem) {
 				break
 			}
 		}
-		v.diags = append(v.diags, errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", v.resource, p.Paths[0], p.Detail)))
+		d := errAt(r, p.Summary, fmt.Sprintf("%s: %s: %s", v.resource, p.Paths[0], p.Detail))
+		if p.Warning {
+			d.Severity = hcl.DiagWarning
+		}
+		v.diags = append(v.diags, d)
 	}
 }
 

@@ -109,6 +109,9 @@ func (b *localBackend) readState() (Document, error) {
 	}
 	d, err := decode(raw, b.path())
 	if err != nil {
+		// Unknown again, so that a save reads the file anew and refuses
+		// too: a state of a newer format is never written over.
+		b.known = false
 		return Document{}, err
 	}
 	b.serial, b.known = d.Serial, true
@@ -159,6 +162,13 @@ func (b *localBackend) save(d Document) error {
 	// race with a human, not with a run.
 	if err := b.checkLock(); err != nil {
 		return err
+	}
+	if !b.known {
+		// Never loaded, or its load failed: a state file of a newer
+		// format must stop this save as it stopped the load.
+		if _, err := b.readState(); err != nil {
+			return err
+		}
 	}
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
@@ -231,7 +241,7 @@ func (b *localBackend) Append(_ context.Context, c engine.Changes) error {
 		}
 		b.journal = f
 	}
-	line, err := json.Marshal(logLine{Base: b.serial, Changes: c})
+	line, err := encodeEntry(b.serial, c)
 	if err != nil {
 		return err
 	}

@@ -32,10 +32,26 @@ import (
 // the lock is released with a DeleteObject If-Match on its own ETag. moto
 // 5.2.1 honours all three (checked: a second PutObject with If-None-Match: *
 // answers 412 PreconditionFailed), so no lock table is needed.
+//
+// With KMSKeyID set (a key id, key ARN, alias name or alias ARN), every
+// object the store writes (state, journal entries, lock) is encrypted with
+// SSE-KMS under that key, whatever the bucket's default encryption: the
+// state names every object of the stack, and reading it then needs
+// kms:Decrypt on the key as well as s3:GetObject.
 type S3Store struct {
-	Client *s3.Client
-	Bucket string
-	Prefix string
+	Client   *s3.Client
+	Bucket   string
+	Prefix   string
+	KMSKeyID string
+}
+
+// put writes an object, encrypted with the store's KMS key if it has one.
+func (s S3Store) put(ctx context.Context, in *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
+	if s.KMSKeyID != "" {
+		in.ServerSideEncryption = s3types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(s.KMSKeyID)
+	}
+	return s.Client.PutObject(ctx, in)
 }
 
 func (s S3Store) key(name string) string { return path.Join(s.Prefix, name) }
@@ -147,11 +163,16 @@ func (b *s3Backend) Load(ctx context.Context) (Document, error) {
 		if !ok {
 			continue
 		}
-		var c engine.Changes
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return Document{}, fmt.Errorf("journal entry s3://%s/%s is damaged: %w", b.store.Bucket, key, err)
+		where := fmt.Sprintf("journal entry s3://%s/%s", b.store.Bucket, key)
+		l, err := decodeEntry(raw, where)
+		var newer *newerFormatError
+		if errors.As(err, &newer) {
+			return Document{}, err
 		}
-		changes = append(changes, c)
+		if err != nil {
+			return Document{}, fmt.Errorf("%s is damaged: %w", where, err)
+		}
+		changes = append(changes, l.Changes)
 		b.seq = max(b.seq, seq)
 	}
 	b.entries = keys
@@ -171,16 +192,18 @@ func (b *s3Backend) readState(ctx context.Context) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
-	b.etag, b.known, b.seq, b.entries = etag, true, 0, nil
 	if !ok {
-		b.serial = 0
+		b.etag, b.known, b.seq, b.entries, b.serial = "", true, 0, nil, 0
 		return Document{Version: Version, Stack: b.stack}, nil
 	}
 	d, err := decode(raw, b.Where())
 	if err != nil {
+		// A state this process cannot read (of a newer format) is not
+		// taken as read: its ETag must never let a save replace it.
+		b.known = false
 		return Document{}, err
 	}
-	b.serial = d.Serial
+	b.etag, b.known, b.seq, b.entries, b.serial = etag, true, 0, nil, d.Serial
 	return d, nil
 }
 
@@ -222,14 +245,14 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 			return err
 		}
 	}
-	raw, err := json.Marshal(c)
+	raw, err := encodeEntry(0, c) // the key names the base
 	if err != nil {
 		return err
 	}
 	b.seq++
 	key := b.entryKey(b.serial, b.seq)
 	write := newID()
-	if _, err := b.store.Client.PutObject(ctx, &s3.PutObjectInput{
+	if _, err := b.store.put(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(b.store.Bucket), Key: aws.String(key), Body: bytes.NewReader(raw),
 		ContentType: aws.String("application/json"), IfNoneMatch: aws.String("*"),
 		Metadata: map[string]string{writeMeta: write},
@@ -255,6 +278,21 @@ func (b *s3Backend) Append(ctx context.Context, c engine.Changes) error {
 
 // save writes d as the next serial; the caller holds b.mu.
 func (b *s3Backend) save(ctx context.Context, d Document) error {
+	if !b.known {
+		// Never read, or its read failed. A state of a newer format must
+		// stop this save as it stopped the load, with the same error;
+		// any other state this process has not read stops it at the
+		// PUT's condition.
+		raw, _, ok, err := b.get(ctx, b.stateKey())
+		if err != nil {
+			return err
+		}
+		if ok {
+			if _, err := decode(raw, b.Where()); err != nil {
+				return err
+			}
+		}
+	}
 	d.Stack = b.stack
 	d.Serial = b.serial + 1
 	raw, err := encode(d)
@@ -272,7 +310,7 @@ func (b *s3Backend) save(ctx context.Context, d Document) error {
 	} else {
 		in.IfMatch = aws.String(b.etag)
 	}
-	out, err := b.store.Client.PutObject(ctx, in)
+	out, err := b.store.put(ctx, in)
 	etag := ""
 	if err == nil {
 		etag = aws.ToString(out.ETag)
@@ -323,7 +361,7 @@ func (b *s3Backend) landed(ctx context.Context, err error, key, write string) (s
 func (b *s3Backend) Lock(ctx context.Context, operation string) (Lock, error) {
 	l := newLock(operation)
 	raw, _ := json.MarshalIndent(l, "", "  ")
-	out, err := b.store.Client.PutObject(ctx, &s3.PutObjectInput{
+	out, err := b.store.put(ctx, &s3.PutObjectInput{
 		Bucket: aws.String(b.store.Bucket), Key: aws.String(b.lockKey()),
 		Body: bytes.NewReader(raw), ContentType: aws.String("application/json"),
 		IfNoneMatch: aws.String("*"),

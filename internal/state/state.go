@@ -21,8 +21,80 @@ import (
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 )
 
-// Version is the format of the state documents this package writes.
+// Version is the format of what this package writes: state documents,
+// local journal lines and S3 journal entries, which all hold the same
+// records, so they share one version. Every write carries Version. A reader
+// takes a document or entry without a version as version 1 (journal entries
+// had none before), upgrades an older version in memory with upgrade (the
+// next save writes it at Version), and refuses a newer one with a
+// *newerFormatError: this meridian would misread it, and must never write
+// over it.
 const Version = 1
+
+// upgrades[v] turns the JSON of a document or journal entry of format
+// version v into version v+1. A change of format bumps Version and adds a
+// step here; a step works on the raw JSON, so it can read what the current
+// types no longer have, and handles each kind it may meet (a document's
+// "records", a journal entry's "put"). The golden files of every released
+// format in testdata must go on loading. Version 1 is the first: no steps.
+var upgrades = map[int]func(raw []byte) ([]byte, error){}
+
+// upgrade turns raw, of format version v, into the current format.
+func upgrade(raw []byte, v int, where string) ([]byte, error) {
+	for ; v < Version; v++ {
+		step, ok := upgrades[v]
+		if !ok {
+			return nil, fmt.Errorf("%s has format version %d, which this meridian (format %d) cannot upgrade", where, v, Version)
+		}
+		var err error
+		if raw, err = step(raw); err != nil {
+			return nil, fmt.Errorf("upgrade %s from format version %d: %w", where, v, err)
+		}
+	}
+	return raw, nil
+}
+
+// newerFormatError is the error of reading a document or journal entry
+// written by a newer meridian, in a format this one does not know.
+type newerFormatError struct {
+	Where   string // the file, line or object
+	Version int    // its format version
+}
+
+func (e *newerFormatError) Error() string {
+	return fmt.Sprintf("%s has format version %d, newer than this meridian's %d: use a meridian that reads version %d; nothing was read or changed",
+		e.Where, e.Version, Version, e.Version)
+}
+
+// decodeFormat decodes raw, a document or journal entry of any known
+// format version, into a T of the current one; version reads T's version
+// field. The version is checked before a decoding error is reported: a
+// newer format may not fit today's types, and must be refused as newer
+// (a *newerFormatError), not taken for damage.
+func decodeFormat[T any](raw []byte, where string, version func(T) int) (T, error) {
+	var out, zero T
+	err := json.Unmarshal(raw, &out)
+	if syntax := (*json.SyntaxError)(nil); errors.As(err, &syntax) {
+		return zero, err
+	}
+	v := max(version(out), 1) // none is version 1
+	if v > Version {
+		return zero, &newerFormatError{Where: where, Version: v}
+	}
+	if err != nil {
+		return zero, err
+	}
+	if v < Version {
+		if raw, err = upgrade(raw, v, where); err != nil {
+			return zero, err
+		}
+		out = zero
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return zero, fmt.Errorf("%s, upgraded from format version %d: %w", where, v, err)
+		}
+	}
+	return out, nil
+}
 
 // Document is what a backend stores for one stack.
 type Document struct {
@@ -154,13 +226,16 @@ func encode(d Document) ([]byte, error) {
 	return json.MarshalIndent(d, "", "  ")
 }
 
+// decode reads a state document of any known format version.
 func decode(b []byte, where string) (Document, error) {
-	var d Document
-	if err := json.Unmarshal(b, &d); err != nil {
-		return Document{}, fmt.Errorf("state at %s is not valid: %w", where, err)
+	where = "state at " + where
+	d, err := decodeFormat(b, where, func(d Document) int { return d.Version })
+	if newer := (*newerFormatError)(nil); errors.As(err, &newer) {
+		return Document{}, err
 	}
-	if d.Version > Version {
-		return Document{}, fmt.Errorf("state at %s has format version %d; this meridian reads up to %d", where, d.Version, Version)
+	if err != nil {
+		return Document{}, fmt.Errorf("%s is not valid: %w", where, err)
 	}
+	d.Version = Version
 	return d, nil
 }

@@ -55,7 +55,7 @@ func main() {
 		},
 	}
 	if *endpoint != "" {
-		opts.AWS = sdk.AWS{Endpoint: *endpoint, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true}
+		opts.AWS = sdk.AWS{Endpoint: *endpoint, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true}
 	}
 	ws, err := sdk.Open(ctx, opts)
 	if err != nil {

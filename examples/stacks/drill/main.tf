@@ -25,6 +25,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = var.aws_endpoint != "" # an endpoint given here is moto or LocalStack
   }
   kubernetes {
     cluster {
@@ -62,6 +63,8 @@ resource "meridian_region_pair" "orders" {
     image    = "registry.example/orders:3.0"
     replicas = 2
     ports    = [8080]
+    # Kept in a Kubernetes Secret, never in clear in plans or state.
+    env = { DB_PASSWORD = "change-me" }
     volume {
       size = "1Gi"
     }

@@ -21,6 +21,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = var.aws_endpoint != "" # an endpoint given here is moto or LocalStack
   }
   default_tags = { cost-centre = "cc-1234" }
   parallelism  = 10

@@ -49,6 +49,13 @@ type Config struct {
 	// S3UsePathStyle addresses buckets as endpoint/bucket rather than bucket.endpoint.
 	S3UsePathStyle            bool
 	SkipCredentialsValidation bool
+	// Emulator says the endpoint is an emulator (moto, LocalStack), never
+	// inferred from an overridden endpoint (a VPC or FIPS endpoint is AWS).
+	// Only then does meridian put up with what emulators lack: a call the
+	// endpoint does not implement, or a replica it accepts and does not
+	// keep, is recorded as unverified with a warning, and the AWS Backup
+	// tags path is the one moto routes. Against AWS each is an error.
+	Emulator bool
 }
 
 // Services lists the names Endpoints accepts.
@@ -218,7 +225,7 @@ func (c *Cloud) Backup(region string) *backup.Client {
 	return client(c, "backup", region, func(region string, endpoint *string) *backup.Client {
 		return backup.NewFromConfig(c.base, func(o *backup.Options) {
 			o.Region, o.BaseEndpoint = region, endpoint
-			if endpoint != nil {
+			if c.conf.Emulator {
 				o.APIOptions = append(o.APIOptions, EmulatorTagsPath)
 			}
 		})
@@ -300,6 +307,14 @@ var throttleCodes = map[string]bool{
 
 // ErrUnsupported is wrapped when the endpoint does not implement a call.
 var ErrUnsupported = errors.New("not supported by this endpoint")
+
+// tolerates reports whether err is a call the endpoint does not implement
+// and the endpoint is an emulator (Config.Emulator): only then is it a
+// warning rather than an error.
+func (c *Cloud) tolerates(err error) bool { return c.conf.Emulator && errors.Is(err, ErrUnsupported) }
+
+// Emulator says whether the configuration names the endpoint an emulator.
+func (c *Cloud) Emulator() bool { return c.conf.Emulator }
 
 // classify turns SDK errors into the engine's vocabulary: not found,
 // retryable (throttling, 5xx, a connection reset or timed out, a response

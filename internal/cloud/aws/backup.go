@@ -384,7 +384,7 @@ func (d backupSelectionDriver) Create(ctx context.Context, req engine.Request) (
 		})
 		return err
 	})
-	if err = classify(err); errors.Is(err, ErrUnsupported) {
+	if err = classify(err); d.c.tolerates(err) {
 		return engine.Result{ID: p.PlanID + "/" + p.Name, Outputs: map[string]string{"verified": "false"}, Warnings: []string{unsupportedSelection(p)}}, nil
 	} else if err != nil {
 		return engine.Result{}, err
@@ -398,6 +398,10 @@ func (d backupSelectionDriver) Read(ctx context.Context, rec engine.Record) (eng
 		return engine.Observation{}, err
 	}
 	if rec.Outputs["verified"] != "true" {
+		if !d.c.conf.Emulator {
+			// Recorded against an emulator, read against AWS: make it for real.
+			return engine.Observation{}, fmt.Errorf("backup selection %s was never confirmed: %w", p.Name, engine.ErrNotFound)
+		}
 		return engine.Observation{Outputs: map[string]string{"verified": "false"}, Warnings: []string{unsupportedSelection(p)}}, nil
 	}
 	_, err := d.c.Backup(rec.Region).GetBackupSelection(ctx, &backup.GetBackupSelectionInput{BackupPlanId: aws.String(p.PlanID), SelectionId: aws.String(rec.Outputs["selection_id"])})

@@ -126,7 +126,7 @@ func startBatchEnv(t *testing.T, ctx context.Context, n int) *batchEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	c, err := New(ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	c, err := New(ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestCapacityDriversAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c, err := New(ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true})
+	c, err := New(ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestMetricHistoryAgainstMoto(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer moto.Stop()
-	c, err := New(ctx, Config{Endpoint: moto.Endpoint(), AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true})
+	c, err := New(ctx, Config{Endpoint: moto.Endpoint(), AccessKey: "test", SecretKey: "test", SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

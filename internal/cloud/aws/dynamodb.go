@@ -331,6 +331,9 @@ func (d replicaDriver) Create(ctx context.Context, req engine.Request) (engine.R
 		return engine.Result{}, err
 	}
 	if _, ok := hasReplica(t, req.Region); !ok {
+		if !d.c.conf.Emulator {
+			return engine.Result{}, fmt.Errorf("replica of DynamoDB table %s in %s: the endpoint accepted UpdateTable, but DescribeTable lists no replica there", p.TableName, req.Region)
+		}
 		return engine.Result{
 			ID:       id,
 			Outputs:  map[string]string{"verified": "false"},
@@ -356,7 +359,7 @@ func (d replicaDriver) Read(ctx context.Context, rec engine.Record) (engine.Obse
 	if _, ok := hasReplica(out.Table, rec.Region); ok {
 		return engine.Observation{Outputs: map[string]string{"verified": "true"}}, nil
 	}
-	if rec.Outputs["verified"] == "true" {
+	if rec.Outputs["verified"] == "true" || !d.c.conf.Emulator {
 		return engine.Observation{}, fmt.Errorf("replica of %s in %s: %w", p.TableName, rec.Region, engine.ErrNotFound)
 	}
 	return engine.Observation{Outputs: map[string]string{"verified": "false"}, Warnings: []string{unverifiedReplica(p.TableName, p.TableRegion, rec.Region)}}, nil

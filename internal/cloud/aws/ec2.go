@@ -95,7 +95,10 @@ func (c *Cloud) InstanceTypesOffered(ctx context.Context, region, zone string, t
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, classifyEC2(err)
+			if err = classifyEC2(err); errors.Is(err, ErrUnsupported) && !c.conf.Emulator {
+				return nil, fmt.Errorf("DescribeInstanceTypeOfferings: %v", err) // not ErrUnsupported: only an emulator may lack it
+			}
+			return nil, err
 		}
 		for _, o := range page.InstanceTypeOfferings {
 			out[string(o.InstanceType)] = true

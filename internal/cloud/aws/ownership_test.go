@@ -114,7 +114,7 @@ func startOwnEnv(t *testing.T) *ownEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Stop() })
-	c, err := New(ctx, Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	c, err := New(ctx, Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -792,7 +792,7 @@ func TestRefusedDeletesSayWhatToDo(t *testing.T) {
 			_, _ = w.Write([]byte(`{"TableDescription":{"TableName":"going","TableStatus":"DELETING"}}`))
 		}))
 		t.Cleanup(func() { late.Wait(); srv.Close() })
-		c, err := New(e.ctx, Config{Endpoint: e.moto.Endpoint(), Endpoints: map[string]string{"dynamodb": srv.URL}, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+		c, err := New(e.ctx, Config{Endpoint: e.moto.Endpoint(), Endpoints: map[string]string{"dynamodb": srv.URL}, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1074,7 +1074,7 @@ func TestReservationCreateAdoptsWhatAKilledCreateLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	c, err := New(e.ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	c, err := New(e.ctx, Config{Endpoint: srv.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestResumedCreatesFindTheirObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Stop() })
-	c, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	c, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

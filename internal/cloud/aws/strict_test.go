@@ -72,7 +72,7 @@ func startStrictEnv(t *testing.T, opts strict.Options) *strictEnv {
 	s := testbed.StartStrict(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
-	c, err := New(ctx, Config{Endpoint: s.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true})
+	c, err := New(ctx, Config{Endpoint: s.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,12 +56,16 @@ func (d driver) ReadAll(ctx context.Context, recs []engine.Record) (_ map[string
 			}
 			opts.Continue = cont
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		for _, rec := range byNS[ns] {
 			_, name := d.locate(rec)
 			if obj, ok := objs[name]; ok && obj.GetDeletionTimestamp() == nil {
-				seen[rec.Name] = d.observe(rec, obj)
+				obs, err := d.observe(ctx, cs, rec, obj)
+				if err != nil {
+					return err
+				}
+				mu.Lock()
+				seen[rec.Name] = obs
+				mu.Unlock()
 			}
 		}
 		return nil

@@ -3,6 +3,7 @@ package k8s
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"testing"
@@ -49,7 +50,9 @@ func TestReadAllMatchesRead(t *testing.T) {
 		&corev1.ConfigMap{ObjectMeta: deleting},
 		&appsv1.Deployment{ObjectMeta: meta("shop", "web", managed), Spec: appsv1.DeploymentSpec{Replicas: &three,
 			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: container, Image: "nginx:1.27",
-				Ports: []corev1.ContainerPort{{ContainerPort: 8080}}, Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}}}}}}}},
+				Ports: []corev1.ContainerPort{{ContainerPort: 8080}}, Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}},
+				EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: EnvSecret("web")}}}}}}}}}},
+		&corev1.Secret{ObjectMeta: meta("shop", EnvSecret("web"), managed), Data: map[string][]byte{"DB_PASSWORD": []byte("from-the-secret")}},
 		&corev1.Service{ObjectMeta: meta("shop", "web", managed), Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8080}},
 			Selector: map[string]string{SelectorLabel: "web"}, Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.0.0.7"}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: meta("shop", "data", managed), Spec: corev1.PersistentVolumeClaimSpec{
@@ -88,7 +91,7 @@ func TestReadAllMatchesRead(t *testing.T) {
 			rec(ConfigMap, "shop", "cfg-gone", nil),
 		}, 2, 3, []string{"k8s_configmap.shop/cfg-deleting", "k8s_configmap.shop/cfg-gone"}},
 		{Deployment, []engine.Record{rec(Deployment, "shop", "web", map[string]any{"image": "nginx:1.27", "replicas": 2, "ports": []int{8080},
-			"env": map[string]any{"LOG_LEVEL": "info"}, "labels": map[string]any{"cost-centre": "x"}})}, 1, 0, nil},
+			"env": map[string]any{"LOG_LEVEL": "info"}, "labels": map[string]any{"cost-centre": "x"}})}, 1, 1, nil},
 		{Service, []engine.Record{rec(Service, "shop", "web", map[string]any{"ports": []int{8080}})}, 1, 0, nil},
 		{PersistentVolumeClaim, []engine.Record{rec(PersistentVolumeClaim, "shop", "data", map[string]any{"storage": "1Gi"})}, 1, 0, nil},
 		{ResourceQuota, []engine.Record{rec(ResourceQuota, "shop", "quota", map[string]any{"hard": map[string]any{"requests.cpu": "8000m"}})}, 1, 0, nil},
@@ -136,6 +139,10 @@ func TestReadAllMatchesRead(t *testing.T) {
 				case !reflect.DeepEqual(primitive.Normalize(obs.Properties), primitive.Normalize(want.Properties)) ||
 					!reflect.DeepEqual(obs.Tags, want.Tags) || !reflect.DeepEqual(obs.Outputs, want.Outputs):
 					t.Errorf("%s:\n ReadAll %+v\n Read    %+v", r.Name, obs, want)
+				}
+				// A Deployment's env is what its spec and its env Secret hold.
+				if env := fmt.Sprint(obs.Properties["env"]); tc.typ == Deployment && env != "map[DB_PASSWORD:from-the-secret LOG_LEVEL:debug]" {
+					t.Errorf("%s: env %s, want the spec's and the Secret's", r.Name, env)
 				}
 			}
 			sort.Strings(gone)

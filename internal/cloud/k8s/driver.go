@@ -65,6 +65,12 @@ type kind interface {
 	delete(ctx context.Context, cs kubernetes.Interface, ns, name string) error
 }
 
+// companion is a kind that keeps some of its properties in another object
+// (a Deployment's env in its Secret): Read reports them from there.
+type companion interface {
+	observeCompanion(ctx context.Context, cs kubernetes.Interface, obj metav1.Object, inputs, out map[string]any) error
+}
+
 // waiter is a kind whose object must reach a state before a create or
 // update counts as done.
 type waiter interface {
@@ -180,12 +186,17 @@ func (d driver) Read(ctx context.Context, rec engine.Record) (engine.Observation
 	if obj.GetDeletionTimestamp() != nil {
 		return engine.Observation{}, fmt.Errorf("%w: %s is being deleted", engine.ErrNotFound, id(ns, name))
 	}
-	return d.observe(rec, obj), nil
+	return d.observe(ctx, cs, rec, obj)
 }
 
 // observe reports what Read reports of obj, the object of rec.
-func (d driver) observe(rec engine.Record, obj metav1.Object) engine.Observation {
+func (d driver) observe(ctx context.Context, cs kubernetes.Interface, rec engine.Record, obj metav1.Object) (engine.Observation, error) {
 	observed := d.kind.observe(obj, rec.Inputs)
+	if c, ok := d.kind.(companion); ok {
+		if err := c.observeCompanion(ctx, cs, obj, rec.Inputs, observed); err != nil {
+			return engine.Observation{}, err
+		}
+	}
 	observed["name"] = obj.GetName()
 	if d.kind.namespaced() {
 		observed["namespace"] = obj.GetNamespace()
@@ -203,7 +214,7 @@ func (d driver) observe(rec engine.Record, obj metav1.Object) engine.Observation
 		Properties: observed,
 		Tags:       tagsFromLabels(rec.Tags, obj.GetLabels()),
 		Outputs:    d.outputs(obj),
-	}
+	}, nil
 }
 
 // locate finds namespace and name in the recorded inputs, or else in the ID.

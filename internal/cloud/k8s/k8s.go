@@ -24,7 +24,10 @@
 //   - k8s_configmap (ConfigMap): namespace, name, labels, data (map of string).
 //   - k8s_deployment (Deployment): namespace, name, labels, image (required),
 //     replicas (number, default 1), ports (list of container port numbers),
-//     env (map of string), config_map (name of a ConfigMap whose keys become
+//     env (map of string; kept in the Secret EnvSecret(name), which the
+//     container takes whole, never in the Deployment's spec: the values may
+//     be secrets; a change rolls the pods through EnvVersionAnnotation),
+//     config_map (name of a ConfigMap whose keys become
 //     environment variables), volume_claim and mount_path (a claim mounted
 //     into the container; mount_path defaults to /data). Its pods are
 //     selected by SelectorLabel = name. Create and Update wait until the

@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -148,6 +149,18 @@ func replicas(p props) int32 {
 	return int32(*p.Replicas)
 }
 
+// EnvSecret names the Secret that holds a Deployment's env: the values
+// may be secrets, and a Secret, unlike a Deployment's spec, is read only by
+// those allowed to read secrets and may be encrypted at rest. The
+// container takes it whole (envFrom). It lives and dies with its
+// Deployment.
+func EnvSecret(deployment string) string { return deployment + "-env" }
+
+// EnvVersionAnnotation, on a Deployment's pod template, is the
+// resourceVersion of its env Secret: a new value changes it, so the pods
+// roll and read the new values (envFrom is read when a pod starts).
+const EnvVersionAnnotation = "meridian/env-version"
+
 func (deploymentKind) apply(ctx context.Context, cs kubernetes.Interface, p props, labels map[string]string) error {
 	selector := map[string]string{SelectorLabel: p.Name}
 	podLabels := map[string]string{}
@@ -162,8 +175,19 @@ func (deploymentKind) apply(ctx context.Context, cs kubernetes.Interface, p prop
 	for _, port := range p.Ports {
 		c.WithPorts(corev1ac.ContainerPort().WithContainerPort(int32(port)).WithProtocol(corev1.ProtocolTCP))
 	}
-	for _, k := range sortedKeys(p.Env) {
-		c.WithEnv(corev1ac.EnvVar().WithName(k).WithValue(p.Env[k]))
+	template := corev1ac.PodTemplateSpec().WithLabels(podLabels)
+	if len(p.Env) > 0 {
+		data := map[string][]byte{}
+		for k, v := range p.Env {
+			data[k] = []byte(v)
+		}
+		secret := corev1ac.Secret(EnvSecret(p.Name), p.Namespace).WithLabels(labels).WithType(corev1.SecretTypeOpaque).WithData(data)
+		s, err := cs.CoreV1().Secrets(p.Namespace).Apply(ctx, secret, applyOptions)
+		if err != nil {
+			return fmt.Errorf("env secret %s: %w", EnvSecret(p.Name), err)
+		}
+		c.WithEnvFrom(corev1ac.EnvFromSource().WithSecretRef(corev1ac.SecretEnvSource().WithName(s.Name)))
+		template.WithAnnotations(map[string]string{EnvVersionAnnotation: s.ResourceVersion})
 	}
 	if p.ConfigMap != "" {
 		c.WithEnvFrom(corev1ac.EnvFromSource().WithConfigMapRef(corev1ac.ConfigMapEnvSource().WithName(p.ConfigMap)))
@@ -182,9 +206,53 @@ func (deploymentKind) apply(ctx context.Context, cs kubernetes.Interface, p prop
 	d := appsv1ac.Deployment(p.Name, p.Namespace).WithLabels(labels).WithSpec(appsv1ac.DeploymentSpec().
 		WithReplicas(replicas(p)).
 		WithSelector(metav1ac.LabelSelector().WithMatchLabels(selector)).
-		WithTemplate(corev1ac.PodTemplateSpec().WithLabels(podLabels).WithSpec(spec)))
-	_, err := cs.AppsV1().Deployments(p.Namespace).Apply(ctx, d, applyOptions)
-	return err
+		WithTemplate(template.WithSpec(spec)))
+	if _, err := cs.AppsV1().Deployments(p.Namespace).Apply(ctx, d, applyOptions); err != nil {
+		return err
+	}
+	if len(p.Env) == 0 {
+		// No pod reads it any more.
+		return deleteEnvSecret(ctx, cs, p.Namespace, p.Name)
+	}
+	return nil
+}
+
+func deleteEnvSecret(ctx context.Context, cs kubernetes.Interface, ns, deployment string) error {
+	err := cs.CoreV1().Secrets(ns).Delete(ctx, EnvSecret(deployment), deleteOptions())
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("env secret %s: %w", EnvSecret(deployment), err)
+	}
+	return nil
+}
+
+// observeCompanion adds to env what the Deployment's env Secret holds.
+func (deploymentKind) observeCompanion(ctx context.Context, cs kubernetes.Interface, obj metav1.Object, inputs, out map[string]any) error {
+	d := obj.(*appsv1.Deployment)
+	uses := false
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, e := range c.EnvFrom {
+			uses = uses || (e.SecretRef != nil && e.SecretRef.Name == EnvSecret(d.Name))
+		}
+	}
+	env, _ := out["env"].(map[string]string)
+	if env == nil {
+		env = map[string]string{}
+	}
+	if uses {
+		s, err := cs.CoreV1().Secrets(d.Namespace).Get(ctx, EnvSecret(d.Name), metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			// Deleted by hand: env shows as drift, and apply puts it back.
+		case err != nil:
+			return fmt.Errorf("read env secret %s: %w", EnvSecret(d.Name), classify(err))
+		default:
+			for k, v := range s.Data {
+				env[k] = string(v)
+			}
+		}
+	}
+	report(out, inputs, "env", env, len(env) == 0)
+	return nil
 }
 
 func (deploymentKind) get(ctx context.Context, cs kubernetes.Interface, ns, name string) (metav1.Object, error) {
@@ -255,7 +323,14 @@ func (deploymentKind) outputs(obj metav1.Object) map[string]string {
 }
 
 func (deploymentKind) delete(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
-	return cs.AppsV1().Deployments(ns).Delete(ctx, name, deleteOptions())
+	err := cs.AppsV1().Deployments(ns).Delete(ctx, name, deleteOptions())
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	if serr := deleteEnvSecret(ctx, cs, ns, name); serr != nil {
+		return serr
+	}
+	return err
 }
 
 // ready waits until the Deployment is Available with every replica of the

@@ -64,7 +64,7 @@ func TestValidName(t *testing.T) {
 }
 
 func TestStartRejectsBadNames(t *testing.T) {
-	for _, names := range [][]string{nil, {"a", "a"}, {"Region_A"}} {
+	for _, names := range [][]string{nil, {"a", "a"}, {"Region_A"}, {"region-a", "lifecycle"}, {"kubeconfig"}} {
 		if _, err := Start(context.Background(), Options{Dir: t.TempDir(), Names: names}); err == nil {
 			t.Errorf("Start(%q) succeeded", names)
 		}

@@ -9,10 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/cluster/clustertest"
 )
@@ -71,7 +71,7 @@ func TestClustersLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, pid := range oldPIDs {
-		if syscall.Kill(pid, 0) == nil {
+		if running(pid) {
 			t.Errorf("%s (pid %d) of region-b still runs after Destroy", name, pid)
 		}
 	}
@@ -105,30 +105,64 @@ func TestClustersLifecycle(t *testing.T) {
 			pids = append(pids, pid)
 		}
 	}
-	// Another holder of the set (a provider running a drill) recreates
-	// region-a: Stop must find the processes it started through state.json.
-	other, err := cluster.Load(set.Dir())
+	// A drill recreates region-a as the product does, through the set's
+	// lifecycle executable, in another process: Stop must find the
+	// processes that process started, through state.json.
+	var logged []string
+	lifecycle, err := drill.NewExecutable(set.Dir(), map[string]string{"us-east-1": "region-a"}, func(format string, args ...any) {
+		logged = append(logged, fmt.Sprintf(format, args...))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Recreate(ctx, "region-a"); err != nil {
+	if err := lifecycle.Recreate(ctx, "us-east-1"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("lifecycle recreate, from another process:\n%s", strings.Join(logged, "\n"))
+	if log := strings.Join(logged, "\n"); !strings.Contains(log, "lifecycle recreate: cluster region-a ready at") || !strings.Contains(log, "lifecycle recreate: recreate region-a in") {
+		t.Errorf("the drill's log lacks the lifecycle's output:\n%s", log)
+	}
+	other, err := cluster.Load(set.Dir(), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	oa, _ := other.Cluster("region-a")
-	for _, pid := range oa.PIDs() {
+	if !oa.Running() {
+		t.Fatalf("region-a is not running after the lifecycle recreated it: %v", oa.PIDs())
+	}
+	for name, pid := range oa.PIDs() {
+		if pid == a.PIDs()[name] {
+			t.Errorf("%s of region-a kept pid %d: the lifecycle did not recreate it", name, pid)
+		}
 		pids = append(pids, pid)
+	}
+	if status := getStatus(t, ctx, oa, "/apis/apps/v1/namespaces/default/deployments/web"); status != http.StatusNotFound {
+		t.Errorf("recreated region-a still has deployment web (GET: %d)", status)
 	}
 	if err := set.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	for _, pid := range pids {
-		if syscall.Kill(pid, 0) == nil {
+		if running(pid) {
 			t.Errorf("pid %d still runs after Stop", pid)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(set.Dir(), "state.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state.json left after Stop: %v", err)
 	}
+}
+
+// running reports whether pid runs. A zombie does not: it holds no port or
+// memory, only an entry until its parent reaps it, and the processes that
+// the lifecycle executable started have init for a parent once it exits,
+// which reaps them when it gets to them.
+func running(pid int) bool {
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(st), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 func deployment(name string) map[string]any {

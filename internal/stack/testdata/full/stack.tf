@@ -10,6 +10,7 @@ provider "meridian" {
     secret_key                  = "test"
     s3_use_path_style           = true
     skip_credentials_validation = true
+    emulator                    = true
   }
   default_tags = { cost-centre = "cc-1234" }
 }

@@ -2,6 +2,9 @@
 // or stops a set of named clusters (make k8s-bins, make clusters, make
 // clusters-down). The clusters outlive the command; their PIDs are kept in
 // the set's folder, and `down` stops them by PID.
+//
+// destroy and recreate lose and rebuild one cluster of a running set: the
+// set's lifecycle script, which a DR drill runs, execs them.
 package main
 
 import (
@@ -21,7 +24,9 @@ import (
 
 const usage = `usage: clusters build
        clusters up   [-dir DIR] [-names region-a,region-b]
-       clusters down [-dir DIR]`
+       clusters down [-dir DIR]
+       clusters destroy  [-dir DIR] NAME
+       clusters recreate [-dir DIR] NAME`
 
 func main() {
 	if len(os.Args) < 2 {
@@ -43,6 +48,8 @@ func main() {
 		err = up(ctx, *dir, strings.Split(*names, ","))
 	case "down":
 		err = down(*dir)
+	case "destroy", "recreate":
+		err = lifecycle(ctx, os.Args[1], *dir, fs.Args())
 	default:
 		err = errors.New(usage)
 	}
@@ -64,7 +71,7 @@ func build(ctx context.Context) error {
 }
 
 func up(ctx context.Context, dir string, names []string) error {
-	if set, err := cluster.Load(dir); err == nil {
+	if set, err := cluster.Load(dir, nil); err == nil {
 		for _, n := range set.Names() {
 			if c, _ := set.Cluster(n); c.Running() {
 				return fmt.Errorf("clusters already running in %s (kubeconfig %s); stop them with `make clusters-down`", dir, set.Kubeconfig())
@@ -103,7 +110,7 @@ func up(ctx context.Context, dir string, names []string) error {
 }
 
 func down(dir string) error {
-	set, err := cluster.Load(dir)
+	set, err := cluster.Load(dir, nil)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Printf("no clusters running in %s\n", dir)
 		if _, err := os.Stat(filepath.Join(dir, "kwok-stages.yaml")); err != nil {
@@ -119,4 +126,27 @@ func down(dir string) error {
 	}
 	fmt.Printf("stopped %s\n", strings.Join(set.Names(), ", "))
 	return os.RemoveAll(dir)
+}
+
+// lifecycle destroys or recreates the named cluster of the set in dir. Its
+// progress goes to stdout, which a drill keeps in its log.
+func lifecycle(ctx context.Context, action, dir string, args []string) error {
+	if len(args) != 1 {
+		return errors.New(usage)
+	}
+	set, err := cluster.Load(dir, os.Stdout)
+	if err != nil {
+		return fmt.Errorf("no running cluster set in %s: %w", dir, err)
+	}
+	start := time.Now()
+	if action == "destroy" {
+		err = set.Destroy(args[0])
+	} else {
+		err = set.Recreate(ctx, args[0])
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %s in %s\n", action, args[0], time.Since(start).Round(time.Millisecond))
+	return nil
 }

@@ -1,0 +1,73 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
+	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/cloud/k8s"
+	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
+	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
+)
+
+// DrillEnv is where a drill runs: the clouds that hold the pair, and what
+// destroys and recreates a region's cluster.
+type DrillEnv struct {
+	Cloud       *awscloud.Cloud
+	Clusters    *k8s.Cloud
+	Lifecycle   drill.Lifecycle
+	DefaultTags map[string]string
+	Log         func(format string, args ...any)
+}
+
+// PrepareDrill checks that policy p can be drilled in env and prepares the
+// drill: its targets, its runbook in the dependency graph's order after
+// p.RestoreOrder, and the primary's health check from the pair's manifest.
+// A problem with a declared value is a blueprint.Problem at its path
+// (rpo, rto, restore_order, region_pair.workload); one with env is an error.
+func PrepareDrill(ctx context.Context, p blueprint.DRPolicy, env DrillEnv) (*drill.Drill, error) {
+	pair := p.RegionPair
+	problem := func(path, summary, detail string) (*drill.Drill, error) {
+		return nil, blueprint.Problem{Paths: []string{path}, Summary: summary, Detail: detail}
+	}
+	rpo, err := blueprint.ParseDuration(p.RPO)
+	if err != nil {
+		return problem("rpo", "Invalid RPO", err.Error())
+	}
+	rto, err := blueprint.ParseDuration(p.RTO)
+	if err != nil {
+		return problem("rto", "Invalid RTO", err.Error())
+	}
+	switch {
+	case pair.Workload == nil:
+		return problem("region_pair.workload", "Nothing to drill", fmt.Sprintf("region pair %q has no workload: a drill restores the primary region's workload", pair.Name))
+	case env.Clusters == nil:
+		return nil, fmt.Errorf("no Kubernetes clusters are configured: the drill destroys and restores the cluster of %s", pair.PrimaryRegion)
+	case env.Cloud == nil:
+		return nil, fmt.Errorf("a drill needs AWS, where the snapshot and DNS failover live")
+	case env.Lifecycle == nil:
+		return nil, fmt.Errorf("no cluster lifecycle: nothing can destroy and recreate the cluster of %s", pair.PrimaryRegion)
+	}
+	g, err := compile.RegionPair(pair, env.DefaultTags)
+	if err != nil {
+		return problem("region_pair", "Cannot compile the region pair", err.Error())
+	}
+	runbook, err := compile.MakeRunbook(g, p.RestoreOrder)
+	if err != nil {
+		return problem("restore_order", "Invalid restore order", err.Error())
+	}
+	d := &drill.Drill{
+		ID: time.Now().UTC().Format("20060102T150405Z"), Pair: pair, Runbook: runbook, RPO: rpo, RTO: rto,
+		MaxDeviation: p.Drill.MaxDeviationPercent, Clusters: env.Clusters, Cloud: env.Cloud, Lifecycle: env.Lifecycle, Log: env.Log,
+	}
+	if pair.DNS != nil {
+		m, err := ReadManifest(ctx, env.Cloud, pair.PrimaryRegion, pair.Name)
+		if err != nil {
+			return nil, fmt.Errorf("cannot find the pair's health check: %w", err)
+		}
+		d.HealthCheckID = m.IDs[compile.Route53HealthCheck+".primary"]
+	}
+	return d, nil
+}
