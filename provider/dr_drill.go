@@ -113,7 +113,7 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster lifecycle", fmt.Sprintf("%s: %v (start the local clusters with make clusters, or put your own %s executable there)", m.Testbed.ValueString(), err, drill.LifecycleFile))
 		return
 	}
-	d, err := deploy.PrepareDrill(ctx, policy, deploy.DrillEnv{
+	d, err := deploy.PrepareDrill(policy, deploy.DrillEnv{
 		Cloud: r.data.cloud, Clusters: r.data.clusters, Lifecycle: lifecycle, DefaultTags: r.data.defaultTags, Log: log,
 	})
 	var problem blueprint.Problem
@@ -126,6 +126,10 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 		resp.Diagnostics.AddAttributeError(path.Root(at), problem.Summary, address(pair.Name)+": "+problem.Detail)
 		return
 	case err != nil:
+		resp.Diagnostics.AddError("Cannot drill "+address(pair.Name), err.Error())
+		return
+	}
+	if err := deploy.HealthCheck(ctx, d); err != nil {
 		resp.Diagnostics.AddError("Cannot drill "+address(pair.Name), err.Error())
 		return
 	}

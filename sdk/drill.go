@@ -51,7 +51,7 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 	if err := w.connect(ctx); err != nil {
 		return fail("%v", err)
 	}
-	d, err := deploy.PrepareDrill(ctx, p, deploy.DrillEnv{Cloud: w.cloud, Clusters: w.clusters, Lifecycle: opts.Lifecycle, DefaultTags: w.opts.DefaultTags, Log: opts.Log})
+	d, err := deploy.PrepareDrill(p, deploy.DrillEnv{Cloud: w.cloud, Clusters: w.clusters, Lifecycle: opts.Lifecycle, DefaultTags: w.opts.DefaultTags, Log: opts.Log})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -74,6 +74,9 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 		if len(missing) > 0 {
 			return fmt.Errorf("drill of DR policy %q: region pair %q is not deployed in stack %q (%d of its %d primitives are not in the state, such as %s): run meridian up first",
 				p.Name, pair.Name, w.opts.Stack, len(missing), len(g.Primitives), missing[0])
+		}
+		if err := deploy.HealthCheck(ctx, d); err != nil {
+			return fmt.Errorf("drill of DR policy %q: %w", p.Name, err)
 		}
 		var runErr error
 		rep, runErr = d.Run(ctx)

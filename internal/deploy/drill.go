@@ -23,11 +23,11 @@ type DrillEnv struct {
 }
 
 // PrepareDrill checks that policy p can be drilled in env and prepares the
-// drill: its targets, its runbook in the dependency graph's order after
-// p.RestoreOrder, and the primary's health check from the pair's manifest.
+// drill: its targets and its runbook in the dependency graph's order after
+// p.RestoreOrder. It makes no cloud call; HealthCheck finds the rest.
 // A problem with a declared value is a blueprint.Problem at its path
 // (rpo, rto, restore_order, region_pair.workload); one with env is an error.
-func PrepareDrill(ctx context.Context, p blueprint.DRPolicy, env DrillEnv) (*drill.Drill, error) {
+func PrepareDrill(p blueprint.DRPolicy, env DrillEnv) (*drill.Drill, error) {
 	pair := p.RegionPair
 	problem := func(path, summary, detail string) (*drill.Drill, error) {
 		return nil, blueprint.Problem{Paths: []string{path}, Summary: summary, Detail: detail}
@@ -62,12 +62,20 @@ func PrepareDrill(ctx context.Context, p blueprint.DRPolicy, env DrillEnv) (*dri
 		ID: time.Now().UTC().Format("20060102T150405Z"), Pair: pair, Runbook: runbook, RPO: rpo, RTO: rto,
 		MaxDeviation: p.Drill.MaxDeviationPercent, Clusters: env.Clusters, Cloud: env.Cloud, Lifecycle: env.Lifecycle, Log: env.Log,
 	}
-	if pair.DNS != nil {
-		m, err := ReadManifest(ctx, env.Cloud, pair.PrimaryRegion, pair.Name)
-		if err != nil {
-			return nil, fmt.Errorf("cannot find the pair's health check: %w", err)
-		}
-		d.HealthCheckID = m.IDs[compile.Route53HealthCheck+".primary"]
-	}
 	return d, nil
+}
+
+// HealthCheck finds the primary's health check of the drill's pair in the
+// pair's manifest, which the drill inverts to fail DNS over; a pair
+// without DNS has none.
+func HealthCheck(ctx context.Context, d *drill.Drill) error {
+	if d.Pair.DNS == nil {
+		return nil
+	}
+	m, err := ReadManifest(ctx, d.Cloud, d.Pair.PrimaryRegion, d.Pair.Name)
+	if err != nil {
+		return fmt.Errorf("cannot find the pair's health check: %w", err)
+	}
+	d.HealthCheckID = m.IDs[compile.Route53HealthCheck+".primary"]
+	return nil
 }
