@@ -2,6 +2,8 @@
 // deploy them, as Pulumi's Automation API does: a Program declares region
 // resources, and a Workspace previews, deploys (Up), refreshes and destroys them
 // against a stack whose state lives in a local directory or an S3 bucket.
+// Plan and PlanDestroy keep the plan they show, under the stack's lock,
+// for Apply to apply exactly (Up and Destroy plan and apply at once).
 // The meridian CLI is built on this package, so a program and the CLI share
 // one engine, one state format and one lock.
 package sdk

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -342,27 +341,49 @@ func sortedKeys(m map[string]any) []string {
 
 // Preview shows what Up would do, without locking or changing anything.
 func (w *Workspace) Preview(ctx context.Context, prog Program, targets ...string) (Preview, error) {
-	decl, err := Declare(prog)
+	decl, warnings, err := w.declare(ctx, prog)
 	if err != nil {
-		return Preview{}, err
-	}
-	if err := w.checkNames(decl); err != nil {
 		return Preview{}, err
 	}
 	doc, err := w.backend.Load(ctx)
 	if err != nil {
 		return Preview{}, err
 	}
+	return w.preview(ctx, doc, decl, warnings, targets)
+}
+
+// declare runs the program, once per operation, and makes the checks that
+// need no state: clashing names, and the instance type offerings (the
+// only cloud reads before the plan), whose warnings it returns.
+func (w *Workspace) declare(ctx context.Context, prog Program) (*Context, []string, error) {
+	decl, err := Declare(prog)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := w.checkNames(decl); err != nil {
+		return nil, nil, err
+	}
 	warnings, err := w.checkOfferings(ctx, decl)
 	if err != nil {
-		return Preview{}, err
+		return nil, nil, err
 	}
+	return decl, warnings, nil
+}
+
+// preview plans what decl declares (nil: the stack's destroy) against doc
+// and reads the cloud for what the plan cannot see (preflight).
+func (w *Workspace) preview(ctx context.Context, doc state.Document, decl *Context, warnings, targets []string) (Preview, error) {
 	pv, _, err := w.plan(doc, decl, targets)
 	pv.Warnings = warnings
 	if err != nil {
 		return pv, err
 	}
-	return pv, w.preflight(ctx, &pv, doc.State, func(p string) bool { return decl.res.AllowDataLoss[p] })
+	// A destroy is the user's word that the data goes: it is said, not refused.
+	allowed := func(string) bool { return true }
+	if decl != nil {
+		allowed = func(p string) bool { return decl.res.AllowDataLoss[p] }
+	}
+	return pv, w.preflight(ctx, &pv, doc.State, allowed)
 }
 
 // preflight reads the cloud for what the plan cannot see in the records
@@ -459,12 +480,7 @@ func (w *Workspace) PreviewDestroy(ctx context.Context, targets ...string) (Prev
 	if err != nil {
 		return Preview{}, err
 	}
-	pv, _, err := w.plan(doc, nil, targets)
-	if err != nil {
-		return pv, err
-	}
-	// A destroy is the user's word that the data goes: it is said, not refused.
-	return pv, w.preflight(ctx, &pv, doc.State, func(string) bool { return true })
+	return w.preview(ctx, doc, nil, nil, targets)
 }
 
 // Result is what a run did.
@@ -474,43 +490,24 @@ type Result struct {
 	Records int
 }
 
-// Up deploys the program: it takes the stack's lock, plans, and applies,
-// saving the state before and after every cloud call. outputs, if set, are
-// computed from the declared pairs and stored with the state.
+// Up deploys the program: it plans under the stack's lock and applies that
+// plan (Plan, then Plan.Apply). outputs, if set, are computed from the
+// declared pairs and stored with the state.
 func (w *Workspace) Up(ctx context.Context, prog Program, outputs func([]RegionPair) map[string]string, targets ...string) (Result, error) {
-	decl, err := Declare(prog)
+	p, err := w.Plan(ctx, prog, targets...)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := w.checkNames(decl); err != nil {
-		return Result{}, err
-	}
-	warnings, err := w.checkOfferings(ctx, decl)
-	if err != nil {
-		return Result{}, err
-	}
-	return w.run(ctx, "up", func(doc *state.Document) (Preview, error) {
-		pv, _, err := w.plan(*doc, decl, targets)
-		pv.Warnings = warnings
-		if err == nil {
-			err = w.preflight(ctx, &pv, doc.State, func(p string) bool { return decl.res.AllowDataLoss[p] })
-		}
-		if err == nil && outputs != nil && len(targets) == 0 {
-			doc.Outputs = outputs(decl.RegionPairs())
-		}
-		return pv, err
-	})
+	return p.Apply(ctx, outputs)
 }
 
 // Destroy deletes every primitive of the stack (or of the targets).
 func (w *Workspace) Destroy(ctx context.Context, targets ...string) (Result, error) {
-	return w.run(ctx, "destroy", func(doc *state.Document) (Preview, error) {
-		pv, _, err := w.plan(*doc, nil, targets)
-		if err == nil && len(targets) == 0 {
-			doc.Outputs = nil
-		}
-		return pv, err
-	})
+	p, err := w.PlanDestroy(ctx, targets...)
+	if err != nil {
+		return Result{}, err
+	}
+	return p.Apply(ctx, nil)
 }
 
 // withLock runs f holding the stack's lock.
@@ -519,69 +516,21 @@ func (w *Workspace) withLock(ctx context.Context, operation string, f func() err
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if errors.Is(err, state.ErrLockLost) {
-			return // the lock is gone or someone else's: nothing to release
-		}
-		// The unlock must happen even when ctx was cancelled (Ctrl-C).
-		if uerr := w.backend.Unlock(context.WithoutCancel(ctx), l); uerr != nil {
-			err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
-		}
-	}()
+	defer func() { err = w.unlock(ctx, l, err) }()
 	return f()
 }
 
-func (w *Workspace) run(ctx context.Context, operation string, plan func(*state.Document) (Preview, error)) (Result, error) {
-	var res Result
-	err := w.withLock(ctx, operation, func() error {
-		doc, err := w.backend.Load(ctx)
-		if err != nil {
-			return err
-		}
-		outputsBefore := doc.Outputs
-		pv, err := plan(&doc)
-		if err != nil {
-			return err
-		}
-		res.Preview = pv
-		if len(pv.Plan.Changes()) > 0 {
-			if err := w.connect(ctx); err != nil {
-				return err
-			}
-		}
-		e := w.engine()
-		journal := state.Journal(ctx, w.backend, &doc)
-		var (
-			mu   sync.Mutex
-			lost error
-		)
-		e.Journal = func(entry engine.JournalEntry) error {
-			err := journal(entry)
-			if errors.Is(err, state.ErrLockLost) {
-				mu.Lock()
-				lost = cmp.Or(lost, err)
-				mu.Unlock()
-			}
-			return err
-		}
-		applyErr := e.Apply(ctx, pv.Plan, &doc.State)
-		if lost != nil {
-			// Every step after the loss failed with the same error, and the
-			// save would too: say it once. The new holder's run finishes
-			// the work from the journal.
-			return lost
-		}
-		if applyErr != nil {
-			// Outputs describe the last complete run.
-			doc.Outputs = outputsBefore
-		}
-		res.Records = len(doc.Records)
-		if err := w.backend.Save(context.WithoutCancel(ctx), doc); err != nil {
-			return errors.Join(applyErr, err)
-		}
-		return applyErr
-	})
-	return res, err
+// unlock releases l after a run that ended with err, and joins a failure
+// to release it to err.
+func (w *Workspace) unlock(ctx context.Context, l state.Lock, err error) error {
+	if errors.Is(err, state.ErrLockLost) {
+		return err // the lock is gone or someone else's: nothing to release
+	}
+	// The unlock must happen even when ctx was cancelled (Ctrl-C).
+	if uerr := w.backend.Unlock(context.WithoutCancel(ctx), l); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("unlock: %w", uerr))
+	}
+	return err
 }
 
 // Refresh reads every recorded primitive (or those of the targets) and

@@ -341,7 +341,7 @@ func TestMeasuredRTOStopsThePlan(t *testing.T) {
 	}
 	for _, args := range [][]string{{"preview"}, {"up", "--yes"}} {
 		r := c.run(append(args, endpoint)...)
-		if r.code != 1 || !strings.Contains(r.stderr, "main.tf:76,") || !strings.Contains(r.stderr, "RTO shorter than the measured restore") ||
+		if r.code != 1 || !strings.Contains(r.stderr, "main.tf:77,") || !strings.Contains(r.stderr, "RTO shorter than the measured restore") ||
 			!strings.Contains(r.stderr, "meridian_dr_policy.checkout: rto: the last drill restored the pair in 1h30m0s, longer than rto 1h0m0s") {
 			t.Errorf("%s after a drill that measured 1h30m: exit %d\n%s", args[0], r.code, r.stderr)
 		}

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +70,7 @@ func upCmd(f *flags) *cobra.Command {
 		Use:   "up",
 		Short: "Create, update and delete primitives until the cloud matches the stack",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			p, err := open(cmd, f, true)
 			if err != nil {
 				return err
@@ -83,13 +85,17 @@ func upCmd(f *flags) *cobra.Command {
 			if err := p.refreshFirst(cmd, targets); err != nil {
 				return err
 			}
+			// The plan holds the stack's lock until it is applied or
+			// closed: what is applied is what was shown and confirmed.
+			plan, err := p.ws.Plan(cmd.Context(), p.program, targets...)
+			if err != nil {
+				return p.planFailed("up", p.locate(err))
+			}
+			// Unless it is applied, the plan releases the lock, unchanged.
+			defer func() { err = errors.Join(err, plan.Close()) }()
 			if !f.yes {
-				pv, err := p.ws.Preview(cmd.Context(), p.program, targets...)
-				if err != nil {
-					return p.locate(err)
-				}
-				p.showPreview(pv)
-				if len(pv.Plan.Changes()) == 0 {
+				p.showPreview(plan.Preview)
+				if len(plan.Plan.Changes()) == 0 {
 					return nil
 				}
 				if err := p.confirm(cmd, "Apply these changes?"); err != nil {
@@ -100,7 +106,7 @@ func upCmd(f *flags) *cobra.Command {
 				out, _ := p.st.OutputValues()
 				return out
 			}
-			res, err := p.ws.Up(cmd.Context(), p.program, outputs, targets...)
+			res, err := plan.Apply(cmd.Context(), outputs)
 			return p.finish("up", res, p.locate(err))
 		},
 	}
@@ -114,7 +120,7 @@ func destroyCmd(f *flags) *cobra.Command {
 		Use:   "destroy",
 		Short: "Delete every primitive of the stack, dependents first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			p, err := open(cmd, f, false)
 			if err != nil {
 				return err
@@ -123,17 +129,18 @@ func destroyCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			plan, err := p.ws.PlanDestroy(cmd.Context(), targets...)
+			if err != nil {
+				return p.planFailed("destroy", err)
+			}
+			defer func() { err = errors.Join(err, plan.Close()) }()
 			if !f.yes {
-				pv, err := p.ws.PreviewDestroy(cmd.Context(), targets...)
-				if err != nil {
-					return err
-				}
-				p.showPreview(pv)
+				p.showPreview(plan.Preview)
 				if err := p.confirm(cmd, "Delete these primitives?"); err != nil {
 					return err
 				}
 			}
-			res, err := p.ws.Destroy(cmd.Context(), targets...)
+			res, err := plan.Apply(cmd.Context(), nil)
 			return p.finish("destroy", res, err)
 		},
 	}, withJSON|withYes|withParallel|withTargets|withProgress)
@@ -388,7 +395,7 @@ func stackCmd(f *flags) *cobra.Command {
 				p.emit(map[string]any{"event": "summary", "operation": "stack output", "stack": p.name, "outputs": doc.Outputs, "ok": true})
 				return nil
 			}
-			for _, k := range sortedMap(doc.Outputs) {
+			for _, k := range slices.Sorted(maps.Keys(doc.Outputs)) {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s = %s\n", k, doc.Outputs[k])
 			}
 			return nil

@@ -78,54 +78,6 @@ type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
 
-// flags are the options of the commands; each command declares the ones
-// it uses (see the with* constants), so a flag it would ignore is an error.
-type flags struct {
-	dir         string
-	stack       string
-	state       string
-	stateKMSKey string
-	vars        []string
-	json        bool
-	yes         bool
-	parallel    int
-	targets     []string
-	progress    string
-	refresh     bool
-	expectEmpty bool
-}
-
-// Flags a command may take besides the shared ones (--dir, --stack,
-// --state, --var).
-const (
-	withJSON = 1 << iota
-	withYes
-	withParallel
-	withTargets
-	withProgress
-)
-
-// with declares the flags of which on c.
-func (f *flags) with(c *cobra.Command, which int) *cobra.Command {
-	fl := c.Flags()
-	if which&withJSON != 0 {
-		fl.BoolVar(&f.json, "json", false, "print one JSON object per line (the last one a summary; errors too)")
-	}
-	if which&withYes != 0 {
-		fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
-	}
-	if which&withParallel != 0 {
-		fl.IntVarP(&f.parallel, "parallel", "p", 0, "cloud calls in flight, at least 1 (default: the provider block's parallelism, else 10)")
-	}
-	if which&withTargets != 0 {
-		fl.StringArrayVarP(&f.targets, "target", "t", nil, "limit the run to a resource (its address, such as meridian_dr_policy.LABEL; a pair's name; or PREFIX/primitive), what it depends on and, for deletes, what depends on it (repeatable; a target that matches nothing is an error)")
-	}
-	if which&withProgress != 0 {
-		fl.StringVar(&f.progress, "progress", "auto", "how progress shows: tree (redrawn in place), plain (a line per step) or auto (tree on a terminal)")
-	}
-	return c
-}
-
 func newRoot() *cobra.Command {
 	f := &flags{}
 	root := &cobra.Command{
