@@ -658,6 +658,35 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("moto has %d of the 8 buckets; want some made before the reset and some not", n)
 		}
 	})
+	t.Run("reset after a tagged CreateBucket", func(t *testing.T) {
+		// AWS tags a bucket with its CreateBucket: a create whose answer is
+		// lost leaves a bucket that carries the caller's tags, by which a
+		// retry can prove it its own. moto ignores those tags; the layer
+		// sets them, answered or not.
+		s := start(t, faulty(strict.FaultReset))
+		c := s3Client(s.Endpoint())
+		made := 0
+		for i := 0; i < 8; i++ {
+			bucket := fmt.Sprint("tagged-", i)
+			_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), CreateBucketConfiguration: &s3types.CreateBucketConfiguration{
+				Tags: []s3types.Tag{{Key: aws.String("meridian:owner"), Value: aws.String(bucket)}}}})
+			if err == nil {
+				t.Fatalf("CreateBucket %s: no reset", bucket)
+			}
+			tags, err := s3Client(moto.Endpoint()).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+			if code(err) == "NoSuchBucket" {
+				continue // reset before moto saw the call
+			}
+			ok(t, "GetBucketTagging from moto", err)
+			made++
+			if len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Value) != bucket {
+				t.Fatalf("bucket %s made before the reset carries %+v, want its CreateBucket's tag", bucket, tags.TagSet)
+			}
+		}
+		if made == 0 {
+			t.Fatal("no reset came after moto made the bucket")
+		}
+	})
 	t.Run("slow", func(t *testing.T) {
 		s := start(t, faulty(strict.FaultSlow))
 		begin := time.Now()
