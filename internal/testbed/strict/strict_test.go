@@ -16,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -31,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/strict"
@@ -703,6 +707,21 @@ func TestFaults(t *testing.T) {
 			ok(t, "ListBuckets with faults off", err)
 		}
 	})
+}
+
+// TestQueryGzip: a gzipped query-protocol body (the SDK compresses
+// CloudWatch's PutMetricData) passes the layer and the capacity API behind
+// it, as AWS takes it.
+func TestQueryGzip(t *testing.T) {
+	s := start(t, strict.Options{Off: []strict.Behaviour{strict.Faults, strict.Throttling}})
+	cw := cloudwatch.NewFromConfig(config(s.Endpoint(), "us-east-1", ""), func(o *cloudwatch.Options) {
+		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+	})
+	_, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("test"), MetricData: []cwtypes.MetricDatum{{
+		MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(time.Now()),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("Service"), Value: aws.String("a;b")}},
+	}}})
+	ok(t, "PutMetricData through the layer", err)
 }
 
 // TestStartStrict: the testbed helper gives one endpoint with moto, the
