@@ -687,3 +687,35 @@ func TestStrictFullRunsLeaveNothing(t *testing.T) {
 		e.worked(t, b)
 	}
 }
+
+// TestStrictThrottledRequestsWait: Route 53 throttles an account beyond its
+// rate, and a driver call makes several requests within it (a zone: its
+// create, its tags, its change). Zones created side by side, as terraform's
+// parallel resources or the engine's workers do, must each get through:
+// the throttled request waits and tries again. Old drivers' clients never
+// retried, and the call failed with Throttling at once.
+func TestStrictThrottledRequestsWait(t *testing.T) {
+	opts := only(strict.Throttling)
+	opts.Rates = map[string]float64{"route53": 2}
+	e := startStrictEnv(t, opts)
+	d := e.cloud.Drivers()[compile.Route53Zone]
+	errs := make(chan error, 6)
+	for i := range cap(errs) {
+		go func() {
+			name := fmt.Sprintf("aws_route53_zone.z%d", i)
+			_, err := d.Create(e.ctx, request(name, compile.Route53Zone, compile.Global,
+				map[string]any{"name": fmt.Sprintf("z%d.throttled.example.com", i)}, map[string]string{engine.OwnerTag: "t/" + name}))
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	zones, err := route53.NewFromConfig(e.moto).ListHostedZones(e.ctx, &route53.ListHostedZonesInput{})
+	if err != nil || len(zones.HostedZones) != cap(errs) {
+		t.Fatalf("moto holds %d zones (%v), want %d", len(zones.HostedZones), err, cap(errs))
+	}
+	e.worked(t, strict.Throttling)
+}
