@@ -39,21 +39,15 @@ func TestAccQuickstart(t *testing.T) {
 	}
 	verify := filepath.Join(repoRoot, "scripts", "verify_quickstart.py")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	moto, err := testbed.StartMoto(ctx)
-	cancel()
-	if err != nil {
-		t.Fatalf("StartMoto: %v", err)
-	}
+	// The strict layer in front with MERIDIAN_STRICT: terraform gets its
+	// endpoint, the boto3 checks go to moto directly.
+	cloud := testbed.StartAWSForTest(t)
 	t.Cleanup(func() {
-		if err := moto.Stop(); err != nil {
-			t.Errorf("stop moto: %v", err)
-		}
 		if t.Failed() {
-			t.Logf("moto log (tail):\n%s", moto.LogTail(40))
+			t.Logf("moto log (tail):\n%s", cloud.Moto.LogTail(40))
 		}
 	})
-	endpoint := moto.Endpoint()
+	endpoint, motoEndpoint := cloud.Endpoint(), cloud.Moto.Endpoint()
 
 	tmp := t.TempDir()
 	mirror := filepath.Join(tmp, "mirror")
@@ -88,7 +82,7 @@ func TestAccQuickstart(t *testing.T) {
 	mustRun(append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, vars...)...)
 	t.Logf("terraform output:\n%s", mustRun("output", "-no-color"))
 
-	verifyQuickstart(t, python, verify, "present", endpoint)
+	verifyQuickstart(t, python, verify, "present", motoEndpoint)
 
 	out, code := run(append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...)
 	switch code {
@@ -100,7 +94,7 @@ func TestAccQuickstart(t *testing.T) {
 	}
 
 	mustRun(append([]string{"destroy", "-auto-approve", "-input=false", "-no-color"}, vars...)...)
-	verifyQuickstart(t, python, verify, "absent", endpoint)
+	verifyQuickstart(t, python, verify, "absent", motoEndpoint)
 }
 
 // terraformEnv is the environment of every terraform command: our CLI config,

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,26 +23,19 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/ec2capacity"
 )
 
-// The capacity reservation tests talk to moto through the testbed's EC2
-// capacity server, which serves the CapacityReservation API moto lacks. It
-// runs in this test process, so it ends with it.
-var (
-	capacityOnce   sync.Once
-	capacityServer *ec2capacity.Server
-	capacityErr    error
-)
-
+// The capacity reservation tests give the provider an endpoint that serves
+// the CapacityReservation API moto lacks: the strict layer's with
+// MERIDIAN_STRICT, else the testbed's EC2 capacity server in front of moto.
 func capacityEndpoint(t *testing.T) string {
 	t.Helper()
-	motoEndpoint := acceptance(t)
-	capacityOnce.Do(func() { capacityServer, capacityErr = ec2capacity.Start(motoEndpoint) })
-	if capacityErr != nil {
-		t.Fatal(capacityErr)
+	acceptance(t)
+	product, _, err := cloudbed.Capacity()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return capacityServer.Endpoint()
+	return product
 }
 
 const capAddr = "meridian_capacity_reservation.test"
@@ -111,10 +103,17 @@ func (c capacityConfig) expectedPlan(t *testing.T) blueprint.CapacityPlan {
 	return p
 }
 
+// ec2Cloud reads EC2 (capacity reservations included) independently of the
+// provider's drivers, from the endpoint the provider was given but without
+// the strict layer's faults.
 type ec2Cloud struct{ endpoint string }
 
 func (c ec2Cloud) cfg(region string) aws.Config {
-	return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(c.endpoint)}
+	endpoint := c.endpoint
+	if cloudbed != nil && endpoint == cloudbed.Endpoint() {
+		_, endpoint, _ = cloudbed.Capacity() // serves moto's EC2 too
+	}
+	return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpoint)}
 }
 
 func (c ec2Cloud) ec2(region string) *ec2.Client { return ec2.NewFromConfig(c.cfg(region)) }

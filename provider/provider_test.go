@@ -19,24 +19,27 @@ var providerFactories = map[string]func() (tfprotov6.ProviderServer, error){
 	"meridian": providerserver.NewProtocol6WithError(New("test")()),
 }
 
-// One moto server serves every acceptance test of the package; each test
-// uses its own names, so they do not see each other's objects.
+// One moto server (behind the strict layer with MERIDIAN_STRICT) serves
+// every acceptance test of the package; each test uses its own names, so
+// they do not see each other's objects.
 var (
 	motoOnce sync.Once
-	moto     *testbed.Moto
+	cloudbed *testbed.AWS
 	motoErr  error
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if moto != nil {
-		_ = moto.Stop()
+	if cloudbed != nil {
+		_ = cloudbed.Stop()
 	}
 	os.Exit(code)
 }
 
 // acceptance checks what an acceptance test needs: TF_ACC, a terraform
-// binary (never a download) and a moto server. It returns moto's endpoint.
+// binary (never a download) and a moto server. It returns the endpoint for
+// the provider: the strict layer's with MERIDIAN_STRICT, else moto's.
+// Independent checks go to moto directly (see cloud.cfg).
 func acceptance(t *testing.T) string {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
@@ -52,17 +55,28 @@ func acceptance(t *testing.T) string {
 	motoOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		moto, motoErr = testbed.StartMoto(ctx)
+		cloudbed, motoErr = testbed.StartAWS(ctx, os.Stderr)
 	})
 	if motoErr != nil {
 		t.Fatalf("moto: %v", motoErr)
 	}
 	// Each test starts from an empty moto: moto keeps a deleted backup
 	// plan's name taken (AWS does not), and grows slower as it fills.
-	if err := moto.Reset(); err != nil {
+	if err := cloudbed.Reset(); err != nil {
 		t.Fatalf("moto reset: %v", err)
 	}
-	return moto.Endpoint()
+	cloudbed.ForTest(t)
+	return cloudbed.Endpoint()
+}
+
+// direct is the endpoint an independent check uses where the provider was
+// given endpoint: moto itself (or the capacity API without the strict
+// layer), so that the layer's faults and delays never touch a check.
+func direct(endpoint string) string {
+	if cloudbed == nil || endpoint != cloudbed.Endpoint() {
+		return endpoint
+	}
+	return cloudbed.Moto.Endpoint()
 }
 
 func providerConfig(endpoint, defaultTags string) string {

@@ -69,7 +69,7 @@ func (c cloud) cfg(region string) aws.Config {
 	return aws.Config{
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(c.endpoint),
+		BaseEndpoint: aws.String(direct(c.endpoint)),
 	}
 }
 

@@ -149,13 +149,8 @@ func TestWorkspaceAgainstMoto(t *testing.T) {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("TF_ACC is not set: the moto run of the SDK is an acceptance test")
 	}
-	testbed.RequireTool(t, "moto_server")
 	ctx := context.Background()
-	m, err := testbed.StartMoto(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = m.Stop() })
+	m := testbed.StartAWSForTest(t) // the strict layer in front with MERIDIAN_STRICT
 	ws, err := sdk.Open(ctx, sdk.Options{Stack: "moto", State: t.TempDir(), AWS: sdk.AWS{
 		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, Emulator: true,
 	}})

@@ -19,7 +19,6 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	"github.com/meridianhq/terraform-provider-meridian/internal/compile"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/ec2capacity"
 )
 
 // TestCapacitySplitInTwoClusters applies a capacity reservation with a
@@ -30,12 +29,12 @@ import (
 // no class behind.
 func TestCapacitySplitInTwoClusters(t *testing.T) {
 	b := start(t, filepath.Join("test", "fixtures", "capacity"))
-	// moto has no CapacityReservation API: the testbed's server adds it.
-	srv, err := ec2capacity.Start(b.moto.Endpoint())
+	// moto has no CapacityReservation API: the testbed's server (or the
+	// strict layer) adds it.
+	capacity, _, err := b.moto.Capacity()
 	if err != nil {
 		t.Fatalf("ec2 capacity server: %v", err)
 	}
-	t.Cleanup(func() { _ = srv.Close() })
 
 	// Two weeks of hourly demand: 4 instances growing by 0.01 an hour, ±1
 	// over the day, rounded so that HCL carries exactly these numbers.
@@ -44,7 +43,7 @@ func TestCapacitySplitInTwoClusters(t *testing.T) {
 		v := 4 + 0.01*float64(h) + math.Sin(2*math.Pi*(float64(h)+0.5)/24)
 		demand = append(demand, math.Round(v*100)/100)
 	}
-	b.opts.Vars["aws_endpoint"] = srv.Endpoint()
+	b.opts.Vars["aws_endpoint"] = capacity
 	b.opts.Vars["image_id"] = image(t, b)
 	b.opts.Vars["demand"] = demand
 

@@ -28,7 +28,7 @@ import (
 
 // bed is what one end-to-end test runs against.
 type bed struct {
-	moto     *testbed.Moto
+	moto     *testbed.AWS // Endpoint() for terraform and the CLI, Moto for checks
 	clusters *cluster.Set
 	dir      string // the fixture's copy
 	opts     *terraform.Options
@@ -72,17 +72,11 @@ func start(t *testing.T, dir string) *bed {
 
 // startCloud starts moto and two clusters (region-a, region-b), stopped
 // when the test ends.
-func startCloud(t *testing.T) (*testbed.Moto, *cluster.Set) {
+func startCloud(t *testing.T) (*testbed.AWS, *cluster.Set) {
 	t.Helper()
 	testbed.RequireTool(t, "moto_server")
 	clusters := clustertest.ForTest(t, "region-a", "region-b")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	moto, err := testbed.StartMoto(ctx)
-	if err != nil {
-		t.Fatalf("moto: %v", err)
-	}
-	t.Cleanup(func() { _ = moto.Stop() })
+	moto := testbed.StartAWSForTest(t) // the strict layer in front with MERIDIAN_STRICT
 	return moto, clusters
 }
 
@@ -92,8 +86,10 @@ func (b *bed) kube(region, namespace string) *k8s.KubectlOptions {
 
 func (b *bed) aws(region string) aws.Config { return awsConfig(b.moto, region) }
 
-func awsConfig(moto *testbed.Moto, region string) aws.Config {
-	return aws.Config{Region: region, BaseEndpoint: aws.String(moto.Endpoint()),
+// awsConfig is for the tests' own checks: moto directly, never the strict
+// layer.
+func awsConfig(moto *testbed.AWS, region string) aws.Config {
+	return aws.Config{Region: region, BaseEndpoint: aws.String(moto.Moto.Endpoint()),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
 }
 

@@ -57,20 +57,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startMoto starts a moto server for one test and stops it at the end.
-func startMoto(t *testing.T) *testbed.Moto {
+// startMoto starts a moto server for one test, behind the strict layer
+// with MERIDIAN_STRICT, and stops it at the end. The CLI gets Endpoint();
+// the test's own checks and set-ups go to Moto directly.
+func startMoto(t *testing.T) *testbed.AWS {
 	t.Helper()
-	testbed.RequireTool(t, "moto_server")
-	m, err := testbed.StartMoto(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := m.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return m
+	return testbed.StartAWSForTest(t)
 }
 
 type result struct {
@@ -301,7 +293,7 @@ func TestConcurrentUpOnS3(t *testing.T) {
 	state := "s3://meridian-state/team"
 	c := newCLI(t, dir, "MERIDIAN_STATE="+state)
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Moto.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

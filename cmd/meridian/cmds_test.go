@@ -24,7 +24,6 @@ import (
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
 	"github.com/meridianhq/terraform-provider-meridian/internal/stack"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
-	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/ec2capacity"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -266,21 +265,22 @@ func TestDrillCommand(t *testing.T) {
 	}
 }
 
-// startCapacityMoto starts moto and, in front of it, the testbed's
-// ec2capacity stand-in for the EC2 capacity reservation calls moto lacks;
-// it skips without TF_ACC, as the other acceptance tests do.
-func startCapacityMoto(t *testing.T) (*testbed.Moto, *ec2capacity.Server) {
+// startCapacityMoto starts moto and an endpoint that also serves the EC2
+// capacity reservation calls moto lacks (the strict layer with
+// MERIDIAN_STRICT, else the testbed's ec2capacity stand-in): capacity for
+// the CLI, capDirect for the test's checks (no strict layer in between).
+// It skips without TF_ACC, as the other acceptance tests do.
+func startCapacityMoto(t *testing.T) (m *testbed.AWS, capacity, capDirect string) {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run it against moto (make test does)")
 	}
-	m := startMoto(t)
-	capacity, err := ec2capacity.Start(m.Endpoint())
+	m = startMoto(t)
+	capacity, capDirect, err := m.Capacity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { capacity.Close() })
-	return m, capacity
+	return m, capacity, capDirect
 }
 
 // TestInstanceTypeNotOffered: a capacity reservation whose instance type
@@ -288,7 +288,7 @@ func startCapacityMoto(t *testing.T) (*testbed.Moto, *ec2capacity.Server) {
 // through the ec2capacity stand-in) stops preview and up before anything
 // is created, as it stops terraform's plan.
 func TestInstanceTypeNotOffered(t *testing.T) {
-	m, capacity := startCapacityMoto(t)
+	m, capacity, _ := startCapacityMoto(t)
 	dir := platformStack(t)
 	// hpc6a.48xlarge has a price, so that only the cloud can tell it is not
 	// offered (nowhere in us-east-1).
@@ -303,7 +303,7 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 	edit(t, filepath.Join(dir, "main.tf"), `instance_types   = ["m5.large", "m6i.large"]`, `instance_types   = ["m5.large", "hpc6a.48xlarge"]
   price_table      = "${path.module}/prices.json"`)
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
-	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
+	endpoint := "--var=aws_endpoint=" + capacity
 	c.must("stack", "init", "dev", endpoint)
 	for _, args := range [][]string{{"preview"}, {"up", "--yes"}} {
 		r := c.run(append(args, endpoint)...)
@@ -312,7 +312,7 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 			t.Errorf("%s with hpc6a.48xlarge: exit %d\n%s", args[0], r.code, r.stderr)
 		}
 	}
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Moto.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,8 +330,8 @@ func TestInstanceTypeNotOffered(t *testing.T) {
 // provider's plan does, and destroy still runs.
 func TestMeasuredRTOStopsThePlan(t *testing.T) {
 	// The plan checks the capacity reservation's instance types in the cloud.
-	_, capacity := startCapacityMoto(t)
-	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
+	_, capacity, _ := startCapacityMoto(t)
+	endpoint := "--var=aws_endpoint=" + capacity
 	dir := platformStack(t)
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	c.must("stack", "init", "dev", endpoint)
@@ -372,7 +372,7 @@ func TestCostAccount(t *testing.T) {
 	}
 	m := startMoto(t)
 	ctx := context.Background()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: m.Moto.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,9 +415,9 @@ func TestCostAccount(t *testing.T) {
 // reservations go to the testbed's ec2capacity stand-in in front of moto,
 // which serves the EC2 capacity reservation calls moto does not implement.
 func TestUpDeploysEveryKind(t *testing.T) {
-	_, capacity := startCapacityMoto(t)
+	_, capacity, capDirect := startCapacityMoto(t)
 	ctx := context.Background()
-	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capacity.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
+	cloud, err := awscloud.New(ctx, awscloud.Config{Endpoint: capDirect, AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func TestUpDeploysEveryKind(t *testing.T) {
 	dir := platformStack(t)
 	edit(t, filepath.Join(dir, "main.tf"), "  # enforce_in_cloud {\n  #   target_id = \"r-abcd\"\n  # }", "  enforce_in_cloud {\n    target_id = \""+*roots.Roots[0].Id+"\"\n  }")
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
-	endpoint := "--var=aws_endpoint=" + capacity.Endpoint()
+	endpoint := "--var=aws_endpoint=" + capacity
 	c.must("stack", "init", "dev")
 	c.must("up", "--yes", "--progress=plain", endpoint)
 

@@ -250,8 +250,8 @@ func opens(t *testing.T, path string) func() int {
 // the confirmation), and its demand history is read once (it was read
 // by the names check, the tags check and each declaration).
 func TestUpDeclaresOnce(t *testing.T) {
-	_, capacity := startCapacityMoto(t)
-	endpoint, offerings := offeringsCounter(t, capacity.Endpoint())
+	_, capacity, _ := startCapacityMoto(t)
+	endpoint, offerings := offeringsCounter(t, capacity)
 	dir := t.TempDir()
 	writeStack(t, dir, "once", 1, 10)
 	csv, err := os.ReadFile(filepath.Join("..", "..", "examples", "stacks", "platform", "demand.csv"))

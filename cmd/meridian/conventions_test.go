@@ -233,7 +233,7 @@ func TestDriftGate(t *testing.T) {
 	c.must("preview", "--expect-no-changes", endpoint)
 
 	// Drift: the manifest is deleted with an independent client.
-	cloud := motoClients(t, m.Endpoint())
+	cloud := motoClients(t, m.Moto.Endpoint())
 	if _, err := cloud.SSM("us-east-1").DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(compile.ManifestName("gate-00"))}); err != nil {
 		t.Fatal(err)
 	}

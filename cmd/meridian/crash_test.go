@@ -88,7 +88,7 @@ func crashRecovery(t *testing.T, rounds int, stateURL string, load func(*testing
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
 
 	cloud, err := awscloud.New(context.Background(), awscloud.Config{
-		Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true,
+		Endpoint: m.Moto.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true,
 	})
 	if err != nil {
 		t.Fatal(err)

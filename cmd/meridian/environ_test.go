@@ -93,7 +93,7 @@ func TestCloudCommandsUseTheEnvironment(t *testing.T) {
 	if calls.Load() == 0 {
 		t.Fatal("up made no request to AWS_ENDPOINT_URL")
 	}
-	cloud := motoClients(t, m.Endpoint())
+	cloud := motoClients(t, m.Moto.Endpoint())
 	if n := len(inventory(t, cloud)); n == 0 {
 		t.Fatal("moto holds nothing after up")
 	}

@@ -41,7 +41,7 @@ func TestLostLockStopsTheRun(t *testing.T) {
 	writeStack(t, dir, "fence", pairs, 1)
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	cloud := motoClients(t, m.Endpoint())
+	cloud := motoClients(t, m.Moto.Endpoint())
 	c.must("stack", "init", "dev")
 
 	// One call at a time, so that the run is long and its progress exact.

@@ -58,7 +58,7 @@ func TestNameClashStopsThePlan(t *testing.T) {
 	}
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	cloud := motoClients(t, m.Endpoint())
+	cloud := motoClients(t, m.Moto.Endpoint())
 	c.must("stack", "init", "dev")
 
 	for _, cmd := range [][]string{{"preview"}, {"up", "--yes"}} {

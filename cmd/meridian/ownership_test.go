@@ -93,7 +93,7 @@ func ownershipSetup(t *testing.T, p pairStack) (*cli, *awscloud.Cloud, string, s
 	p.write(t, dir)
 	c := newCLI(t, dir, "MERIDIAN_STATE=", "TF_CLI_CONFIG_FILE=/dev/null")
 	c.must("stack", "init", "dev")
-	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
+	cloud, err := awscloud.New(context.Background(), awscloud.Config{Endpoint: m.Moto.Endpoint(), AccessKey: "test", SecretKey: "test", S3UsePathStyle: true, SkipCredentialsValidation: true, Emulator: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestTargetedDestroyTakesDependents(t *testing.T) {
 	writeStack(t, dir, "tgt", 2, 10)
 	c := newCLI(t, dir, "MERIDIAN_STATE=")
 	endpoint := "--var=aws_endpoint=" + m.Endpoint()
-	cloud := motoClients(t, m.Endpoint())
+	cloud := motoClients(t, m.Moto.Endpoint())
 	ctx := context.Background()
 	c.must("stack", "init", "dev")
 	c.must("up", "--yes", endpoint)

@@ -337,7 +337,9 @@ func (r *run) deleteRecorded(ctx context.Context, s Step, d Driver) ([]string, e
 		err = fmt.Errorf("delete %s: %w", s.Name, err)
 		// Refused, or failed for good: if the object is still there, the
 		// record is live again; if the read cannot tell, it stays pending.
-		_, rerr := d.Read(ctx, live)
+		// The read is retried as any call is: one transient error would
+		// leave a refused delete pending.
+		rerr := r.e.retry(ctx, s, func(ctx context.Context) error { _, err := d.Read(ctx, live); return err })
 		switch {
 		case errors.Is(rerr, ErrNotFound):
 			return warnings, r.remove(s.Name)

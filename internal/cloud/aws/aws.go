@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -274,16 +275,33 @@ func (c *Cloud) Route53() *route53.Client {
 	})
 }
 
-// forEngine returns c with the SDK's retries off, made once: the engine
-// retries every driver call with its own backoff and limits, and two layers
-// of retries would multiply the attempts (and hide throttling from the
-// engine's limiters).
+// throttleAttempts is how often the drivers' clients try a request that is
+// throttled (about a minute of backoff in all, at most 20 s a wait).
+const throttleAttempts = 10
+
+// forEngine returns c made once with the SDK retrying throttling only: the
+// engine retries every driver call that failed otherwise (5xx, resets) with
+// its own backoff, and two layers of retries would multiply the attempts.
+// Throttling is different: a driver call makes several requests (a create,
+// its tags, a wait), all within one account-wide quota (Route 53's five a
+// second) that every engine of the process and the other resources share, so
+// the request that met it waits and tries again by itself, as the SDK does
+// for terraform-provider-aws; retried as a whole call, a create would
+// repeat the requests that had gone through and soon give up.
 func (c *Cloud) forEngine() *Cloud {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.engine == nil {
 		base := c.base.Copy()
-		base.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+		base.Retryer = func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = throttleAttempts
+				o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+					return aws.BoolTernary(throttleCodes[code(err)])
+				})}
+				o.RateLimiter = ratelimit.None // throttled requests are not a failing endpoint
+			})
+		}
 		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}, limiters: c.limiters}
 	}
 	return c.engine
@@ -320,8 +338,10 @@ func limitRequests(limiters *engine.Limiters) func(*middleware.Stack) error {
 // the name Services and the limit keys use ("route53", "autoscaling").
 func serviceName(id string) string { return strings.ToLower(strings.ReplaceAll(id, " ", "")) }
 
-// Drivers returns a driver for every AWS primitive type. Their clients make
-// one try per call: the engine retries what classify marks retryable.
+// Drivers returns a driver for every AWS primitive type. Their clients retry
+// throttling only (the limiter keeps it rare; other engines or tools may
+// share the account's quota): the engine retries what else classify marks
+// retryable.
 func (c *Cloud) Drivers() engine.Drivers {
 	c = c.forEngine()
 	return engine.Drivers{

@@ -499,8 +499,13 @@ func (d recordDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		// type exists, ignoring SetIdentifier: recreating the PRIMARY of a
 		// failover pair next to its SECONDARY fails. If ours is really
 		// absent, nobody else's can be overwritten, so UPSERT it.
-		if _, ferr := d.find(ctx, p); errors.Is(ferr, engine.ErrNotFound) {
+		switch _, ferr := d.find(ctx, p); {
+		case errors.Is(ferr, engine.ErrNotFound):
 			err = d.change(ctx, r53types.ChangeActionUpsert, p)
+		case ferr != nil:
+			// Cannot tell (a fault, throttling): the engine's retry of the
+			// create looks again, rather than fail on the refused CREATE.
+			err = ferr
 		}
 	}
 	if err != nil {

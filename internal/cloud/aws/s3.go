@@ -52,7 +52,6 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 			return engine.Result{}, fmt.Errorf("look for bucket %s: %w", p.Bucket, err)
 		}
 	}
-	fresh := false
 	if !exists {
 		// The tags (the ownership marks among them) go with the create, so
 		// that a create whose answer is lost leaves a bucket the engine's
@@ -72,7 +71,6 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		_, err := client.CreateBucket(ctx, in)
 		switch code(err) {
 		case "":
-			fresh = true
 		case "BucketAlreadyOwnedByYou":
 			exists = true
 		case "BucketAlreadyExists":
@@ -83,7 +81,14 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 	}
 	var have map[string]string
 	if exists {
-		tags, err := bucketTags(ctx, client, p.Bucket)
+		// A bucket this account owns already may be one a create cut short
+		// made a moment ago (its answer lost): it may not be visible yet.
+		var tags map[string]string
+		notYet := func(err error) bool { return errors.Is(err, engine.ErrNotFound) || worthRetry(err) }
+		err := retryWhile(ctx, bucketPropagation, notYet, func() (err error) {
+			tags, err = bucketTags(ctx, client, p.Bucket)
+			return err
+		})
 		if err != nil {
 			return engine.Result{}, err
 		}
@@ -92,7 +97,8 @@ func (d bucketDriver) Create(ctx context.Context, req engine.Request) (engine.Re
 		}
 		have = tags
 	}
-	if err := d.apply(ctx, client, p, have, req.Tags, fresh); err != nil {
+	// Fresh or just claimed, the bucket may still be propagating.
+	if err := d.apply(ctx, client, p, have, req.Tags, true); err != nil {
 		return engine.Result{}, err
 	}
 	return engine.Result{ID: p.Bucket, Outputs: bucketOutputs(p.Bucket, req.Region)}, nil
@@ -144,8 +150,9 @@ func bucketOutputs(bucket, region string) map[string]string {
 }
 
 // apply sets tags and versioning; have are the tags the bucket carries now.
-// fresh says the bucket was made by this call: S3 may answer NoSuchBucket
-// for a while after CreateBucket, and only then is that worth waiting out.
+// fresh says the bucket was made, or claimed, by a Create (whose bucket may
+// come from a create cut short a moment ago): S3 may answer NoSuchBucket for
+// a while after CreateBucket, and only then is that worth waiting out.
 // The tags (the ownership marks among them) go first, and on a fresh bucket
 // are retried on transient errors too: an engine retry of Create would meet
 // an unmarked bucket it could not claim.

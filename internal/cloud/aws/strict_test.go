@@ -687,3 +687,64 @@ func TestStrictFullRunsLeaveNothing(t *testing.T) {
 		e.worked(t, b)
 	}
 }
+
+// TestStrictThrottledRequestsWait: Route 53 throttles an account beyond its
+// rate, and a driver call makes several requests within it (a zone: its
+// create, its tags, its change). Zones created side by side, as terraform's
+// parallel resources or the engine's workers do, must each get through:
+// the throttled request waits and tries again. Old drivers' clients never
+// retried, and the call failed with Throttling at once.
+func TestStrictThrottledRequestsWait(t *testing.T) {
+	opts := only(strict.Throttling)
+	opts.Rates = map[string]float64{"route53": 2}
+	e := startStrictEnv(t, opts)
+	d := e.cloud.Drivers()[primitive.Route53Zone]
+	errs := make(chan error, 6)
+	for i := range cap(errs) {
+		go func() {
+			name := fmt.Sprintf("aws_route53_zone.z%d", i)
+			_, err := d.Create(e.ctx, request(name, primitive.Route53Zone, primitive.Global,
+				map[string]any{"name": fmt.Sprintf("z%d.throttled.example.com", i)}, map[string]string{engine.OwnerTag: "t/" + name}))
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	zones, err := route53.NewFromConfig(e.moto).ListHostedZones(e.ctx, &route53.ListHostedZonesInput{})
+	if err != nil || len(zones.HostedZones) != cap(errs) {
+		t.Fatalf("moto holds %d zones (%v), want %d", len(zones.HostedZones), err, cap(errs))
+	}
+	e.worked(t, strict.Throttling)
+}
+
+// TestStrictBucketCreateAnswerLost: a CreateBucket whose answer was lost
+// (a reset after S3 made the bucket) leaves a bucket that carries the
+// create's marks and is not visible yet. The engine's retry of the create
+// meets BucketAlreadyOwnedByYou and must claim the bucket by its marks
+// through the propagation, not fail on NoSuchBucket. Old drivers read the
+// tags of such a bucket once and failed.
+func TestStrictBucketCreateAnswerLost(t *testing.T) {
+	e := startStrictEnv(t, only(strict.BucketPropagation))
+	const bucket, region = "acme-answer-lost", "us-west-2"
+	tags := map[string]string{"team": "payments", engine.OwnerTag: "t/" + bucket}
+	// The lost create, as the driver sent it: its answer never matters.
+	cfg := &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
+	for _, k := range sortedKeys(tags) {
+		cfg.Tags = append(cfg.Tags, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	if _, err := e.s3(e.layer, region).CreateBucket(e.ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), CreateBucketConfiguration: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	d := e.cloud.Drivers()[primitive.S3Bucket]
+	if _, err := d.Create(e.ctx, request(bucket, primitive.S3Bucket, region, map[string]any{"bucket": bucket, "versioning": true}, tags)); err != nil {
+		t.Fatalf("create again: %v", err)
+	}
+	v, err := e.s3(e.moto, region).GetBucketVersioning(e.ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})
+	if err != nil || v.Status != s3types.BucketVersioningStatusEnabled {
+		t.Errorf("versioning %v (%v), want Enabled", v, err)
+	}
+	e.worked(t, strict.BucketPropagation)
+}

@@ -13,6 +13,7 @@ package ec2capacity
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -226,7 +227,18 @@ func readCall(r *http.Request) (Call, error) {
 		r.Body.Close()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
-		params, err := url.ParseQuery(string(body))
+		form := body
+		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+			// The SDK compresses some query bodies (CloudWatch's PutMetricData).
+			zr, err := gzip.NewReader(bytes.NewReader(body))
+			if err != nil {
+				return c, fmt.Errorf("gzip body: %w", err)
+			}
+			if form, err = io.ReadAll(io.LimitReader(zr, 16<<20)); err != nil {
+				return c, fmt.Errorf("gzip body: %w", err)
+			}
+		}
+		params, err := url.ParseQuery(string(form))
 		if err != nil {
 			return c, fmt.Errorf("form body: %w", err)
 		}

@@ -38,6 +38,46 @@ func (s *Server) motoGet(r *http.Request, method, path string, query url.Values)
 	return resp.StatusCode, body, err
 }
 
+// tagNewBucket sets, in moto, the tags a CreateBucket carried in its
+// CreateBucketConfiguration, as AWS sets them with the bucket: a create whose
+// answer is lost then leaves a bucket that carries them, as on AWS.
+func (s *Server) tagNewBucket(r *http.Request, c *call, bucket string) {
+	var cfg struct {
+		Tags []struct {
+			Key   string `xml:"Key"`
+			Value string `xml:"Value"`
+		} `xml:"Tags>Tag"`
+	}
+	if len(c.body) == 0 || xml.Unmarshal(c.body, &cfg) != nil || len(cfg.Tags) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>`)
+	for _, t := range cfg.Tags {
+		b.WriteString("<Tag><Key>")
+		_ = xml.EscapeText(&b, []byte(t.Key))
+		b.WriteString("</Key><Value>")
+		_ = xml.EscapeText(&b, []byte(t.Value))
+		b.WriteString("</Value></Tag>")
+	}
+	b.WriteString("</TagSet></Tagging>")
+	u := *s.moto
+	u.Path, u.RawQuery = "/"+bucket, "tagging" // as the SDK sends it: "tagging=" reads as no subresource, a CreateBucket
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPut, u.String(), strings.NewReader(b.String()))
+	if err != nil {
+		return
+	}
+	for _, h := range []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "x-moto-account-id"} {
+		if v := r.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	if resp, err := s.client.Do(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
 // bucketExists asks moto whether bucket is there already: a CreateBucket of
 // an existing bucket (200 in us-east-1) makes nothing new to propagate.
 func (s *Server) bucketExists(r *http.Request, bucket string) bool {

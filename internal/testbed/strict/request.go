@@ -2,6 +2,7 @@ package strict
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -79,7 +80,7 @@ func readCall(r *http.Request) (*call, error) {
 			c.proto = protoJSON10
 		}
 	case ct == "application/x-www-form-urlencoded" && r.Method == http.MethodPost:
-		params, err := url.ParseQuery(string(c.body))
+		params, err := url.ParseQuery(formBody(r, c.body))
 		if err != nil {
 			return nil, fmt.Errorf("form body: %w", err)
 		}
@@ -103,6 +104,19 @@ func readCall(r *http.Request) (*call, error) {
 		_ = json.Unmarshal(c.body, &c.json)
 	}
 	return c, nil
+}
+
+// formBody is a query protocol's body as text, gunzipped when the SDK
+// compressed it (CloudWatch's PutMetricData is).
+func formBody(r *http.Request, body []byte) string {
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+			if plain, err := io.ReadAll(io.LimitReader(zr, maxBody)); err == nil {
+				body = plain
+			}
+		}
+	}
+	return string(body)
 }
 
 // bucketOf is the bucket a path-style S3 request addresses ("" for ListBuckets).

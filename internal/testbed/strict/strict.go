@@ -304,6 +304,22 @@ func (s *Server) Endpoint() string { return "http://" + s.ln.Addr().String() }
 // and its Reset.
 func (s *Server) Capacity() *ec2capacity.Server { return s.capacity }
 
+// Reseed restarts the faults' (and latencies') random sequence from seed,
+// so that a test on a shared layer draws the same faults on every run.
+func (s *Server) Reseed(seed int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rng = rand.New(rand.NewSource(seed))
+}
+
+// FaultRate is the share of calls that get a fault (0 when faults are off).
+func (s *Server) FaultRate() float64 {
+	if !s.on[Faults] {
+		return 0
+	}
+	return s.opts.FaultRate
+}
+
 // On reports whether a behaviour is on.
 func (s *Server) On(b Behaviour) bool { return s.on[b] }
 
@@ -463,11 +479,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := newRecorder()
 	s.capacity.ServeHTTP(rec, r)
+	if observe != nil {
+		observe(rec) // what moto did happened, answered or not
+	}
 	if fault == FaultReset {
 		reset(w) // moto did the call; its answer is lost
 		return
 	}
-	observe(rec)
 	rec.copyTo(w)
 }
 
@@ -475,11 +493,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // nil when the answer can stream through untouched.
 func (s *Server) observer(r *http.Request, c *call) func(*recorder) {
 	switch {
-	case c.proto == protoS3 && isCreateBucket(r, c) && s.on[BucketPropagation]:
+	case c.proto == protoS3 && isCreateBucket(r, c):
 		bucket, _ := bucketOf(r)
 		existed := s.bucketExists(r, bucket)
 		return func(rec *recorder) {
-			if rec.status == http.StatusOK && !existed {
+			if rec.status != http.StatusOK || existed {
+				return
+			}
+			// AWS tags the bucket as part of CreateBucket; moto ignores
+			// the configuration's tags, so the layer sets them.
+			s.tagNewBucket(r, c, bucket)
+			if s.on[BucketPropagation] {
 				s.mu.Lock()
 				s.buckets[bucket] = time.Now()
 				s.mu.Unlock()

@@ -16,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/backup"
 	backuptypes "github.com/aws/aws-sdk-go-v2/service/backup/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -31,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 	"github.com/meridianhq/terraform-provider-meridian/internal/testbed/strict"
@@ -658,6 +662,35 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("moto has %d of the 8 buckets; want some made before the reset and some not", n)
 		}
 	})
+	t.Run("reset after a tagged CreateBucket", func(t *testing.T) {
+		// AWS tags a bucket with its CreateBucket: a create whose answer is
+		// lost leaves a bucket that carries the caller's tags, by which a
+		// retry can prove it its own. moto ignores those tags; the layer
+		// sets them, answered or not.
+		s := start(t, faulty(strict.FaultReset))
+		c := s3Client(s.Endpoint())
+		made := 0
+		for i := 0; i < 8; i++ {
+			bucket := fmt.Sprint("tagged-", i)
+			_, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), CreateBucketConfiguration: &s3types.CreateBucketConfiguration{
+				Tags: []s3types.Tag{{Key: aws.String("meridian:owner"), Value: aws.String(bucket)}}}})
+			if err == nil {
+				t.Fatalf("CreateBucket %s: no reset", bucket)
+			}
+			tags, err := s3Client(moto.Endpoint()).GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+			if code(err) == "NoSuchBucket" {
+				continue // reset before moto saw the call
+			}
+			ok(t, "GetBucketTagging from moto", err)
+			made++
+			if len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Value) != bucket {
+				t.Fatalf("bucket %s made before the reset carries %+v, want its CreateBucket's tag", bucket, tags.TagSet)
+			}
+		}
+		if made == 0 {
+			t.Fatal("no reset came after moto made the bucket")
+		}
+	})
 	t.Run("slow", func(t *testing.T) {
 		s := start(t, faulty(strict.FaultSlow))
 		begin := time.Now()
@@ -674,6 +707,21 @@ func TestFaults(t *testing.T) {
 			ok(t, "ListBuckets with faults off", err)
 		}
 	})
+}
+
+// TestQueryGzip: a gzipped query-protocol body (the SDK compresses
+// CloudWatch's PutMetricData) passes the layer and the capacity API behind
+// it, as AWS takes it.
+func TestQueryGzip(t *testing.T) {
+	s := start(t, strict.Options{Off: []strict.Behaviour{strict.Faults, strict.Throttling}})
+	cw := cloudwatch.NewFromConfig(config(s.Endpoint(), "us-east-1", ""), func(o *cloudwatch.Options) {
+		o.Protocol = awsquery.New(cwschemas.GraniteServiceVersion20100801)
+	})
+	_, err := cw.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("test"), MetricData: []cwtypes.MetricDatum{{
+		MetricName: aws.String("m"), Value: aws.Float64(1), Timestamp: aws.Time(time.Now()),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("Service"), Value: aws.String("a;b")}},
+	}}})
+	ok(t, "PutMetricData through the layer", err)
 }
 
 // TestStartStrict: the testbed helper gives one endpoint with moto, the
