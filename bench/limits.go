@@ -233,17 +233,7 @@ func terraformPairs(ctx context.Context, tf, endpoint string, pairs int, timeout
 		return 0, err
 	}
 	env := append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE="+rc)
-	run := func(ctx context.Context, args ...string) error {
-		cmd := exec.CommandContext(ctx, tf, args...)
-		cmd.Dir, cmd.Env = work, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("timed out after %s", timeout)
-			}
-			return fmt.Errorf("terraform %s: %v: %s", args[0], err, lastLine(string(out)))
-		}
-		return nil
-	}
+	run := terraformCommand(tf, work, env, timeout)
 	if err := run(ctx, "init", "-input=false"); err != nil {
 		return 0, err
 	}

@@ -191,17 +191,7 @@ func terraformRun(tf string, n, parallelism int, sleep bool, timeout time.Durati
 		return 0, err
 	}
 	env := append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE=/dev/null")
-	run := func(ctx context.Context, args ...string) error {
-		cmd := exec.CommandContext(ctx, tf, args...)
-		cmd.Dir, cmd.Env = dir, env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("timed out after %s", timeout)
-			}
-			return fmt.Errorf("terraform %s: %v: %s", args[0], err, lastLine(string(out)))
-		}
-		return nil
-	}
+	run := terraformCommand(tf, dir, env, timeout)
 	if err := run(context.Background(), "init", "-input=false"); err != nil {
 		return 0, err
 	}
@@ -230,4 +220,20 @@ func numCPU() int {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
+}
+
+// terraformCommand runs terraform in dir with env; an error names the
+// subcommand and terraform's last line, or the timeout that cut it short.
+func terraformCommand(tf, dir string, env []string, timeout time.Duration) func(ctx context.Context, args ...string) error {
+	return func(ctx context.Context, args ...string) error {
+		cmd := exec.CommandContext(ctx, tf, args...)
+		cmd.Dir, cmd.Env = dir, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("timed out after %s", timeout)
+			}
+			return fmt.Errorf("terraform %s: %v: %s", args[0], err, lastLine(string(out)))
+		}
+		return nil
+	}
 }
