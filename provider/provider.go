@@ -224,5 +224,5 @@ func (p *meridianProvider) Resources(context.Context) []func() resource.Resource
 }
 
 func (p *meridianProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newTagCompliance, newCapacityPlan}
+	return []func() datasource.DataSource{newTagCompliance, newCapacityPlan, newArchitectureDocument}
 }

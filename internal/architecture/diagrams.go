@@ -87,8 +87,16 @@ func (c *canvas) arrow(x1, y1, x2, y2 int, label string, dashed, both bool) {
 		start = ` marker-start="url(#arrow)"`
 	}
 	fmt.Fprintf(&c.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333" stroke-width="1.5"%s marker-end="url(#arrow)"%s/>`+"\n", x1, y1, x2, y2, dash, start)
-	if label != "" {
-		c.text((x1+x2)/2, (y1+y2)/2-6, 10, "middle", label)
+	// A label sits above a level arrow, and beside a slanted one, on
+	// the side it slants to, so that the line never crosses the text.
+	switch {
+	case label == "":
+	case y1 == y2:
+		c.text((x1+x2)/2, y1-6, 10, "middle", label)
+	case x2 < x1:
+		c.text((x1+x2)/2-8, (y1+y2)/2, 10, "end", label)
+	default:
+		c.text((x1+x2)/2+8, (y1+y2)/2, 10, "start", label)
 	}
 }
 
