@@ -86,7 +86,7 @@ func (d *architectureDocument) Schema(_ context.Context, _ datasource.SchemaRequ
 			"at":       schema.StringAttribute{Optional: true, Description: "Review as of this date (`YYYY-MM-DD`, default today): how old the last drills are."},
 			"markdown": schema.StringAttribute{Computed: true, Description: "The document, in Markdown; its images refer to the keys of `diagrams`."},
 			"diagrams": schema.MapAttribute{Computed: true, ElementType: types.StringType, Description: "The SVG diagrams by file name (`topology-PAIR.svg`, `failover-PAIR.svg`, `runbook-POLICY.svg`): write them beside the Markdown with `local_file`."},
-			"findings": schema.ListAttribute{Computed: true, ElementType: types.StringType, Description: "What cannot be defended, as `kind: resource: detail` (no DR policy, a drill never run, older than 90 days or failed, an RPO not backed, untagged spend, a choice with no alternative); `meridian doc --check` lists the same."},
+			"findings": schema.ListAttribute{Computed: true, ElementType: types.StringType, Description: "What cannot be defended, as `kind: resource: detail` (no DR policy, a drill never run, failed, or older than its `drill.schedule` allows and never more than 90 days, an RPO not backed, untagged spend, a choice with no alternative); `meridian doc --check` lists the same."},
 			"defended": schema.BoolAttribute{Computed: true, Description: "True when there is no finding."},
 		},
 	}

@@ -33,7 +33,8 @@ alternative and the trade-off in numbers, each number naming its source.
 Nothing is read from the cloud.
 
 --check writes nothing: it lists what the document cannot defend (a region
-pair with no DR policy, a drill never run or older than 90 days or failed,
+pair with no DR policy, a drill never run, failed, or older than its
+drill.schedule allows (monthly: 31 days) and never more than 90 days,
 an RPO the backup schedule and replication do not back, untagged spend, a
 choice with no alternative) and exits 1 if there is any, for CI.`,
 		Args: cobra.NoArgs,

@@ -75,6 +75,21 @@ type Governed struct {
 // as unproven again: a quarter, the longest drill schedule meridian offers.
 const MaxDrillAge = 90 * 24 * time.Hour
 
+// drillPeriods are the drill schedules a policy may name, and how old its
+// last drill may then be: a monthly drill 40 days ago has missed one.
+var drillPeriods = map[string]time.Duration{
+	"daily": 24 * time.Hour, "weekly": 7 * 24 * time.Hour, "monthly": 31 * 24 * time.Hour, "quarterly": MaxDrillAge,
+}
+
+// allowedAge is how old a policy's last drill may be: its schedule's
+// period, and never more than MaxDrillAge.
+func allowedAge(schedule string) time.Duration {
+	if d, ok := drillPeriods[schedule]; ok && d < MaxDrillAge {
+		return d
+	}
+	return MaxDrillAge
+}
+
 // Document is the generated document.
 type Document struct {
 	Markdown  string

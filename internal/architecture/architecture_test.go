@@ -185,7 +185,11 @@ func TestReviewFindings(t *testing.T) {
 		want   string
 	}{
 		{"never drilled", func(s *architecture.Stack) { s.Policies[0].Drill = nil }, architecture.NeverDrilled},
-		{"drill older than 90 days", func(s *architecture.Stack) { s.Now = reviewed.Add(90 * 24 * time.Hour) }, architecture.StaleDrill},
+		{"drill older than 90 days", func(s *architecture.Stack) {
+			s.Policies[0].Blueprint.Drill.Schedule = ""
+			s.Now = reviewed.Add(81 * 24 * time.Hour)
+		}, architecture.StaleDrill},
+		{"drill older than its monthly schedule", func(s *architecture.Stack) { s.Now = reviewed.Add(22 * 24 * time.Hour) }, architecture.StaleDrill},
 		{"failed drill", func(s *architecture.Stack) { s.Policies[0].Drill.Passed = false }, architecture.FailedDrill},
 		{"pair with no DR policy", func(s *architecture.Stack) { s.Policies = nil }, architecture.NoDRPolicy},
 		{"RPO not backed by the schedule", func(s *architecture.Stack) {

@@ -478,8 +478,12 @@ func (s Stack) review(decisions []Decision) []Finding {
 			out = append(out, Finding{NeverDrilled, pol.Address, "never drilled: its RPO and RTO are unproven (meridian drill)"})
 		default:
 			started, err := time.Parse(time.RFC3339Nano, r.Started)
-			if err != nil || s.Now.Sub(started) > MaxDrillAge {
-				out = append(out, Finding{StaleDrill, pol.Address, fmt.Sprintf("the last drill (%s, %s) is older than %d days", r.ID, drillDate(r.Started), int(MaxDrillAge.Hours()/24))})
+			if allowed := allowedAge(bp.Drill.Schedule); err != nil || s.Now.Sub(started) > allowed {
+				why := ""
+				if allowed < MaxDrillAge {
+					why = " (drill.schedule " + bp.Drill.Schedule + ")"
+				}
+				out = append(out, Finding{StaleDrill, pol.Address, fmt.Sprintf("the last drill (%s, %s) is older than %d days%s", r.ID, drillDate(r.Started), int(allowed.Hours()/24), why)})
 			}
 			if !r.Passed {
 				out = append(out, Finding{FailedDrill, pol.Address, fmt.Sprintf("the last drill (%s, %s) did not pass: RTO %s for target %s, RPO %s for target %s", r.ID, drillDate(r.Started), orDash(r.MeasuredRTO), r.TargetRTO, orDash(r.MeasuredRPO), r.TargetRPO)})
