@@ -284,3 +284,20 @@ func parseSVG(t *testing.T, name, svg string) {
 		t.Errorf("%s: root %q with %d elements, want an svg drawing", name, root, elements)
 	}
 }
+
+// A pair with a workload draws each region's cluster around its objects.
+func TestTopologyDrawsClusters(t *testing.T) {
+	st, diags := stack.LoadDir("../../examples/stacks/drill", map[string]string{"aws_endpoint": "http://127.0.0.1:1", "kubeconfig": "unused"})
+	if diags.HasErrors() {
+		t.Fatal(stack.FormatDiagnostics(diags))
+	}
+	s, err := architecture.FromBlueprints("drill", []blueprint.RegionPair{st.RegionPairs[0].Blueprint}, nil, nil, nil, reviewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := architecture.Write(s).Diagrams[0]
+	parseSVG(t, svg.File, svg.SVG)
+	if n := strings.Count(svg.SVG, ">Kubernetes cluster<"); n != 2 {
+		t.Errorf("%s draws %d clusters, want one in each region:\n%s", svg.File, n, svg.SVG)
+	}
+}

@@ -3,6 +3,7 @@ package architecture
 import (
 	"encoding/xml"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
@@ -166,6 +167,14 @@ func (s Stack) topologySVG(p Pair) string {
 			global = append(global, x.Name)
 		}
 	}
+	// Cluster objects go last, so that each region's cluster is one box.
+	inCluster := func(x primitive.Primitive) bool { return strings.HasPrefix(x.Type, "k8s_") }
+	lastCluster := func(xs []primitive.Primitive) {
+		sort.SliceStable(xs, func(i, j int) bool { return !inCluster(xs[i]) && inCluster(xs[j]) })
+	}
+	lastCluster(left)
+	lastCluster(right)
+	first := len(rows)
 	for i := 0; i < max(len(left), len(right)); i++ {
 		var r row
 		if i < len(left) {
@@ -188,6 +197,26 @@ func (s Stack) topologySVG(p Pair) string {
 	c.box(rx-20, top-30, nodeW+40, regionH, fillRegion, "#666", false)
 	c.text(lx+nodeW/2, top-12, 13, "middle", rp.PrimaryRegion+" (primary)")
 	c.text(rx+nodeW/2, top-12, 13, "middle", rp.SecondaryRegion+" (secondary)")
+	// A dashed box for each region's cluster around its objects.
+	for _, side := range []struct {
+		xs []primitive.Primitive
+		x  int
+	}{{left, lx}, {right, rx}} {
+		from, n := -1, 0
+		for i, x := range side.xs {
+			if inCluster(x) {
+				if from < 0 {
+					from = i
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			y := top + (first+from)*rowH
+			c.box(side.x-10, y-13, nodeW+20, n*rowH, "none", "#15803d", true)
+			c.text(side.x-4, y-3, 9, "start", "Kubernetes cluster")
+		}
+	}
 	for i, r := range rows {
 		y := top + i*rowH
 		for _, side := range []struct {
