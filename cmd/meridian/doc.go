@@ -79,8 +79,9 @@ choice with no alternative) and exits 1 if there is any, for CI.`,
 				files = append(files, filepath.Join(out, d.File))
 			}
 			if f.json {
+				findings := append([]architecture.Finding{}, doc.Findings...) // [] rather than null
 				return writeJSONLine(w, map[string]any{"event": "doc_summary", "document": path, "diagrams": files,
-					"decisions": len(doc.Decisions), "findings": doc.Findings, "ok": true})
+					"decisions": len(doc.Decisions), "findings": findings, "ok": true})
 			}
 			fmt.Fprintln(w, path)
 			return nil

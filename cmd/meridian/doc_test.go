@@ -58,6 +58,21 @@ func TestDocGolden(t *testing.T) {
 	if want := "architecture.md capacity-checkout-web.svg failover-checkout.svg runbook-checkout.svg topology-checkout.svg"; strings.Join(names, " ") != want {
 		t.Errorf("meridian doc wrote %v, want %s", names, want)
 	}
+
+	// --json: one summary event naming the files, for machines.
+	r = c.must("doc", "--json", "--stack", "platform", "--at", "2026-11-30", "--out", filepath.Join(dir, "doc2"))
+	var ev struct {
+		Event     string   `json:"event"`
+		Document  string   `json:"document"`
+		Diagrams  []string `json:"diagrams"`
+		Decisions int      `json:"decisions"`
+		Findings  []any    `json:"findings"`
+		OK        bool     `json:"ok"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil || ev.Event != "doc_summary" || ev.Document != filepath.Join(dir, "doc2", "architecture.md") ||
+		len(ev.Diagrams) != 4 || ev.Decisions != 6 || ev.Findings == nil || len(ev.Findings) != 0 || !ev.OK {
+		t.Errorf("meridian doc --json: %v\n%s", err, r.stdout)
+	}
 }
 
 // --check is a CI gate: exit 1 with each finding while a choice cannot be
