@@ -496,6 +496,20 @@ func TestParityImport(t *testing.T) {
 		_, name, _ := strings.Cut(rec.Name, stack.Separator)
 		cliRecords = append(cliRecords, fmt.Sprintf("%s %s %s %s", name, rec.Type, rec.ID, rec.Region))
 	}
+	// A pair that is not there: both refuse it for the same reason, and
+	// neither records anything.
+	const absent = "no meridian manifest /meridian/region_pair/absent in us-east-1"
+	q := strings.NewReplacer(`"p"`, `"q"`, `"pay"`, `"absent"`, "parity-pay", "parity-absent").Replace(parityPair)
+	if err := os.WriteFile(filepath.Join(tfDir, "main.tf"), []byte(src+q), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = terraform(tf, tfDir, env, append([]string{"import", "-input=false", "-no-color"}, append(vars, "meridian_region_pair.q", "us-east-1/absent")...)...)
+	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), absent) {
+		t.Errorf("terraform import of an absent pair: %v\n%s", err, tail(out, 20))
+	}
+	if r := imported.run("import", "us-east-1/absent", endpoint); r.code == 0 || !strings.Contains(r.stderr, absent) {
+		t.Errorf("meridian import of an absent pair: exit %d\n%s", r.code, r.stderr)
+	}
 	deployed.must("destroy", "--yes", endpoint)
 
 	if cliPair.Name != "pay" || !reflect.DeepEqual(tfPair, cliPair) {
