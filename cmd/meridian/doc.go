@@ -47,15 +47,25 @@ choice with no alternative) and exits 1 if there is any, for CI.`,
 				}
 				now = t
 			}
-			p, err := open(cmd, f, true)
+			name, err := f.stackName()
 			if err != nil {
 				return err
 			}
-			state, err := p.ws.State(cmd.Context())
+			st, err := f.loadStack(true)
 			if err != nil {
 				return err
 			}
-			in, err := docStack(p.name, p.st, state.Drills, now)
+			// Only the state is read (the drills it keeps): no cluster is
+			// connected to, so a CI job can review a stack without them.
+			ws, err := sdk.Open(cmd.Context(), sdk.Options{Stack: name, State: f.stateLocation(), StateKMSKey: f.stateKMSKey, AWS: st.AWS})
+			if err != nil {
+				return err
+			}
+			state, err := ws.State(cmd.Context())
+			if err != nil {
+				return err
+			}
+			in, err := docStack(name, st, state.Drills, now)
 			if err != nil {
 				return err
 			}
@@ -111,7 +121,7 @@ func reportFindings(f *flags, w interface{ Write([]byte) (int, error) }, finding
 		fmt.Fprintf(w, "%d findings\n", len(findings))
 	}
 	if len(findings) > 0 {
-		return fmt.Errorf("%d choices cannot be defended", len(findings))
+		return fmt.Errorf("%d findings: the architecture cannot be defended yet", len(findings))
 	}
 	return nil
 }

@@ -147,3 +147,30 @@ resource "meridian_region_pair" "search" {
 		t.Errorf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// The review reads the state and the stack only: a stack with a
+// kubernetes block is documented without its clusters (a CI job has none).
+func TestDocWithoutClusters(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "stacks", "drill", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t, dir)
+	vars := []string{"--var", "aws_endpoint=http://127.0.0.1:1", "--var", "kubeconfig=" + filepath.Join(dir, "no-such-kubeconfig")}
+	r := c.must(append([]string{"doc", "--stack", "demo", "--out", filepath.Join(dir, "doc")}, vars...)...)
+	md, err := os.ReadFile(strings.TrimSpace(r.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "**Decision: health check of orders.** Chosen: HTTPS /health every 30s, failure threshold 3, TTL 60s.") {
+		t.Errorf("the document of the drill stack has no health check decision:\n%s", md)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "doc", "topology-orders.svg"))
+	if err != nil || strings.Count(string(svg), ">Kubernetes cluster<") != 2 {
+		t.Errorf("topology-orders.svg: %v, want a cluster in each region", err)
+	}
+}
