@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,7 +104,7 @@ choice with no alternative) and exits 1 if there is any, for CI.`,
 	return f.with(c, withJSON)
 }
 
-func reportFindings(f *flags, w interface{ Write([]byte) (int, error) }, findings []architecture.Finding) error {
+func reportFindings(f *flags, w io.Writer, findings []architecture.Finding) error {
 	for _, x := range findings {
 		if f.json {
 			if err := writeJSONLine(w, map[string]any{"event": "finding", "kind": x.Kind, "resource": x.Resource, "detail": x.Detail}); err != nil {

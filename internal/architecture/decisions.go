@@ -91,9 +91,11 @@ func (s Stack) topology(p Pair) Decision {
 		alt = blueprint.ActivePassive
 	}
 	d := Decision{Section: 2, Topic: "topology of " + rp.Name, Choice: string(rp.Mode), Alternative: string(alt)}
-	dns := defaultDNS()
+	// Active-active moves shards by DNS: with the pair's health check, or
+	// meridian's default one when the pair has none yet.
+	dns, which := defaultDNS(), "the default dns block's health-check detection plus TTL"
 	if rp.DNS != nil {
-		dns = *rp.DNS
+		dns, which = *rp.DNS, "health-check detection plus TTL"
 	}
 	switchover := detection(dns.HealthCheck, dns.TTL)
 	if pol := s.policyOf(rp.Name); pol != nil {
@@ -104,7 +106,7 @@ func (s Stack) topology(p Pair) Decision {
 		}
 		d.TradeOffs = append(d.TradeOffs, TradeOff{
 			Quantity: "RTO after losing the primary region", Chosen: ap, Alternative: aa,
-			Source: fmt.Sprintf(srcPlan, pol.Address+" runbook critical path ("+pol.Runbook.Estimate+") against health-check detection plus TTL ("+dur(switchover)+")"),
+			Source: fmt.Sprintf(srcPlan, pol.Address+" runbook critical path ("+pol.Runbook.Estimate+") against "+which+" ("+dur(switchover)+")"),
 		})
 	}
 	rules := map[blueprint.Mode]int{blueprint.ActivePassive: 1, blueprint.ActiveActiveSharded: 2}
