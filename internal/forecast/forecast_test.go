@@ -162,7 +162,7 @@ func TestDegenerateInput(t *testing.T) {
 	if _, err := Fit(Series{Values: neg}, Options{Period: 24, Horizon: 1, Coverage: 0.9}); err == nil || !strings.Contains(err.Error(), "value 3 is -1") {
 		t.Errorf("negative: error %v, want one naming value 3", err)
 	}
-	for _, o := range []Options{{Period: 0, Horizon: 1, Coverage: 0.9}, {Period: 1, Horizon: 0, Coverage: 0.9}, {Period: 1, Horizon: 1, Coverage: 1}} {
+	for _, o := range []Options{{Period: -1, Horizon: 1, Coverage: 0.9}, {Period: 1, Horizon: 0, Coverage: 0.9}, {Period: 1, Horizon: 1, Coverage: 1}} {
 		if _, err := Fit(Series{Values: constant}, o); err == nil {
 			t.Errorf("options %+v: no error", o)
 		}
