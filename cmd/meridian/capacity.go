@@ -241,7 +241,7 @@ func capacityJSON(address string, c blueprint.Capacity, p blueprint.CapacityPlan
 		"event": "capacity_plan", "resource": address, "name": c.Name, "unit": c.Unit, "instance_types": c.InstanceTypes,
 		"forecast": map[string]any{
 			"baseline": round(p.Baseline, 3), "peak": round(p.Peak, 3), "mean": round(p.Mean, 3), "growth": round(p.Growth, 4),
-			"interval_lower": round(p.IntervalLower, 3), "interval_upper": round(p.IntervalUpper, 3), "interval_coverage": blueprint.IntervalCoverage,
+			"interval_lower": round(p.IntervalLower, 3), "interval_upper": round(p.IntervalUpper, 3), "interval_coverage": p.Interval,
 			"history_points": len(p.History.Values), "horizon_points": len(p.Forecast.Points),
 		},
 		"split": split, "scheduled_scaling": sched,

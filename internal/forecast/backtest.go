@@ -81,6 +81,9 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 		positive = positive && v > 0
 	}
 	for _, m := range seasons {
+		if NeededHistory(m) > n-minOrigins {
+			continue // too long a season to fit and still hold some out
+		}
 		cands = append(cands, model{"regression", m}, model{"additive", m})
 		if m > 1 && positive {
 			cands = append(cands, model{"multiplicative", m})
@@ -88,12 +91,13 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 	}
 	// The first origin leaves every candidate its needed history and holds
 	// out at least a third of the history, or what the horizon asks if less.
-	first := n - max(n/3, minOrigins)
-	for _, c := range cands {
-		first = max(first, NeededHistory(c.period))
-	}
-	if n-first < minOrigins {
+	if len(cands) == 0 {
 		return selection{}, false
+	}
+	first := n - max(n/3, minOrigins)
+	m := 1
+	for _, c := range cands {
+		first, m = max(first, NeededHistory(c.period)), max(m, c.period)
 	}
 	lead := min(horizon, max(1, n/4), n-first)
 	every := max(1, (n-first)/maxOrigins)
@@ -103,7 +107,6 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 	}
 	// MASE scales by the in-sample error of the naive seasonal forecast
 	// (the value one longest season back) over the part before the origins.
-	m := seasons[len(seasons)-1]
 	var scale float64
 	for t := m; t < first; t++ {
 		scale += math.Abs(y[t] - y[t-m])

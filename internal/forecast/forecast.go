@@ -181,22 +181,29 @@ func Fit(s Series, o Options) (Forecast, error) {
 	if o.Period == 0 {
 		seasons = Seasons(s)
 	}
-	longest := seasons[len(seasons)-1]
 	if need := NeededHistory(seasons[0]); n < need {
 		return Forecast{}, &HistoryError{Have: n, Need: need, Period: seasons[0]}
 	}
-	y, outliers, shift := clean(s, longest)
+	// Outliers and shifts are judged against the longest season seen at
+	// least three times (two cycles leave each slot too few values).
+	judge := seasons[0]
+	for _, m := range seasons {
+		if n >= 3*m {
+			judge = m
+		}
+	}
+	y, outliers, shift := clean(s, judge)
 
 	f := Forecast{Coverage: o.Coverage, Seasons: seasons, Outliers: outliers, Shift: shift}
 	sel, ok := selectModel(y, seasons, o.Horizon, o.Coverage)
 	if !ok {
 		// Too short to hold any of it out: the regression alone, with the
 		// textbook intervals that include the fitted trend's uncertainty.
-		r, err := fitRegression(y, longest)
+		r, err := fitRegression(y, seasons[0])
 		if err != nil {
 			return Forecast{}, fmt.Errorf("forecast: %w", err)
 		}
-		f.Model, f.Period = regressionName(longest), longest
+		f.Model, f.Period = regressionName(seasons[0]), seasons[0]
 		f.Why = "the history is too short to hold part of it out for a back-test, so the closed-form regression is used with its textbook intervals"
 		f.Level, f.Slope, f.Seasonal, f.Sigma = r.level(n-1), r.slope, r.seasonal(), r.sigma
 		z := studentT(0.5+o.Coverage/2, r.dof)
