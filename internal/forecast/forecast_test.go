@@ -219,7 +219,7 @@ func TestReadCSV(t *testing.T) {
 	}
 	for _, tc := range []struct{ in, want string }{
 		{"1\nx\n", "line 2: value \"x\" is not a number"},
-		{"2026-09-01T00:00:00Z,1\n2026-09-01T01:00:00Z,1\n2026-09-01T03:00:00Z,1\n", "rows 2 and 3 are 2h0m0s apart"},
+		{"2026-09-01T00:00:00Z,1\n2026-09-01T01:00:00Z,1\n2026-09-01T03:00:00Z,1\n", "line 3: 2h0m0s apart from line 2"},
 		{"yesterday,1\n", "not RFC 3339"},
 		{"1,2,3\n", "3 columns"},
 		{"1\nNaN\n", "NaN"},

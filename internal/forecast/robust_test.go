@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -207,5 +208,47 @@ func TestModelChosenByBacktest(t *testing.T) {
 	}
 	if !strings.HasPrefix(g.Model, "regression") {
 		t.Errorf("trend and daily sine: model %q (%s), want the regression", g.Model, g.Why)
+	}
+}
+
+// Every input error names the file's line (not the record's number), a
+// first row is a header only when it names its columns, and calendar
+// steps are read from timestamps.
+func TestReadCSVInputs(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     string // error text; empty: no error
+	}{
+		{"bad value after a blank and a comment line", "1\n\n# note\n2\nx\n", "line 5: value \"x\" is not a number"},
+		{"bad value after a header and comments", "timestamp,value\n# exported\n\n2026-09-01T00:00:00Z,1\n2026-09-01T01:00:00Z,1x\n", "line 5: value \"1x\" is not a number"},
+		{"1O0 is a mistyped number, not a header", "1O0\n2\n3\n", "line 1: value \"1O0\" is not a number"},
+		{"a timestamped first row with a bad value", "2026-09-01T00:00:00Z,1O0\n2026-09-01T01:00:00Z,2\n", "line 1: value \"1O0\""},
+		{"a gap after a comment", "2026-09-01T00:00:00Z,1\n# gap next\n2026-09-01T01:00:00Z,1\n2026-09-01T03:00:00Z,1\n", "line 4: 2h0m0s apart from line 3"},
+		{"a bad timestamp", "2026-09-01T00:00:00Z,1\n\n2026-09-01 01:00,1\n", "line 3: timestamp"},
+		{"too many columns", "value\n1\n1,2,3\n", "line 3: 3 columns"},
+		{"a missing month", "2026-01-01T00:00:00Z,1\n2026-02-01T00:00:00Z,1\n2026-04-01T00:00:00Z,1\n", "line 3: 2026-04-01T00:00:00Z, but 2 months after line 1 is 2026-03-01"},
+		{"a header of names", "demand\n1\n2\n", ""},
+		{"a header of two names", "time,demand\n2026-09-01T00:00:00Z,1\n2026-09-01T01:00:00Z,2\n", ""},
+	} {
+		_, err := ReadCSV(strings.NewReader(tc.in), time.Hour)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	// Calendar steps: months (of 28 to 31 days) and weeks.
+	var monthly strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&monthly, "%s,%d\n", start.AddDate(0, i, 0).Format(time.RFC3339), 100+i)
+	}
+	s, err := ReadCSV(strings.NewReader(monthly.String()), 0)
+	if err != nil || s.Months != 1 || len(s.Values) != 30 || !s.At(29).Equal(start.AddDate(0, 29, 0)) {
+		t.Errorf("monthly: %+v, %v", s, err)
+	}
+	s, err = ReadCSV(strings.NewReader("2026-09-07T00:00:00Z,5\n2026-09-14T00:00:00Z,6\n2026-09-21T00:00:00Z,7\n"), 0)
+	if err != nil || s.Months != 0 || s.Step != 7*24*time.Hour {
+		t.Errorf("weekly: %+v, %v", s, err)
 	}
 }
