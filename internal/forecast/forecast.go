@@ -179,6 +179,12 @@ func Fit(s Series, o Options) (Forecast, error) {
 	n := len(s.Values)
 	seasons := []int{o.Period}
 	if o.Period == 0 {
+		// A cycle can be seen only in two of it: a history too short to
+		// show the shortest cycle of its step (two days of hourly data)
+		// is refused rather than forecast as if it had none.
+		if lags := seasonLags(s); len(lags) > 0 && n < NeededHistory(lags[0]) {
+			return Forecast{}, &HistoryError{Have: n, Need: NeededHistory(lags[0]), Period: lags[0]}
+		}
 		seasons = Seasons(s)
 	}
 	if need := NeededHistory(seasons[0]); n < need {

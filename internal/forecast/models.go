@@ -106,6 +106,9 @@ func (c model) name() string {
 	if c.period == 1 {
 		return "holt-winters damped trend (no season)"
 	}
+	if c.kind == "multiplicative" {
+		return fmt.Sprintf("holt-winters multiplicative damped, on logs (season %d)", c.period)
+	}
 	return fmt.Sprintf("holt-winters %s damped (season %d)", c.kind, c.period)
 }
 
@@ -135,7 +138,45 @@ func (c model) fit(y []float64, params *hwParams) (fitted, error) {
 			return out
 		}}, nil
 	}
-	return fitHoltWinters(y, c.period, c.kind == "multiplicative", params)
+	if c.kind == "multiplicative" {
+		return fitLogHoltWinters(y, c.period, params)
+	}
+	return fitHoltWinters(y, c.period, false, params)
+}
+
+// fitLogHoltWinters is the multiplicative season as Holt-Winters on the
+// logarithm of demand: a season whose amplitude grows with the level is a
+// constant one in logs, so the regression that starts the filter fits it
+// over the whole history, and the smoothing weights need not chase a
+// growing amplitude. The forecast is the exponential of the log forecast
+// (the median, which is what MASE and the quantiles want).
+func fitLogHoltWinters(y []float64, m int, params *hwParams) (fitted, error) {
+	logs := make([]float64, len(y))
+	for t, v := range y {
+		if v <= 0 {
+			return fitted{}, errors.New("a multiplicative season needs positive demand")
+		}
+		logs[t] = math.Log(v)
+	}
+	f, err := fitHoltWinters(logs, m, false, params)
+	if err != nil {
+		return f, err
+	}
+	f.level = math.Exp(f.level)
+	for k := range f.seasonal {
+		f.seasonal[k] = f.level * (math.Exp(f.seasonal[k]) - 1)
+	}
+	f.slope *= f.level
+	inner := f.forecast
+	f.forecast = func(h int) []float64 {
+		out := inner(h)
+		for i := range out {
+			out[i] = math.Exp(out[i])
+		}
+		return out
+	}
+	f.sigma *= f.level // the log-scale sd, to first order in demand units
+	return f, nil
 }
 
 // hwParams are the smoothing weights of level, trend and season, and the
@@ -215,18 +256,26 @@ func fitHoltWinters(y []float64, m int, mul bool, given *hwParams) (fitted, erro
 	} else {
 		// Least squares of the one-step errors over the weights, in
 		// unconstrained coordinates: 0<alpha<1, 0<beta<1, 0<gamma<1-alpha,
-		// 0.8<phi<0.98 (a damped trend never runs away over a long horizon).
+		// 0.8<phi<0.995 (a damped trend never runs away over a long horizon).
 		sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 		decode := func(x []float64) hwParams {
 			a := 0.001 + 0.998*sig(x[0])
-			return hwParams{alpha: a, beta: 0.5 * sig(x[1]), gamma: (1 - a) * sig(x[2]), phi: 0.8 + 0.18*sig(x[3])}
+			return hwParams{alpha: a, beta: 0.5 * sig(x[1]), gamma: (1 - a) * sig(x[2]), phi: 0.8 + 0.195*sig(x[3])}
 		}
 		logit := func(v float64) float64 { return math.Log(v / (1 - v)) }
-		x := nelderMead(func(x []float64) float64 {
+		sse := func(x []float64) float64 {
 			_, sse := hwRun(y, m, mul, decode(x), st0)
 			return sse
-		}, []float64{logit(0.3), logit(0.04), logit(0.1 / 0.7), logit(0.9)}, 240)
-		p = decode(x)
+		}
+		// Three starts (a nimble level, a steady one, a nimble season):
+		// the error surface has more than one valley.
+		best := math.Inf(1)
+		for _, start := range [][]float64{{0.3, 0.04, 0.1 / 0.7, 0.9}, {0.1, 0.02, 0.05 / 0.9, 0.9}, {0.5, 0.1, 0.3 / 0.5, 0.5}} {
+			x := nelderMead(sse, []float64{logit(start[0]), logit(start[1] / 0.5), logit(start[2]), logit(start[3])}, 200)
+			if v := sse(x); v < best {
+				best, p = v, decode(x)
+			}
+		}
 	}
 	st, sse := hwRun(y, m, mul, p, st0)
 	if math.IsInf(sse, 1) || math.IsNaN(sse) {

@@ -12,10 +12,33 @@ const minSeasonACF = 0.3
 
 // Seasons finds the seasonal cycles in the history, in steps, shortest
 // first: a day and a week for sub-daily data, a week and a year for daily
-// data, a year for weekly and monthly data; each once the history holds
+// data, a year (52) for weekly and 12 for monthly data; each once the history holds
 // two full cycles of it and its autocorrelation shows it. With none found
 // it is [1] (no season).
 func Seasons(s Series) []int {
+	y := detrend(s.Values)
+	// Spikes clipped first: one would swamp the variance the
+	// autocorrelation is measured against.
+	if sd := robustSD(y); sd > 0 {
+		for t, v := range y {
+			y[t] = math.Max(-outlierMADs*sd, math.Min(outlierMADs*sd, v))
+		}
+	}
+	var found []int
+	for _, m := range seasonLags(s) {
+		if len(y) >= NeededHistory(m) && acf(y, m) >= minSeasonACF {
+			found = append(found, m)
+		}
+	}
+	if len(found) == 0 {
+		return []int{1}
+	}
+	return found
+}
+
+// seasonLags are the cycles a history at this step may have, in steps,
+// shortest first.
+func seasonLags(s Series) []int {
 	var lags []int
 	if s.Months > 0 {
 		if 12%s.Months == 0 && s.Months < 12 {
@@ -27,25 +50,11 @@ func Seasons(s Series) []int {
 				lags = append(lags, int(cycle/s.Step))
 			}
 		}
-	}
-	// Spikes clipped first: one would swamp the variance the
-	// autocorrelation is measured against.
-	y := detrend(s.Values)
-	if sd := robustSD(y); sd > 0 {
-		for t, v := range y {
-			y[t] = math.Max(-outlierMADs*sd, math.Min(outlierMADs*sd, v))
+		if s.Step == 7*24*time.Hour {
+			lags = append(lags, 52) // a year is 52.18 weeks; 52 is the weekly convention
 		}
 	}
-	var found []int
-	for _, m := range lags {
-		if len(y) >= NeededHistory(m) && acf(y, m) >= minSeasonACF {
-			found = append(found, m)
-		}
-	}
-	if len(found) == 0 {
-		return []int{1}
-	}
-	return found
+	return lags
 }
 
 // detrend is y less its least-squares line.
