@@ -18,7 +18,7 @@ const maxOrigins = 24
 // tieMargin is how much lower another model's back-test error must be for
 // it to replace the regression: within it the closed form wins, because
 // the same history always gives it the same plan.
-const tieMargin = 0.05
+const tieMargin = 0.02
 
 // selection is the back-test's verdict: the chosen candidate, why, its
 // errors, and the calibrated spread of its forecast errors by lead.
@@ -86,7 +86,7 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 		}
 		cands = append(cands, model{"regression", m}, model{"additive", m})
 		if m > 1 && positive {
-			cands = append(cands, model{"multiplicative", m})
+			cands = append(cands, model{"multiplicative", m}, model{"log-regression", m})
 		}
 	}
 	// The first origin leaves every candidate its needed history and holds
@@ -149,12 +149,12 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 	best := results[0]
 	var reg *result
 	for i := range results {
-		if results[i].c.kind == "regression" && (reg == nil || results[i].mase < reg.mase) {
+		if strings.HasSuffix(results[i].c.kind, "regression") && (reg == nil || results[i].mase < reg.mase) {
 			reg = &results[i]
 		}
 	}
 	why := fmt.Sprintf("lowest back-test MASE %.3f (MAPE %.2f%%) over %d origins %d steps ahead", best.mase, best.mape, len(origins), lead)
-	if reg != nil && best.c.kind != "regression" && reg.mase <= best.mase*(1+tieMargin) {
+	if reg != nil && !strings.HasSuffix(best.c.kind, "regression") && reg.mase <= best.mase*(1+tieMargin) {
 		why = fmt.Sprintf("back-test MASE %.3f, within %.0f%% of the best (%s, %.3f): the closed-form regression is kept on a tie", reg.mase, 100*tieMargin, best.c.name(), best.mase)
 		best = *reg
 	}

@@ -109,6 +109,9 @@ func (c model) name() string {
 	if c.kind == "multiplicative" {
 		return fmt.Sprintf("holt-winters multiplicative damped, on logs (season %d)", c.period)
 	}
+	if c.kind == "log-regression" {
+		return fmt.Sprintf("regression on logs: growth rate and multiplicative season (season %d)", c.period)
+	}
 	return fmt.Sprintf("holt-winters %s damped (season %d)", c.kind, c.period)
 }
 
@@ -140,6 +143,9 @@ func (c model) fit(y []float64, params *hwParams) (fitted, error) {
 	}
 	if c.kind == "multiplicative" {
 		return fitLogHoltWinters(y, c.period, params)
+	}
+	if c.kind == "log-regression" {
+		return fitLogRegression(y, c.period)
 	}
 	return fitHoltWinters(y, c.period, false, params)
 }
@@ -390,4 +396,35 @@ func neutral(mul bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// fitLogRegression is the regression on the logarithm of demand: a
+// constant growth rate and a season that scales with the level, the
+// classic model of a series such as airline passengers.
+func fitLogRegression(y []float64, m int) (fitted, error) {
+	logs := make([]float64, len(y))
+	for t, v := range y {
+		if v <= 0 {
+			return fitted{}, errors.New("a multiplicative season needs positive demand")
+		}
+		logs[t] = math.Log(v)
+	}
+	r, err := fitRegression(logs, m)
+	if err != nil {
+		return fitted{}, err
+	}
+	n := len(y)
+	level := math.Exp(r.level(n - 1))
+	f := fitted{level: level, slope: level * (math.Exp(r.slope) - 1), sigma: level * r.sigma, seasonal: r.seasonal()}
+	for k := range f.seasonal {
+		f.seasonal[k] = level * (math.Exp(f.seasonal[k]) - 1)
+	}
+	f.forecast = func(h int) []float64 {
+		out := make([]float64, h)
+		for i := range out {
+			out[i] = math.Exp(r.predict(n + i))
+		}
+		return out
+	}
+	return f, nil
 }
