@@ -75,7 +75,8 @@ func demandSources(d *demandModel) diag.Diagnostics {
 }
 
 // plan compiles the model. The graph is nil (without an error) while values are unknown.
-func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primitive.Graph, *blueprint.CapacityPlan, diag.Diagnostics) {
+// plan compiles m; records are the resource's, whose zones it keeps.
+func (r *capacityReservation) plan(ctx context.Context, m capacityModel, records engine.State) (*primitive.Graph, *blueprint.CapacityPlan, diag.Diagnostics) {
 	c, prices, unknown, ps, diags := m.blueprint(ctx, r.data.cloud)
 	if diags.HasError() {
 		return nil, nil, diags
@@ -101,6 +102,7 @@ func (r *capacityReservation) plan(ctx context.Context, m capacityModel) (*primi
 	}
 	if r.data.cloud != nil {
 		// The zones the primitives go to, chosen where the types are offered.
+		c.Zones = deploy.RecordedZones(records.Records)
 		zones, ps := deploy.CheckOfferings(ctx, r.data.cloud, c)
 		diags.Append(problemDiagnostics(name, ps, nil)...)
 		if diags.HasError() {
@@ -150,10 +152,16 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	if !req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	}
+	var records engine.State
+	if !req.State.Raw.IsNull() {
+		var diags diag.Diagnostics
+		records, diags = loadRecords(ctx, req.Private)
+		resp.Diagnostics.Append(diags...)
+	}
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	g, p, diags := r.plan(ctx, plan)
+	g, p, diags := r.plan(ctx, plan, records)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		if hasSummary(diags, "No price for instance type") && !plan.PrimaryRegion.IsUnknown() && !plan.SecondaryRegion.IsUnknown() {
@@ -173,8 +181,6 @@ func (r *capacityReservation) ModifyPlan(ctx context.Context, req resource.Modif
 	default:
 		// plan checked the offerings when it chose the zones.
 		if !req.State.Raw.IsNull() {
-			records, diags := loadRecords(ctx, req.Private)
-			resp.Diagnostics.Append(diags...)
 			if _, changed := planChanges(r.data, name, *g, records, &resp.Diagnostics); !changed {
 				plan.Primitives = state.Primitives
 			}
@@ -203,18 +209,18 @@ func (r *capacityReservation) Update(ctx context.Context, req resource.UpdateReq
 
 func (r *capacityReservation) apply(ctx context.Context, plan capacityModel, prior privateReader, state stateSetter, private privateState, diags *diag.Diagnostics) {
 	name := capacityAddress(plan.Name.ValueString())
-	g, p, d := r.plan(ctx, plan)
+	records, d := loadRecordsFrom(ctx, prior)
+	diags.Append(d...)
+	if diags.HasError() {
+		return
+	}
+	g, p, d := r.plan(ctx, plan, records)
 	diags.Append(d...)
 	if diags.HasError() {
 		return
 	}
 	if g == nil {
 		diags.AddError("Values not known at apply", name+": some arguments are still unknown; this is a bug in meridian or Terraform.")
-		return
-	}
-	records, d := loadRecordsFrom(ctx, prior)
-	diags.Append(d...)
-	if diags.HasError() {
 		return
 	}
 	records = applyGraph(ctx, r.data, name, *g, records, diags)

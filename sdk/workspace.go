@@ -445,10 +445,25 @@ func (w *Workspace) checkOfferings(ctx context.Context, decl *Context) (warnings
 	if err := w.connect(ctx); err != nil {
 		return nil, err
 	}
+	// The deployed reservations' zones, which the plan keeps while they
+	// qualify. Read without the lock: they only say which zone to prefer,
+	// and the plan made under the lock compares against its own read.
+	doc, err := w.backend.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var errs []error
 	for i, c := range decl.res.Capacities {
 		found := &deploy.Problems{Type: stack.CapacityReservationType, Name: c.Spec.Name}
+		prefix := stack.Prefix(stack.CapacityReservationType, c.Spec.Name) + stack.Separator
+		var recorded []engine.Record
+		for _, r := range doc.Records {
+			if strings.HasPrefix(r.Name, prefix) {
+				recorded = append(recorded, r)
+			}
+		}
 		// The plan compiles the primitives into the zones chosen here.
+		c.Spec.Zones = deploy.RecordedZones(recorded)
 		zones, ps := deploy.CheckOfferings(ctx, w.cloud, c.Spec)
 		decl.res.Capacities[i].Spec.Zones = zones
 		for _, p := range ps {

@@ -10,7 +10,9 @@ import (
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/blueprint"
 	awscloud "github.com/meridianhq/terraform-provider-meridian/internal/cloud/aws"
+	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
 	"github.com/meridianhq/terraform-provider-meridian/internal/forecast"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // CapacityInputs are what a capacity reservation names beyond its
@@ -154,12 +156,26 @@ func readCloudWatch(ctx context.Context, metrics Metrics, primary string, cw Clo
 // Offerings chooses the availability zone of a region that offers a set
 // of instance types (awscloud.Cloud.CapacityZone).
 type Offerings interface {
-	CapacityZone(ctx context.Context, region string, types []string) (string, error)
+	CapacityZone(ctx context.Context, region string, types []string, prefer string) (string, error)
+}
+
+// RecordedZones are the zones, by region, of the capacity reservations
+// among records: a plan keeps a deployed reservation in its zone while
+// the zone still offers the types (CheckOfferings).
+func RecordedZones(records []engine.Record) map[string]string {
+	zones := map[string]string{}
+	for _, r := range records {
+		if z, ok := r.Inputs["availability_zone"].(string); ok && r.Type == primitive.EC2CapacityReservation && z != "" {
+			zones[r.Region] = z
+		}
+	}
+	return zones
 }
 
 // CheckOfferings chooses, per region, the availability zone the capacity
-// reservation and its group go to (the first available zone that offers
-// every instance type), for compile through blueprint.Capacity.Zones. A
+// reservation and its group go to (c.Zones's, the zone it is deployed to,
+// if it still offers every instance type, else the first available zone
+// that does), for compile through blueprint.Capacity.Zones. A
 // region where no zone offers them all is a problem at instance_types,
 // found before anything is planned: otherwise an apply would fail half
 // way, with the rest already changed. An endpoint that does not serve the
@@ -171,7 +187,7 @@ func CheckOfferings(ctx context.Context, offerings Offerings, c blueprint.Capaci
 	}
 	zones := map[string]string{}
 	for _, region := range []string{c.PrimaryRegion, c.SecondaryRegion} {
-		zone, err := offerings.CapacityZone(ctx, region, c.InstanceTypes)
+		zone, err := offerings.CapacityZone(ctx, region, c.InstanceTypes, c.Zones[region])
 		switch {
 		case errors.Is(err, awscloud.ErrUnsupported):
 			add(true, "Instance type offerings not checked", fmt.Sprintf("the endpoint does not serve DescribeAvailabilityZones or DescribeInstanceTypeOfferings in %s: %v", region, err))

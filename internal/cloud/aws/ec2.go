@@ -94,14 +94,15 @@ func (e notOffered) Error() string        { return e.detail }
 func (e notOffered) Is(target error) bool { return target == ErrNotOffered }
 
 // CapacityZone is the availability zone of region where a capacity
-// reservation of types and its Auto Scaling group go: the first by name of
+// reservation of types and its Auto Scaling group go: prefer (the zone
+// they were deployed to) if it still qualifies, else the first by name of
 // the zones DescribeAvailabilityZones says are available (Local and
 // Wavelength Zones left out) that offers every type
 // (DescribeInstanceTypeOfferings). Zone names are not region+"a" everywhere
 // (accounts see different zones; a zone may be constrained or lack a type),
 // and the choice is deterministic, so each plan picks the same zone while
 // the region's answers stay the same.
-func (c *Cloud) CapacityZone(ctx context.Context, region string, types []string) (string, error) {
+func (c *Cloud) CapacityZone(ctx context.Context, region string, types []string, prefer string) (string, error) {
 	client := c.EC2(region)
 	out, err := client.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{Filters: []ec2types.Filter{
 		{Name: aws.String("state"), Values: []string{"available"}},
@@ -132,7 +133,7 @@ func (c *Cloud) CapacityZone(ctx context.Context, region string, types []string)
 			offered[zone][string(o.InstanceType)] = true
 		}
 	}
-	if zone := pickZone(zones, offered, types); zone != "" {
+	if zone := pickZone(zones, offered, types, prefer); zone != "" {
 		return zone, nil
 	}
 	var nowhere []string
@@ -151,9 +152,16 @@ func (c *Cloud) CapacityZone(ctx context.Context, region string, types []string)
 	return "", notOffered{fmt.Sprintf("%s not offered together in any available zone of %s (%s)", strings.Join(types, ", "), region, strings.Join(zones, ", "))}
 }
 
-// pickZone is the first zone by name that offers every type, or "".
-func pickZone(zones []string, offered map[string]map[string]bool, types []string) string {
+// pickZone is prefer, if it is available and offers every type, else the
+// first such zone by name, or "". A deployed reservation stays in its zone
+// (prefer) while the zone serves it: choosing afresh would replace the
+// reservation and the group whenever a zone that sorts first starts
+// offering the types.
+func pickZone(zones []string, offered map[string]map[string]bool, types []string, prefer string) string {
 	zones = slices.Sorted(slices.Values(zones))
+	if i := slices.Index(zones, prefer); i > 0 {
+		zones = append([]string{prefer}, slices.Delete(zones, i, i+1)...)
+	}
 	for _, z := range zones {
 		all := true
 		for _, t := range types {

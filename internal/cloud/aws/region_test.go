@@ -26,19 +26,23 @@ func TestPickZone(t *testing.T) {
 		"us-west-1c": offers("m5.large", "mac1.metal"),
 	}
 	tests := []struct {
-		desc  string
-		zones []string
-		types []string
-		want  string
+		desc   string
+		zones  []string
+		types  []string
+		prefer string
+		want   string
 	}{
-		{"first by name, whatever order the API answers in", []string{"us-west-1c", "us-west-1a", "us-west-1b"}, []string{"m5.large"}, "us-west-1a"},
-		{"the a zone lacks a type", []string{"us-west-1a", "us-west-1b", "us-west-1c"}, []string{"m5.large", "mac1.metal"}, "us-west-1b"},
-		{"the a zone is not available to the account", []string{"us-west-1c", "us-west-1b"}, []string{"m5.large"}, "us-west-1b"},
-		{"no zone offers every type", []string{"us-west-1a", "us-west-1b"}, []string{"m5.large", "x9.large"}, ""},
-		{"no zone at all", nil, []string{"m5.large"}, ""},
+		{"first by name, whatever order the API answers in", []string{"us-west-1c", "us-west-1a", "us-west-1b"}, []string{"m5.large"}, "", "us-west-1a"},
+		{"the a zone lacks a type", []string{"us-west-1a", "us-west-1b", "us-west-1c"}, []string{"m5.large", "mac1.metal"}, "", "us-west-1b"},
+		{"the a zone is not available to the account", []string{"us-west-1c", "us-west-1b"}, []string{"m5.large"}, "", "us-west-1b"},
+		{"no zone offers every type", []string{"us-west-1a", "us-west-1b"}, []string{"m5.large", "x9.large"}, "", ""},
+		{"no zone at all", nil, []string{"m5.large"}, "", ""},
+		{"the deployed zone is kept though another sorts first", []string{"us-west-1a", "us-west-1b", "us-west-1c"}, []string{"m5.large", "mac1.metal"}, "us-west-1c", "us-west-1c"},
+		{"the deployed zone no longer offers a type", []string{"us-west-1a", "us-west-1b", "us-west-1c"}, []string{"mac1.metal"}, "us-west-1a", "us-west-1b"},
+		{"the deployed zone is no longer available", []string{"us-west-1a", "us-west-1b"}, []string{"m5.large"}, "us-west-1c", "us-west-1a"},
 	}
 	for _, tt := range tests {
-		if got := pickZone(tt.zones, offered, tt.types); got != tt.want {
+		if got := pickZone(tt.zones, offered, tt.types, tt.prefer); got != tt.want {
 			t.Errorf("%s: pickZone = %q, want %q", tt.desc, got, tt.want)
 		}
 	}
@@ -63,12 +67,15 @@ func TestCapacityZoneAgainstMoto(t *testing.T) {
 		{"us-east-1", []string{"m5.large", "mac1.metal"}, "us-east-1b"},
 		{"eu-west-1", []string{"a1.large"}, "eu-west-1b"},
 	} {
-		got, err := c.CapacityZone(e.ctx, tt.region, tt.types)
+		got, err := c.CapacityZone(e.ctx, tt.region, tt.types, "")
 		if err != nil || got != tt.want {
 			t.Errorf("CapacityZone(%s, %v) = %q, %v; want %q", tt.region, tt.types, got, err, tt.want)
 		}
 	}
-	_, err = c.CapacityZone(e.ctx, "us-east-1", []string{"m5.large", "hpc6a.48xlarge"})
+	if got, err := c.CapacityZone(e.ctx, "us-east-1", []string{"m5.large", "mac1.metal"}, "us-east-1c"); err != nil || got != "us-east-1c" {
+		t.Errorf("CapacityZone preferring the deployed us-east-1c = %q, %v", got, err)
+	}
+	_, err = c.CapacityZone(e.ctx, "us-east-1", []string{"m5.large", "hpc6a.48xlarge"}, "")
 	if !errors.Is(err, ErrNotOffered) || !strings.Contains(err.Error(), "hpc6a.48xlarge not offered in any available zone of us-east-1") {
 		t.Errorf("a type offered nowhere in the region: %v, want ErrNotOffered naming it", err)
 	}
