@@ -56,6 +56,9 @@ gpg --batch --verify "$sums.sig" "$sums"
 # goreleaser#6514: a checksum file that lists its own signature cannot be
 # verified by a registry.
 if grep -q '\.sig$' "$sums"; then echo "release-snapshot: $sums lists a signature" >&2; exit 1; fi
+# The manifest is published beside the archives under the release's name
+# (release.extra_files); a snapshot publishes nothing, so put it there.
+cp terraform-registry-manifest.json "dist/terraform-provider-meridian_${version}_manifest.json"
 (cd dist && sha256sum --check --strict "$(basename "$sums")")
 
 gpg --batch --armor --export "$fingerprint" > dist/signing-key.asc
