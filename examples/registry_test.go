@@ -1,6 +1,9 @@
 package examples
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,8 +117,8 @@ func TestAccRegistryRefusesBadSignature(t *testing.T) {
 }
 
 // TestAccRegistryMirror installs meridian through the registry's network
-// mirror for the default source address, with no host block: the lock file
-// must record the hash of the very zip the release's SHA256SUMS lists.
+// mirror for the default source address, with no host block: the provider
+// terraform installed must be the very binary in the release's zip.
 func TestAccRegistryMirror(t *testing.T) {
 	tf := registryTool(t, "terraform")
 	repoRoot := repoRoot(t)
@@ -126,13 +129,28 @@ func TestAccRegistryMirror(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("terraform init from the network mirror: exit %d\n%s", code, out)
 	}
-	lock, err := os.ReadFile(filepath.Join(work, ".terraform.lock.hcl"))
+	binary := "terraform-provider-meridian_v" + rel.Version
+	installed, err := os.ReadFile(filepath.Join(work, ".terraform", "providers", "registry.terraform.io",
+		testbed.ProviderNamespace, testbed.ProviderType, rel.Version, testbed.ProviderPlatform(), binary))
+	if err != nil {
+		t.Fatalf("terraform init did not install meridian from the mirror: %v\n%s", err, out)
+	}
+	zr, err := zip.OpenReader(filepath.Join(rel.Dir, rel.Archives[testbed.ProviderPlatform()].File))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "zh:" + rel.Archives[testbed.ProviderPlatform()].SHA256
-	if !strings.Contains(string(lock), `"registry.terraform.io/meridianhq/meridian"`) || !strings.Contains(string(lock), want) {
-		t.Fatalf(".terraform.lock.hcl does not lock meridian to the release's zip (%s):\n%s", want, lock)
+	defer zr.Close()
+	f, err := zr.Open(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	released, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(installed, released) {
+		t.Fatalf("the installed provider (%d bytes) is not the released one (%d bytes)", len(installed), len(released))
 	}
 }
 
