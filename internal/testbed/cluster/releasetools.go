@@ -74,7 +74,8 @@ func BuildTofu(ctx context.Context, log io.Writer) (string, error) {
 		if err := os.CopyFS(src, os.DirFS(mod.Dir)); err != nil {
 			return &BuildError{Step: "tofu: copy module source", Dir: src, Err: err}
 		}
-		return buildTo(ctx, src, goBin, "tofu", tofuPath(cache), "-s -w", "./cmd/tofu")
+		// dev=no as in OpenTofu's release builds, or tofu says 1.12.6-dev.
+		return buildTo(ctx, src, goBin, "tofu", tofuPath(cache), "-s -w -X github.com/opentofu/opentofu/version.dev=no", "./cmd/tofu")
 	})
 }
 
