@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -130,7 +132,13 @@ func StartRegistry(rel Release, dir string) (*Registry, error) {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
 	r.URL = "https://" + ln.Addr().String()
-	r.server = &http.Server{Handler: r.handler(), ReadHeaderTimeout: 10 * time.Second}
+	r.server = &http.Server{
+		Handler:           r.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// A client that does not trust the CA is the client's failure to
+		// report, not the server's log line.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
 	tlsLn := tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	go func() { _ = r.server.Serve(tlsLn) }()
 	return r, nil
