@@ -266,6 +266,9 @@ m() { "$TMP/meridian" -C "$STACK" "$@" --var "aws_endpoint=$ENDPOINT" --var "kub
 m stack init demo
 m up --yes --progress=plain | tail -n 1
 m drill orders --testbed "$CLUSTERS" --yes
+# The architecture document, with the drill just measured; it stays after the demo.
+printf 'architecture document: '
+m doc --out "$ROOT/.testbed/architecture"
 m destroy --yes --progress=plain | tail -n 1
 
 header "Stopping the clusters and moto"
