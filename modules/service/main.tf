@@ -16,13 +16,15 @@ variable "name" {
 }
 
 variable "primary_region" {
-  type    = string
-  default = "us-east-1"
+  description = "Region that serves traffic and runs the full replicas."
+  type        = string
+  default     = "us-east-1"
 }
 
 variable "secondary_region" {
-  type    = string
-  default = "us-west-2"
+  description = "Region that receives the replicated objects and table, and runs the standby replicas."
+  type        = string
+  default     = "us-west-2"
 }
 
 variable "image" {
@@ -31,13 +33,15 @@ variable "image" {
 }
 
 variable "replicas" {
-  type    = number
-  default = 2
+  description = "Replicas of the workload in the primary region's cluster (the secondary runs 1)."
+  type        = number
+  default     = 2
 }
 
 variable "tags" {
-  type    = map(string)
-  default = {}
+  description = "Tags on every object of the pair, merged over the provider's default_tags."
+  type        = map(string)
+  default     = {}
 }
 
 resource "meridian_region_pair" "this" {
