@@ -84,8 +84,14 @@ var Services = []string{"autoscaling", "backup", "dynamodb", "ec2", "iam", "orga
 // resets, throttling) do not end a state write or a drill.
 const outsideAttempts = 5
 
-// globalRegion is where the global services (IAM, Route 53) are called.
+// globalRegion is the region of the global services (IAM, Route 53) in the
+// aws partition, and S3's region without a location constraint.
 const globalRegion = "us-east-1"
+
+// globalRegions are where each partition's global services are called:
+// credentials of the China or GovCloud partitions are not valid for
+// us-east-1's IAM and Route 53.
+var globalRegions = map[string]string{"aws": globalRegion, "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 
 // Cloud holds the SDK configuration and a client per service and region.
 type Cloud struct {
@@ -97,6 +103,9 @@ type Cloud struct {
 	// engine is this Cloud without SDK retries, for the drivers (see Drivers).
 	engine   *Cloud
 	limiters *engine.Limiters
+	// partition is the credentials' (from sts:GetCallerIdentity), "aws"
+	// when they are not checked.
+	partition string
 }
 
 // New loads credentials and, unless told not to, checks them with STS.
@@ -133,11 +142,15 @@ func New(ctx context.Context, conf Config) (*Cloud, error) {
 	}
 	limiters.Declare(Limits)
 	base.APIOptions = append(base.APIOptions, limitRequests(limiters))
-	c := &Cloud{conf: conf, base: base, clients: map[string]any{}, limiters: limiters}
+	c := &Cloud{conf: conf, base: base, clients: map[string]any{}, limiters: limiters, partition: "aws"}
 	if !conf.SkipCredentialsValidation {
 		client := sts.NewFromConfig(base, func(o *sts.Options) { o.BaseEndpoint = c.endpoint("sts") })
-		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		id, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
 			return nil, fmt.Errorf("aws credentials are not valid (sts:GetCallerIdentity): %w", classify(err))
+		}
+		if c.partition, err = partitionOf(aws.ToString(id.Arn)); err != nil {
+			return nil, err
 		}
 	}
 	return c, nil
@@ -193,6 +206,26 @@ func (c *Cloud) endpoint(svc string) *string {
 	return nil
 }
 
+// globalRegion is where this cloud calls the global services.
+func (c *Cloud) globalRegion() string {
+	if r := globalRegions[c.partition]; r != "" {
+		return r
+	}
+	return globalRegion
+}
+
+// partitionOf reads the partition from a caller's ARN.
+func partitionOf(arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 3)
+	if len(parts) < 3 || parts[0] != "arn" {
+		return "", fmt.Errorf("sts:GetCallerIdentity answered ARN %q, which names no partition", arn)
+	}
+	if _, ok := globalRegions[parts[1]]; !ok {
+		return "", fmt.Errorf("the credentials belong to partition %q, which meridian does not know (it knows aws, aws-cn and aws-us-gov)", parts[1])
+	}
+	return parts[1], nil
+}
+
 func regionOf(region string) string {
 	if region == primitive.Global {
 		return globalRegion
@@ -204,7 +237,9 @@ func regionOf(region string) string {
 func client[C any](c *Cloud, service, region string, make func(region string, endpoint *string) C) C {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	region = regionOf(region)
+	if region == primitive.Global {
+		region = c.globalRegion()
+	}
 	key := service + "/" + region
 	if cl, ok := c.clients[key]; ok {
 		return cl.(C)
@@ -258,20 +293,20 @@ func (c *Cloud) Backup(region string) *backup.Client {
 }
 
 func (c *Cloud) IAM() *iam.Client {
-	return client(c, "iam", primitive.Global, func(_ string, endpoint *string) *iam.Client {
-		return iam.NewFromConfig(c.base, func(o *iam.Options) { o.BaseEndpoint = endpoint })
+	return client(c, "iam", primitive.Global, func(region string, endpoint *string) *iam.Client {
+		return iam.NewFromConfig(c.base, func(o *iam.Options) { o.Region, o.BaseEndpoint = region, endpoint })
 	})
 }
 
 func (c *Cloud) Organizations() *organizations.Client {
-	return client(c, "organizations", primitive.Global, func(_ string, endpoint *string) *organizations.Client {
-		return organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.BaseEndpoint = endpoint })
+	return client(c, "organizations", primitive.Global, func(region string, endpoint *string) *organizations.Client {
+		return organizations.NewFromConfig(c.base, func(o *organizations.Options) { o.Region, o.BaseEndpoint = region, endpoint })
 	})
 }
 
 func (c *Cloud) Route53() *route53.Client {
-	return client(c, "route53", primitive.Global, func(_ string, endpoint *string) *route53.Client {
-		return route53.NewFromConfig(c.base, func(o *route53.Options) { o.BaseEndpoint = endpoint })
+	return client(c, "route53", primitive.Global, func(region string, endpoint *string) *route53.Client {
+		return route53.NewFromConfig(c.base, func(o *route53.Options) { o.Region, o.BaseEndpoint = region, endpoint })
 	})
 }
 
@@ -302,7 +337,7 @@ func (c *Cloud) forEngine() *Cloud {
 				o.RateLimiter = ratelimit.None // throttled requests are not a failing endpoint
 			})
 		}
-		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}, limiters: c.limiters}
+		c.engine = &Cloud{conf: c.conf, base: base, clients: map[string]any{}, limiters: c.limiters, partition: c.partition}
 	}
 	return c.engine
 }

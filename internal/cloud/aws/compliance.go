@@ -52,7 +52,7 @@ func (c *Cloud) TaggedResources(ctx context.Context, regions []string) ([]Tagged
 	for _, r := range regions {
 		wanted[r] = true
 	}
-	client := c.S3(globalRegion)
+	client := c.S3(c.globalRegion())
 	out, err := client.ListBuckets(ctx, &s3.ListBucketsInput{})
 	if err != nil {
 		return nil, fmt.Errorf("list buckets: %w", classify(err))

@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -95,6 +96,40 @@ func TestBucketARNPartition(t *testing.T) {
 		}
 		if got := res.Outputs["arn"]; got != want+bucket {
 			t.Errorf("%s: arn %q, want %q", region, got, want+bucket)
+		}
+	}
+}
+
+// TestGlobalServicesInTheCredentialsPartition: IAM and Route 53 are called
+// in the partition of the credentials (the ARN sts:GetCallerIdentity gives):
+// China and GovCloud credentials are not valid in us-east-1, where every
+// global call went before.
+func TestGlobalServicesInTheCredentialsPartition(t *testing.T) {
+	for _, tt := range []struct{ arn, partition, region string }{
+		{"arn:aws:iam::123456789012:user/ci", "aws", "us-east-1"},
+		{"arn:aws-cn:iam::123456789012:user/ci", "aws-cn", "cn-north-1"},
+		{"arn:aws-us-gov:sts::123456789012:assumed-role/ci/s", "aws-us-gov", "us-gov-west-1"},
+	} {
+		p, err := partitionOf(tt.arn)
+		if err != nil || p != tt.partition {
+			t.Errorf("partitionOf(%q) = %q, %v; want %q", tt.arn, p, err, tt.partition)
+			continue
+		}
+		c, err := New(context.Background(), Config{Endpoint: "http://127.0.0.1:9", AccessKey: "k", SecretKey: "s", SkipCredentialsValidation: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.partition = p
+		if got := c.IAM().Options().Region; got != tt.region {
+			t.Errorf("%s: IAM in %s, want %s", p, got, tt.region)
+		}
+		if got := c.Route53().Options().Region; got != tt.region {
+			t.Errorf("%s: Route 53 in %s, want %s", p, got, tt.region)
+		}
+	}
+	for _, arn := range []string{"", "not-an-arn", "arn:aws-iso-x:iam::1:user/u"} {
+		if _, err := partitionOf(arn); err == nil {
+			t.Errorf("partitionOf(%q) took it", arn)
 		}
 	}
 }
