@@ -38,6 +38,8 @@ type drillOutput struct {
 // on two local clusters and moto: the primary cluster is destroyed for real
 // and restored from the snapshot.
 func TestDrill(t *testing.T) {
+	began := time.Now()
+	withStandIns(t)
 	b := start(t, filepath.Join("examples", "drill"))
 	b.opts.Vars["testbed"] = b.clusters.Dir()
 	defer terraform.Destroy(t, b.opts)
@@ -75,6 +77,15 @@ func TestDrill(t *testing.T) {
 	}
 	checkRestoreOrder(t, runbook, ran)
 
+	var rep drillReport
+	if err := json.Unmarshal([]byte(terraform.Output(t, b.opts, "drill_report")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scope != "cluster" || rep.RecoveryPoint == nil || rep.Failover == nil || !rep.Failover.Observed {
+		t.Errorf("drill report %+v: want the cluster scope, a recovery point and the failover observed", rep)
+	}
+	checkRestoredData(t, b.aws("us-east-1"), rep)
+	t.Logf("the report's Markdown section:\n%s", terraform.Output(t, b.opts, "drill_markdown"))
 	checkRestored(t, b.aws("us-west-2"), primary)
 	k8s.WaitUntilDeploymentAvailable(t, b.kube("region-a", "orders"), "orders", 10, time.Second)
 
@@ -86,6 +97,7 @@ func TestDrill(t *testing.T) {
 	if code := terraform.PlanExitCode(t, b.opts); code != 0 {
 		t.Errorf("plan after the drill exits %d, want 0: the restored workload matches the configuration", code)
 	}
+	t.Logf("TestDrill took %s", time.Since(began).Round(time.Second))
 }
 
 // checkRestored checks, independently of the drill's own check, that the
@@ -107,9 +119,6 @@ func checkRestored(t *testing.T, secondary aws.Config, primary kubernetes.Interf
 		t.Fatalf("snapshot %s: %v", raw, err)
 	}
 	for _, cm := range snap.ConfigMaps {
-		if cm.Name == drill.Canary {
-			continue // removed when the drill ends
-		}
 		now, err := primary.CoreV1().ConfigMaps("orders").Get(ctx, cm.Name, metav1.GetOptions{})
 		if err != nil || fmt.Sprint(now.Data) != fmt.Sprint(cm.Data) {
 			t.Errorf("config map %s after the drill: %v (%v), snapshot had %v", cm.Name, now, err, cm.Data)
