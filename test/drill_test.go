@@ -145,7 +145,7 @@ func checkRestoreOrder(t *testing.T, runbook []runbookStep, steps []string) {
 		}
 	}
 	for _, s := range steps {
-		if strings.HasPrefix(s, "restore ") {
+		if strings.HasPrefix(s, "restore k8s_") {
 			ran = append(ran, s)
 		}
 	}

@@ -16,8 +16,8 @@ import (
 // DrillEnv is where a drill runs: the clouds that hold the pair, and what
 // destroys and recreates a region's cluster.
 type DrillEnv struct {
-	Cloud       *awscloud.Cloud
-	Clusters    *k8s.Cloud
+	Cloud    *awscloud.Cloud
+	Clusters *k8s.Cloud
 	// Lifecycle destroys and recreates a region's cluster: the cluster
 	// scope needs one, the namespace scope (the default) does not.
 	Lifecycle drill.Lifecycle
@@ -26,8 +26,8 @@ type DrillEnv struct {
 	Scope           string
 	OutageAt        string
 	TimeCompression float64
-	DefaultTags map[string]string
-	Log         func(format string, args ...any)
+	DefaultTags     map[string]string
+	Log             func(format string, args ...any)
 }
 
 // PrepareDrill checks that policy p can be drilled in env and prepares the

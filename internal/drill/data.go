@@ -214,7 +214,7 @@ func (d *Drill) newestPoint(ctx context.Context, tableARN string, outage time.Ti
 // recovery point: the point is copied back into the primary vault and
 // restored there under the table's name, as AWS Backup restores in the
 // region of the vault that holds the point.
-func (d *Drill) restoreTable(ctx context.Context, rp RecoveryPoint, tableARN string) error {
+func (d *Drill) restoreTable(ctx context.Context, rp RecoveryPoint, tableARN string, stream *ddbtypes.StreamSpecification) error {
 	db := d.Cloud.DynamoDB(d.Pair.PrimaryRegion)
 	table := d.Pair.KVTable.Name
 	// A table AWS is still deleting cannot be created again.
@@ -230,8 +230,10 @@ func (d *Drill) restoreTable(ctx context.Context, rp RecoveryPoint, tableARN str
 		return fmt.Errorf("copy the recovery point back to %s: %w", d.Pair.PrimaryRegion, err)
 	}
 	b := d.Cloud.Backup(d.Pair.PrimaryRegion)
+	// The table's tags carry meridian's ownership mark: without them the
+	// restored table would be a stranger to the next meridian up.
 	job, err := b.StartRestoreJob(ctx, &backup.StartRestoreJobInput{RecoveryPointArn: awssdk.String(local), IamRoleArn: awssdk.String(d.backupRole(tableARN)),
-		ResourceType: awssdk.String("DynamoDB"), Metadata: map[string]string{"targetTableName": table}})
+		ResourceType: awssdk.String("DynamoDB"), Metadata: map[string]string{"targetTableName": table}, CopySourceTagsToRestoredResource: true})
 	if err != nil {
 		return fmt.Errorf("StartRestoreJob: %w", err)
 	}
@@ -244,10 +246,24 @@ func (d *Drill) restoreTable(ctx context.Context, rp RecoveryPoint, tableARN str
 	}); err != nil {
 		return err
 	}
-	return poll(ctx, 10*time.Minute, "table "+table+" active", func() (bool, error) {
-		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: awssdk.String(table)})
-		return err == nil && out.Table.TableStatus == ddbtypes.TableStatusActive, nil
-	})
+	active := func() error {
+		return poll(ctx, 10*time.Minute, "table "+table+" active", func() (bool, error) {
+			out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: awssdk.String(table)})
+			return err == nil && out.Table.TableStatus == ddbtypes.TableStatusActive, nil
+		})
+	}
+	if err := active(); err != nil {
+		return err
+	}
+	// AWS restores no stream settings: put the table's stream back, as the
+	// runbook's restore must, or what fed on it stays dry.
+	if stream != nil && awssdk.ToBool(stream.StreamEnabled) {
+		if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: awssdk.String(table), StreamSpecification: stream}); err != nil {
+			return fmt.Errorf("enable the restored table's stream: %w", err)
+		}
+		return active()
+	}
+	return nil
 }
 
 // restoredKeys reads the drill's records back from the restored table.

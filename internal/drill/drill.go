@@ -39,6 +39,7 @@ import (
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -279,6 +280,7 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 	var (
 		snap         snapshot
 		tableARN     string
+		tableStream  *ddbtypes.StreamSpecification
 		rp           RecoveryPoint
 		w            *writer
 		destroyed    bool // the cluster (cluster scope)
@@ -310,7 +312,7 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 			}
 		}
 		if tableDeleted && rp.ARN != "" {
-			if terr := d.restoreTable(cleanup, rp, tableARN); terr != nil {
+			if terr := d.restoreTable(cleanup, rp, tableARN, tableStream); terr != nil {
 				err = errors.Join(err, fmt.Errorf("cleanup: restore table: %w", terr))
 			}
 		}
@@ -340,7 +342,7 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 			if err != nil {
 				return err
 			}
-			tableARN = awssdk.ToString(out.Table.TableArn)
+			tableARN, tableStream = awssdk.ToString(out.Table.TableArn), out.Table.StreamSpecification
 			w = &writer{db: d.Cloud.DynamoDB(region), table: d.Pair.KVTable.Name, hashKey: d.Pair.KVTable.HashKey, prefix: prefix,
 				every: time.Duration(float64(time.Second) / d.WriteRate)}
 			w.start(context.WithoutCancel(ctx))
@@ -455,8 +457,8 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 		}
 	}
 	if hasTable {
-		if err := step("restore table "+d.Pair.KVTable.Name+" from the "+d.Pair.SecondaryRegion+" recovery point", 0, func() error {
-			if err := d.restoreTable(ctx, rp, tableARN); err != nil {
+		if err := step("restore "+primitive.DynamoDBTable+".kv (table "+d.Pair.KVTable.Name+") from the "+d.Pair.SecondaryRegion+" recovery point", 0, func() error {
+			if err := d.restoreTable(ctx, rp, tableARN, tableStream); err != nil {
 				return err
 			}
 			tableDeleted = false

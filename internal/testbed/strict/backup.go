@@ -26,7 +26,8 @@ import (
 //   - StartRestoreJob (PUT /restore-jobs) of a DynamoDB recovery point: a
 //     table named by the metadata's targetTableName is created in moto, in
 //     the region of the vault holding the point (as AWS restores), and the
-//     items written into it;
+//     items written into it; the source's tags too with
+//     CopySourceTagsToRestoredResource;
 //   - DescribeBackupJob, DescribeCopyJob, DescribeRestoreJob and
 //     ListRecoveryPointsByBackupVault read the above back.
 //
@@ -38,7 +39,8 @@ import (
 // point-in-time recovery; the table is read with Scan while writes go on, so
 // a point is not an exact snapshot of one instant (nor is an AWS backup's
 // consistency documented finer than the second); restored tables are
-// PAY_PER_REQUEST with no indexes, streams or tags; state lives in the
+// PAY_PER_REQUEST with no indexes, streams, TTL or autoscaling (AWS does not
+// restore streams, TTL or autoscaling either); state lives in the
 // layer's memory and Reset forgets it.
 type backupStore struct {
 	mu     sync.Mutex
@@ -53,6 +55,7 @@ type recoveryPoint struct {
 	ResourceARN                 string
 	Created                     time.Time
 	Table                       map[string]any   // KeySchema, AttributeDefinitions
+	Tags                        []any            // the table's tags, as ListTagsOfResource gives them
 	Items                       []map[string]any // DynamoDB JSON
 }
 
@@ -187,6 +190,13 @@ func (s *Server) startBackupJob(w http.ResponseWriter, r *http.Request, c *call)
 		badBackup(w, r, c, "ResourceNotFoundException", "cannot read table %s: %v", resource, err)
 		return
 	}
+	var tags struct {
+		Tags []any `json:"Tags"`
+	}
+	if err := s.dynamo(r, region, account, "ListTagsOfResource", map[string]any{"ResourceArn": resource}, &tags); err != nil {
+		badBackup(w, r, c, "ServiceUnavailableException", "tags of %s: %v", resource, err)
+		return
+	}
 	created := time.Now()
 	var items []map[string]any
 	var start map[string]any
@@ -215,7 +225,7 @@ func (s *Server) startBackupJob(w http.ResponseWriter, r *http.Request, c *call)
 	job := b.id("backup-job")
 	arn := "arn:aws:backup:" + region + ":" + account + ":recovery-point:" + b.id("rp")
 	b.points[arn] = &recoveryPoint{ARN: arn, Vault: vault, Region: region, Account: account, ResourceARN: resource, Created: created,
-		Table: map[string]any{"KeySchema": desc.Table["KeySchema"], "AttributeDefinitions": desc.Table["AttributeDefinitions"]}, Items: items}
+		Table: map[string]any{"KeySchema": desc.Table["KeySchema"], "AttributeDefinitions": desc.Table["AttributeDefinitions"]}, Tags: tags.Tags, Items: items}
 	b.jobs[job] = map[string]any{"BackupJobId": job, "State": "COMPLETED", "RecoveryPointArn": arn, "ResourceArn": resource,
 		"ResourceType": "DynamoDB", "BackupVaultName": vault, "BackupVaultArn": vaultARN(region, account, vault),
 		"CreationDate": epoch(created), "CompletionDate": epoch(time.Now()), "AccountId": account, "PercentDone": "100.0"}
@@ -294,6 +304,14 @@ func (s *Server) startRestoreJob(w http.ResponseWriter, r *http.Request, c *call
 		}
 	}
 	created := "arn:aws:dynamodb:" + point.Region + ":" + point.Account + ":table/" + target
+	// As on AWS, a restored table carries no tags unless asked to take the
+	// source's.
+	if copyTags, _ := c.json["CopySourceTagsToRestoredResource"].(bool); copyTags && len(point.Tags) > 0 {
+		if err := s.dynamo(r, point.Region, point.Account, "TagResource", map[string]any{"ResourceArn": created, "Tags": point.Tags}, nil); err != nil {
+			badBackup(w, r, c, "ServiceUnavailableException", "tag table %s: %v", target, err)
+			return
+		}
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	job := b.id("restore-job")

@@ -24,6 +24,8 @@ func TestBackupStandIn(t *testing.T) {
 		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}}})
 	ok(t, "CreateTable", err)
+	_, err = db.TagResource(ctx, &dynamodb.TagResourceInput{ResourceArn: aws.String("arn:aws:dynamodb:us-east-1:123456789012:table/orders"), Tags: []ddbtypes.Tag{{Key: aws.String("owner"), Value: aws.String("meridian")}}})
+	ok(t, "TagResource", err)
 	put := func(i int) {
 		_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("orders"), Item: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint("k", i)}}})
 		ok(t, "PutItem", err)
@@ -63,7 +65,7 @@ func TestBackupStandIn(t *testing.T) {
 		Metadata: map[string]string{"targetTableName": "orders"}})
 	wantCode(t, "StartRestoreJob of the primary's point in the secondary region", err, "ResourceNotFoundException")
 	rj, err := bw.StartRestoreJob(ctx, &backup.StartRestoreJobInput{RecoveryPointArn: cj.CopyJob.DestinationRecoveryPointArn,
-		IamRoleArn: aws.String("arn:aws:iam::123456789012:role/backup"), Metadata: map[string]string{"targetTableName": "orders"}})
+		IamRoleArn: aws.String("arn:aws:iam::123456789012:role/backup"), Metadata: map[string]string{"targetTableName": "orders"}, CopySourceTagsToRestoredResource: true})
 	ok(t, "StartRestoreJob", err)
 	rd, err := bw.DescribeRestoreJob(ctx, &backup.DescribeRestoreJobInput{RestoreJobId: rj.RestoreJobId})
 	ok(t, "DescribeRestoreJob", err)
@@ -74,6 +76,11 @@ func TestBackupStandIn(t *testing.T) {
 	ok(t, "Scan the restored table", err)
 	if scan.Count != 30 {
 		t.Fatalf("restored table holds %d items, want the 30 written before the backup", scan.Count)
+	}
+	tags, err := dynamodb.NewFromConfig(west).ListTagsOfResource(ctx, &dynamodb.ListTagsOfResourceInput{ResourceArn: rd.CreatedResourceArn})
+	ok(t, "ListTagsOfResource of the restored table", err)
+	if len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != "meridian" {
+		t.Errorf("restored table's tags %+v, want the source's (CopySourceTagsToRestoredResource)", tags.Tags)
 	}
 }
 
