@@ -115,7 +115,7 @@ func checkRestored(t *testing.T, secondary aws.Config, primary kubernetes.Interf
 	var snap struct {
 		ConfigMaps []corev1.ConfigMap `json:"config_maps"`
 	}
-	if err := json.Unmarshal(raw, &snap); err != nil || len(snap.ConfigMaps) < 2 {
+	if err := json.Unmarshal(raw, &snap); err != nil || len(snap.ConfigMaps) == 0 {
 		t.Fatalf("snapshot %s: %v", raw, err)
 	}
 	for _, cm := range snap.ConfigMaps {
