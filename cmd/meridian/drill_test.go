@@ -18,7 +18,7 @@ func TestWriteDrillReport(t *testing.T) {
 		Failover:      &drill.Failover{Observed: true, Outage: []string{"api-usw2"}, Restored: []string{"api-use1"}},
 		Failed:        []string{"RPO 59m31.2s is over the target 15m0s (+20%)"},
 		Slowest:       []sdk.DrillStep{{Name: "wait until the service is ready", Duration: "5m0s"}},
-		Restored: 5, Identical: false, Mismatch: []string{"config map orders"},
+		Restored:      5, Identical: false, Mismatch: []string{"config map orders"},
 		Steps: []sdk.DrillStep{
 			{Name: "snapshot", Duration: "12ms"},
 			{Name: "restore k8s_namespace.primary", Group: 1, Duration: "3ms"},
