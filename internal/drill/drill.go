@@ -331,6 +331,9 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 	if !hasTable {
 		notExercised("data: the pair has no kv_table, so no records were written, backed up or restored, and the RPO could not be measured")
 	}
+	if hasTable {
+		notExercised(fmt.Sprintf("continuous replication: the table's replica in %s was not read; the drill restored from the backup copy, so a policy that counts on the replica for its RPO is measured against its backups", d.Pair.SecondaryRegion))
+	}
 	if d.Pair.ObjectStore != nil {
 		notExercised("object store: objects are not written, backed up or restored by the drill (AWS Backup of S3 is not drilled yet)")
 	}
