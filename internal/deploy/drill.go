@@ -36,6 +36,9 @@ type DrillEnv struct {
 // A problem with a declared value is a blueprint.Problem at its path
 // (rpo, rto, restore_order, region_pair.workload); one with env is an error.
 func PrepareDrill(p blueprint.DRPolicy, env DrillEnv) (*drill.Drill, error) {
+	// The provider passes the pair's spec as declared: the drill needs the
+	// names its defaults give (the table's, the vaults').
+	p = p.WithDefaults()
 	pair := p.RegionPair
 	problem := func(path, summary, detail string) (*drill.Drill, error) {
 		return nil, blueprint.Problem{Paths: []string{path}, Summary: summary, Detail: detail}
@@ -56,7 +59,6 @@ func PrepareDrill(p blueprint.DRPolicy, env DrillEnv) (*drill.Drill, error) {
 	case env.Cloud == nil:
 		return nil, fmt.Errorf("a drill needs AWS, where the snapshot and DNS failover live")
 	}
-	p = p.WithDefaults()
 	scope, outageAt, compression := p.Drill.Scope, p.Drill.OutageAt, p.Drill.TimeCompression
 	if env.Scope != "" {
 		scope = env.Scope
