@@ -60,7 +60,7 @@ func TestDrill(t *testing.T) {
 	terraform.Apply(t, b.opts)
 	var got drillOutput
 	terraform.OutputStruct(t, b.opts, "drill", &got)
-	t.Logf("drill: passed=%v identical=%v measured RTO %s (target 1h), RPO %s (target 15m)", got.Passed, got.Identical, got.MeasuredRTO, got.MeasuredRPO)
+	t.Logf("drill: passed=%v identical=%v measured RTO %s (target 1h), RPO %s (target 2h)", got.Passed, got.Identical, got.MeasuredRTO, got.MeasuredRPO)
 	for _, s := range got.Steps {
 		t.Logf("  %-50s group %d  %s %s", s.Name, s.Group, s.Duration, s.Error)
 	}

@@ -50,3 +50,24 @@ func TestMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestOutageTime: worst strikes just before the next backup would start,
+// now at once, random within the cycle, and none before the first backup
+// is done.
+func TestOutageTime(t *testing.T) {
+	first := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	done := first.Add(300 * time.Millisecond)
+	interval := 5 * time.Second
+	if got := outageTime(OutageWorst, first, done, interval, nil); got != first.Add(interval-100*time.Millisecond) {
+		t.Errorf("worst: %v", got.Sub(first))
+	}
+	if got := outageTime(OutageNow, first, done, interval, nil); got != done {
+		t.Errorf("now: %v", got.Sub(first))
+	}
+	if got := outageTime(OutageRandom, first, done, interval, func(n int64) int64 { return n / 2 }); got != first.Add(interval/2) {
+		t.Errorf("random: %v", got.Sub(first))
+	}
+	if got := outageTime(OutageRandom, first, done, interval, func(int64) int64 { return 0 }); got != done {
+		t.Errorf("random at the cycle's start, before the backup was done: %v, want when it was done", got.Sub(first))
+	}
+}

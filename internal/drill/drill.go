@@ -376,15 +376,7 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 	}); err != nil {
 		return rep, err
 	}
-	var outage time.Time
-	switch d.OutageAt {
-	case OutageNow:
-		outage = time.Now()
-	case OutageRandom:
-		outage = first.Add(time.Duration(rand.Int63n(int64(interval) + 1)))
-	default: // worst: the instant before the next recovery point starts
-		outage = first.Add(interval - min(interval/50, 100*time.Millisecond))
-	}
+	outage := outageTime(d.OutageAt, first, time.Now(), interval, rand.Int63n)
 	if err := sleepUntil(ctx, outage); err != nil {
 		return rep, err
 	}
@@ -570,6 +562,32 @@ func (d *Drill) Run(ctx context.Context) (rep Report, err error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// outageTime is when the outage strikes in the backup cycle that began with
+// the backup at first (done by now): worst is the instant before the next
+// backup starts, so the newest recovery point is as old as it gets; now is
+// at once; random is anywhere in the cycle (randn(n) draws from [0, n)).
+func outageTime(at string, first, now time.Time, interval time.Duration, randn func(int64) int64) time.Time {
+	var t time.Time
+	switch at {
+	case OutageNow:
+		return now
+	case OutageRandom:
+		t = first.Add(time.Duration(randn(int64(interval))))
+	default:
+		t = first.Add(interval - min(interval/50, 100*time.Millisecond))
+	}
+	// A backup job that ran past the chosen instant leaves the outage at
+	// its end: it cannot strike in the past.
+	return maxTime(t, now)
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // isUnsupported: the endpoint does not implement the call (an emulator
