@@ -11,7 +11,10 @@
 //	(c) refresh of AWS primitives against moto (see refresh.go);
 //	(d) apply of a 50-pair stack under AWS-like latency and rate limits,
 //	    against its lower bound, with a target (see limits.go): the one
-//	    section that can fail, and make bench with it.
+//	    section that can fail, and make bench with it;
+//	(e) forecasting against statsmodels' Holt-Winters and ETS on public and
+//	    generated series, with targets (see forecast.go): it fails make
+//	    bench too.
 //
 // The engine side uses the memory driver, registered under its own type.
 package main
@@ -65,12 +68,18 @@ func main() {
 	}
 	sectionC(w, *only)
 	limitsOK := sectionD(w, *only, tf, tfErr, *tfTimeout)
+	forecastOK := sectionE(w, *only)
 	fmt.Fprintln(w, "\nengine apply+journal: every state change saved through the local file backend (the changed records appended to the journal file, one fsync per group commit; folded into the state file at the end).")
 	fmt.Fprintln(w, "terraform: `terraform apply -auto-approve` (plan + apply) of a fresh configuration, init not counted; in (b) each resource runs a local-exec `sleep 0.05`.")
 	fmt.Fprintf(w, "\nwritten to %s\n", *out)
-	if !limitsOK {
+	if !limitsOK || !forecastOK {
 		f.Close()
-		fmt.Fprintln(os.Stderr, "bench: (d) missed its target")
+		if !limitsOK {
+			fmt.Fprintln(os.Stderr, "bench: (d) missed its target")
+		}
+		if !forecastOK {
+			fmt.Fprintln(os.Stderr, "bench: (e) missed a forecasting target")
+		}
 		os.Exit(1)
 	}
 }

@@ -40,7 +40,7 @@ func (r *capacityReservation) ImportState(ctx context.Context, req resource.Impo
 	for k, v := range m.IDs {
 		ids[k] = v
 	}
-	records, err := r.data.engine(capacityAddress(name)).Adopt(ctx, m.Graph(value, region), ids)
+	records, err := r.data.engine(capacityAddress(name), nil).Adopt(ctx, m.Graph(value, region), ids)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+capacityAddress(name), err.Error())
 		return

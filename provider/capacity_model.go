@@ -90,7 +90,7 @@ func (m *capacityModel) setComputed(p *blueprint.CapacityPlan) {
 		"baseline": types.Float64Value(round(p.Baseline, 3)), "peak": types.Float64Value(round(p.Peak, 3)),
 		"mean": types.Float64Value(round(p.Mean, 3)), "growth": types.Float64Value(round(p.Growth, 4)),
 		"interval_lower": types.Float64Value(round(p.IntervalLower, 3)), "interval_upper": types.Float64Value(round(p.IntervalUpper, 3)),
-		"interval_coverage": types.Float64Value(blueprint.IntervalCoverage),
+		"interval_coverage": types.Float64Value(p.Interval),
 		"history_points":    types.Int64Value(int64(len(p.History.Values))), "horizon_points": types.Int64Value(int64(len(p.Forecast.Points))),
 	})
 	var splits []attr.Value

@@ -64,6 +64,23 @@ func TestAccCapacityPlan_tableAndChart(t *testing.T) {
 					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "reserved", strconv.Itoa(want.Primary.Reserved)),
 					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "estimated_monthly_cost", strconv.FormatFloat(want.MonthlyCost.Float(), 'f', -1, 64)),
 					resource.TestMatchResourceAttr("data.meridian_capacity_plan.web", "table", regexp.MustCompile(`(?s)us-east-1\s+primary\s+`+strconv.Itoa(want.Primary.Reserved)+`\s.*us-west-2\s+secondary\s+`+strconv.Itoa(want.Secondary.Reserved)+`\s.*prices of 2026-11-01`)),
+					// The per-step forecast with its interval, and the model the back-test chose.
+					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "forecast.#", "168"),
+					resource.TestCheckResourceAttr("data.meridian_capacity_plan.web", "forecast.0.time", "2026-09-15T00:00:00Z"),
+					resource.TestMatchResourceAttr("data.meridian_capacity_plan.web", "model", regexp.MustCompile(`^(regression|holt-winters).*: .*(back-test|MASE)`)),
+					resource.TestMatchResourceAttr("data.meridian_capacity_plan.web", "table", regexp.MustCompile(`95% interval held \d+% of held-out values`)),
+					func(st *terraform.State) error {
+						a := st.RootModule().Resources["data.meridian_capacity_plan.web"].Primary.Attributes
+						for i := range 168 {
+							lo, _ := strconv.ParseFloat(a[fmt.Sprintf("forecast.%d.lower", i)], 64)
+							mu, _ := strconv.ParseFloat(a[fmt.Sprintf("forecast.%d.mean", i)], 64)
+							hi, _ := strconv.ParseFloat(a[fmt.Sprintf("forecast.%d.upper", i)], 64)
+							if !(lo <= mu && mu <= hi) {
+								return fmt.Errorf("forecast step %d: mean %v outside [%v, %v]", i, mu, lo, hi)
+							}
+						}
+						return nil
+					},
 					func(*terraform.State) error {
 						b, err := os.ReadFile(chart)
 						if err != nil {

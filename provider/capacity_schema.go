@@ -236,14 +236,14 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 				Description: "The demand history: `values` inline or a `csv_file` (`timestamp,value` rows in RFC 3339, or `value` rows), at a fixed `step`, with a seasonal cycle of `season`. Required.",
 				Attributes: map[string]schema.Attribute{
 					"values":   schema.ListAttribute{Optional: true, ElementType: types.Float64Type, Description: "Observed demand, oldest first."},
-					"csv_file": schema.StringAttribute{Optional: true, Description: "Path to a CSV history, read at plan time; timestamps in it must be `step` apart and set the start."},
+					"csv_file": schema.StringAttribute{Optional: true, Description: "Path to a CSV history, read at plan time; timestamps in it must be `step` apart and set the start. A file of values without timestamps needs `start`."},
 					"step": schema.StringAttribute{
 						Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultDemandStep),
-						Description: "Time between values. Default `1h`.",
+						Description: "Time between values, or calendar months (`1mo`). Default `1h`.",
 					},
 					"season": schema.StringAttribute{
 						Optional: true, Computed: true, Default: stringdefault.StaticString(blueprint.DefaultDemandSeason),
-						Description: "Length of the seasonal cycle: `24h` (default, daily) or `168h` (weekly). The history must hold two full cycles.",
+						Description: "Length of the seasonal cycle: `auto` (default: the cycles are found in the history, a day and a week for hourly data, a year for monthly data, each once the history holds two of it), or one given, such as `24h` or `168h`, which must appear twice in the history.",
 					},
 					"start": schema.StringAttribute{Optional: true, Description: "When the first value was observed (RFC 3339); places the daily peak at its clock hour. Default: midnight UTC."},
 				},

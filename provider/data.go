@@ -79,7 +79,7 @@ func dataHeld(ctx context.Context, data *providerData, name string, p engine.Pla
 	if len(p.Steps) == 0 {
 		return nil
 	}
-	pf, err := data.engine(name).Preflight(ctx, p, records)
+	pf, err := data.engine(name, nil).Preflight(ctx, p, records)
 	if err != nil {
 		// Not knowing whether data would go is no reason to let it go.
 		diags.AddError("Cannot tell whether data would be deleted", name+": "+err.Error())
@@ -128,7 +128,7 @@ func refuseTaken(ctx context.Context, data *providerData, name string, p engine.
 	if len(creates) == 0 {
 		return
 	}
-	pf, err := data.engine(name).Preflight(ctx, engine.Plan{Steps: creates}, records)
+	pf, err := data.engine(name, nil).Preflight(ctx, engine.Plan{Steps: creates}, records)
 	if err != nil {
 		diags.AddError("Cannot tell whether names are taken", name+": "+err.Error())
 		return

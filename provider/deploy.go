@@ -84,9 +84,8 @@ func planChanges(data *providerData, name string, g primitive.Graph, records eng
 // afterwards, whatever happened, so that the caller saves them and nothing
 // is orphaned.
 func applyGraph(ctx context.Context, data *providerData, name string, g primitive.Graph, records engine.State, diags *diag.Diagnostics) engine.State {
-	e := data.engine(name)
 	var mu sync.Mutex
-	e.OnEvent = func(ev engine.Event) {
+	e := data.engine(name, func(ev engine.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		fields := map[string]any{"resource": name, "primitive": ev.Step.Name, "op": string(ev.Step.Op), "status": ev.Status}
@@ -97,7 +96,7 @@ func applyGraph(ctx context.Context, data *providerData, name string, g primitiv
 		for _, w := range ev.Warnings {
 			diags.AddWarning("Primitive not confirmed by the endpoint", name+": "+w)
 		}
-	}
+	})
 	p, err := engine.Diff(g, records, e.Drivers)
 	if err == nil {
 		err = e.Apply(ctx, p, &records)
@@ -111,7 +110,7 @@ func applyGraph(ctx context.Context, data *providerData, name string, g primitiv
 // refresh reads every recorded primitive, reports drift as warnings, and
 // returns the records as the cloud holds them.
 func refresh(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
-	drifts, _, err := data.engine(name).Refresh(ctx, &records)
+	drifts, _, err := data.engine(name, nil).Refresh(ctx, &records)
 	if err != nil {
 		diags.AddError("Cannot refresh "+name, err.Error())
 	}
@@ -123,7 +122,7 @@ func refresh(ctx context.Context, data *providerData, name string, records engin
 
 // destroy deletes every recorded primitive and returns the records of what is left.
 func destroy(ctx context.Context, data *providerData, name string, records engine.State, diags *diag.Diagnostics) engine.State {
-	if err := data.engine(name).Destroy(ctx, &records); err != nil {
+	if err := data.engine(name, nil).Destroy(ctx, &records); err != nil {
 		diags.AddError("Cannot destroy "+name, err.Error())
 	}
 	return records

@@ -38,27 +38,33 @@ type providerData struct {
 	parallelism int
 	// names are the cloud names the run's resources claim.
 	names claims
+	// eng is the process's engine (see engine).
+	eng *engine.Engine
 }
 
-func (d *providerData) drivers() engine.Drivers {
+func (d *providerData) drivers() engine.Drivers { return d.eng.Drivers }
+
+// newEngine makes the engine every resource of the process deploys
+// through, once its clouds are configured. The cloud's limiters are the
+// process's: every request of its clients takes their tokens.
+func (d *providerData) newEngine() {
 	drivers := d.cloud.Drivers()
 	if d.clusters != nil {
 		for typ, driver := range d.clusters.Drivers() {
 			drivers[typ] = driver
 		}
 	}
-	return drivers
+	d.eng = &engine.Engine{Drivers: drivers, Parallelism: d.parallelism, Shared: d.cloud.Limiters()}
 }
 
-// engine returns an engine for the resource at address ("<type>.<name>").
-// Its scope, "<type>/<name>", is the first part of the owner mark of every
-// object the resource creates: it depends on nothing but the configuration,
-// so an apply that follows a provider killed mid-create finds the objects
-// that create made and adopts them, though no record of them survived.
-func (d *providerData) engine(address string) *engine.Engine {
-	// The cloud's limiters are the process's: every engine of the run and
-	// every request of its clients keep each service's limit together.
-	return &engine.Engine{Drivers: d.drivers(), Parallelism: d.parallelism, Scope: scope(address), Shared: d.cloud.Limiters()}
+// engine returns the process's engine as the resource at address
+// ("<type>.<name>") uses it. Its scope, "<type>/<name>", is the first part
+// of the owner mark of every object the resource creates: it depends on
+// nothing but the configuration, so an apply that follows a provider killed
+// mid-create finds the objects that create made and adopts them, though no
+// record of them survived. onEvent may be nil.
+func (d *providerData) engine(address string, onEvent func(engine.Event)) *engine.Engine {
+	return d.eng.Owned(scope(address), onEvent)
 }
 
 // scope turns a resource's address into its engine's Scope:
@@ -215,6 +221,7 @@ func (p *meridianProvider) Configure(ctx context.Context, req provider.Configure
 			return
 		}
 	}
+	data.newEngine()
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -224,5 +231,5 @@ func (p *meridianProvider) Resources(context.Context) []func() resource.Resource
 }
 
 func (p *meridianProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{newTagCompliance, newCapacityPlan}
+	return []func() datasource.DataSource{newTagCompliance, newCapacityPlan, newArchitectureDocument}
 }

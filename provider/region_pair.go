@@ -462,7 +462,7 @@ func (r *regionPair) ImportState(ctx context.Context, req resource.ImportStateRe
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return
 	}
-	records, err := r.data.engine(address(name)).Adopt(ctx, g, m.IDs)
+	records, err := r.data.engine(address(name), nil).Adopt(ctx, g, m.IDs)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import "+address(name), err.Error())
 		return

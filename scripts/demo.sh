@@ -284,6 +284,9 @@ m() { "$TMP/meridian" -C "$STACK" "$@" --var "aws_endpoint=$DRILL_ENDPOINT" --va
 m stack init demo
 m up --yes --progress=plain | tail -n 1
 m drill orders --yes --markdown
+# The architecture document, with the drill just measured; it stays after the demo.
+printf 'architecture document: '
+m doc --out "$ROOT/.testbed/architecture"
 m destroy --yes --progress=plain | tail -n 1
 kill "$STRICT_PID" 2>/dev/null || true
 wait "$STRICT_PID" 2>/dev/null || true

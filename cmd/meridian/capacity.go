@@ -19,11 +19,12 @@ import (
 // capacityFlags are the knobs of meridian_capacity_reservation, by their
 // attribute names; a flag that is set wins over the stack's block.
 type capacityFlags struct {
-	demand, chart                                    string
+	demand, chart, points                            string
 	primary, secondary, unit, horizon, rto, review   string
 	step, season, start, priceTable, imageID, name   string
 	instanceTypes                                    []string
 	baseline, peak, batch, coverage, targetUtilisate float64
+	interval                                         float64
 }
 
 func capacityCmd(f *flags) *cobra.Command {
@@ -44,8 +45,16 @@ arguments. Without such a block, the flags alone describe it:
     --secondary-region us-west-2 --instance-types m5.large
 
 --demand takes a CSV history as the resource's csv_file does: timestamp,value
-rows (RFC 3339, step apart) or value rows. --chart FILE.svg draws the history,
-the forecast with its interval, the reserved baseline and the peak.`,
+rows (RFC 3339, step apart, or calendar months apart with --step 1mo) or
+value rows, which need --start. --chart FILE.svg draws the history, the
+forecast with its interval, the reserved baseline, the peak and the
+capacity at the group's maximum. --forecast FILE.csv (or .json) writes the
+forecast of every step with its interval.
+
+The review names the model the back-test chose and why, its back-test error
+(MASE, MAPE), how often the interval held the held-out values against the
+nominal coverage (--interval), the level shift and outliers found, and the
+expected hours over the group's maximum per month.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapacity(cmd, f, cf, args)
@@ -54,6 +63,8 @@ the forecast with its interval, the reserved baseline and the peak.`,
 	fl := c.Flags()
 	fl.StringVar(&cf.demand, "demand", "", "demand history: a CSV file (timestamp,value or value rows); replaces the block's demand history")
 	fl.StringVar(&cf.chart, "chart", "", "write the SVG chart of history, forecast and reserved baseline to this file")
+	fl.StringVar(&cf.points, "forecast", "", "write the per-step forecast with its interval to this file: CSV, or JSON when it ends in .json")
+	fl.Float64Var(&cf.interval, "interval", 0, "interval: coverage of the forecast's prediction interval, which the group's maximum is bought from (default 0.95)")
 	fl.StringVar(&cf.name, "name", "", "name (when no stack block is used; default \"plan\")")
 	fl.StringVar(&cf.primary, "primary-region", "", "primary_region: the region that serves the demand")
 	fl.StringVar(&cf.secondary, "secondary-region", "", "secondary_region: the failover region")
@@ -68,8 +79,8 @@ the forecast with its interval, the reserved baseline and the peak.`,
 	fl.StringVar(&cf.rto, "rto", "", "rto of the failover, e.g. 30m: sets the least failover_coverage")
 	fl.StringVar(&cf.review, "review-interval", "", "review_interval (default 30d)")
 	fl.Float64Var(&cf.targetUtilisate, "target-utilization", 0, "target_utilization, percent CPU (default 60)")
-	fl.StringVar(&cf.step, "step", "", "demand.step: time between values (default 1h; a timestamped CSV must agree)")
-	fl.StringVar(&cf.season, "season", "", "demand.season: 24h (default) or 168h")
+	fl.StringVar(&cf.step, "step", "", "demand.step: time between values, or calendar months such as 1mo (default 1h; a timestamped CSV must agree)")
+	fl.StringVar(&cf.season, "season", "", "demand.season: auto (default: found in the history), or a cycle such as 24h or 168h")
 	fl.StringVar(&cf.start, "start", "", "demand.start: when the first value was observed (RFC 3339); a timestamped CSV sets it")
 	fl.StringVar(&cf.priceTable, "price-table", "", "price_table: a JSON price table that replaces the shipped one")
 	return f.with(c, withJSON)
@@ -106,7 +117,7 @@ func runCapacity(cmd *cobra.Command, f *flags, cf *capacityFlags, args []string)
 		}
 		selected = []stack.CapacityReservation{{Label: name, Blueprint: blueprint.Capacity{Name: name, ImageID: "not-deployed"}}}
 	}
-	if cf.chart != "" && len(selected) > 1 {
+	if (cf.chart != "" || cf.points != "") && len(selected) > 1 {
 		return fmt.Errorf("--chart draws one reservation, and the stack has %d (%s): name one, e.g. meridian capacity %s --chart %s", len(selected), capacityLabels(st), selected[0].Label, cf.chart)
 	}
 	out := cmd.OutOrStdout()
@@ -122,6 +133,11 @@ func runCapacity(cmd *cobra.Command, f *flags, cf *capacityFlags, args []string)
 				return err
 			}
 		}
+		if cf.points != "" {
+			if err := writePoints(cf.points, plan.Forecast.Points); err != nil {
+				return err
+			}
+		}
 		if f.json {
 			if err := writeJSONLine(out, capacityJSON(c.Address(), bp, plan, cf.chart)); err != nil {
 				return err
@@ -134,6 +150,9 @@ func runCapacity(cmd *cobra.Command, f *flags, cf *capacityFlags, args []string)
 		printCapacity(out, c.Address(), bp, plan)
 		if cf.chart != "" {
 			fmt.Fprintf(out, "chart: %s\n", cf.chart)
+		}
+		if cf.points != "" {
+			fmt.Fprintf(out, "forecast: %s\n", cf.points)
 		}
 	}
 	if f.json {
@@ -180,6 +199,7 @@ func (cf *capacityFlags) apply(changed func(string) bool, c stack.CapacityReserv
 	num("peak-percentile", &bp.PeakPercentile, cf.peak)
 	num("batch", &bp.Batch, cf.batch)
 	num("target-utilization", &bp.TargetUtilization, cf.targetUtilisate)
+	num("interval", &bp.Interval, cf.interval)
 	if changed("failover-coverage") {
 		v := cf.coverage
 		bp.FailoverCoverage = &v
@@ -241,8 +261,12 @@ func capacityJSON(address string, c blueprint.Capacity, p blueprint.CapacityPlan
 		"event": "capacity_plan", "resource": address, "name": c.Name, "unit": c.Unit, "instance_types": c.InstanceTypes,
 		"forecast": map[string]any{
 			"baseline": round(p.Baseline, 3), "peak": round(p.Peak, 3), "mean": round(p.Mean, 3), "growth": round(p.Growth, 4),
-			"interval_lower": round(p.IntervalLower, 3), "interval_upper": round(p.IntervalUpper, 3), "interval_coverage": blueprint.IntervalCoverage,
+			"interval_lower": round(p.IntervalLower, 3), "interval_upper": round(p.IntervalUpper, 3), "interval_coverage": p.Interval,
 			"history_points": len(p.History.Values), "horizon_points": len(p.Forecast.Points),
+			"model": p.Forecast.Model, "why": p.Forecast.Why, "seasons": p.Forecast.Seasons,
+			"backtest_mase": round(p.Forecast.BacktestMASE, 4), "backtest_mape": round(p.Forecast.BacktestMAPE, 3),
+			"empirical_coverage": round(p.Forecast.EmpiricalCoverage, 3), "findings": findings(p.Forecast),
+			"max_sized_for": round(p.Top, 3), "headroom": p.Headroom, "hours_over_max": p.OverCapacity,
 		},
 		"split": split, "scheduled_scaling": sched,
 		"estimated_monthly_cost": p.MonthlyCost.Float(), "all_on_demand_monthly_cost": p.AllOnDemand.Float(),
@@ -265,12 +289,41 @@ func writeChart(path string, c blueprint.Capacity, p blueprint.CapacityPlan) err
 		Title:   "demand (" + c.Unit + "): history, forecast and reserved baseline, " + c.PrimaryRegion,
 		History: p.History, Forecast: p.Forecast,
 		Reserved: float64(p.Primary.Reserved) * p.UnitsPerInst, Peak: p.Peak,
+		Capacity: float64(p.Primary.MaxSize) * p.UnitsPerInst,
 	})
 	if err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
 	if err := os.WriteFile(path, []byte(svg.String()), 0o644); err != nil {
 		return fmt.Errorf("chart: %w", err)
+	}
+	return nil
+}
+
+// findings are never null in JSON, so a consumer can range over them.
+func findings(f forecast.Forecast) []string {
+	if out := f.Findings(); out != nil {
+		return out
+	}
+	return []string{}
+}
+
+// writePoints writes the per-step forecast as CSV, or as a JSON array when
+// the file's name ends in .json.
+func writePoints(path string, pts []forecast.Point) error {
+	var b strings.Builder
+	if strings.HasSuffix(path, ".json") {
+		j, err := json.MarshalIndent(pts, "", "  ")
+		if err != nil {
+			return fmt.Errorf("forecast: %w", err)
+		}
+		b.Write(j)
+		b.WriteString("\n")
+	} else if err := forecast.WritePoints(&b, pts); err != nil {
+		return fmt.Errorf("forecast: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("forecast: %w", err)
 	}
 	return nil
 }

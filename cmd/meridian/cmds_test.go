@@ -546,3 +546,50 @@ func TestRunbookMatchesProvider(t *testing.T) {
 		t.Errorf("meridian runbook:\n%s\nterraform's runbook_markdown:\n%s", r.stdout, planned)
 	}
 }
+
+// The per-step forecast comes out as CSV and JSON with its intervals, the
+// interval's coverage is the user's, and a history without timestamps
+// needs its start.
+func TestCapacityForecastOutputs(t *testing.T) {
+	dir := platformStack(t)
+	c := newCLI(t, dir)
+	c.must("capacity", "web", "--forecast", "f.csv", "--interval", "0.8")
+	b, err := os.ReadFile(filepath.Join(dir, "f.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(rows) != 14*24+1 || rows[0] != "time,mean,lower,upper,std_dev" || !strings.HasPrefix(rows[1], "2026-10-15T00:00:00Z,") {
+		t.Fatalf("forecast csv: %d rows, %q", len(rows), rows[:2])
+	}
+	r := c.must("capacity", "web", "--forecast", "f.json", "--json")
+	var pts []map[string]any
+	if b, err = os.ReadFile(filepath.Join(dir, "f.json")); err != nil || json.Unmarshal(b, &pts) != nil || len(pts) != 14*24 {
+		t.Fatalf("forecast json: %v, %d points", err, len(pts))
+	}
+	for _, p := range pts {
+		if !(p["lower"].(float64) <= p["mean"].(float64) && p["mean"].(float64) <= p["upper"].(float64)) {
+			t.Fatalf("point %v: mean outside its interval", p)
+		}
+	}
+	fc := jsonLines(t, r.stdout)[0]["forecast"].(map[string]any)
+	if fc["model"] == "" || fc["interval_coverage"] != 0.95 || fc["empirical_coverage"] == nil || fc["backtest_mase"] == nil {
+		t.Errorf("json forecast: %v", fc)
+	}
+
+	// Values without timestamps: --start is required, then taken.
+	var values strings.Builder
+	for _, row := range rows[1:] {
+		v, _, _ := strings.Cut(strings.SplitN(row, ",", 2)[1], ",")
+		values.WriteString(v + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "values.csv"), []byte(values.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.run("capacity", "web", "--demand", "values.csv"); r.code != 1 || !strings.Contains(r.stderr, "--start") || !strings.Contains(r.stderr, "Missing start of the demand history") {
+		t.Errorf("values without start: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := c.must("capacity", "web", "--demand", "values.csv", "--start", "2026-11-01T00:00:00Z"); !strings.Contains(r.stdout, "next review 2026-12-15") {
+		t.Errorf("values with start:\n%s", r.stdout)
+	}
+}

@@ -82,6 +82,7 @@ func TestCLIConventions(t *testing.T) {
 		{"runbook", []string{"json"}},
 		{"cost", []string{"json"}},
 		{"drill", []string{"json", "yes"}},
+		{"doc", []string{"json"}},
 	}
 	for _, h := range helps {
 		args := append(strings.Fields(h.cmd), "--help")

@@ -103,7 +103,7 @@ func newRoot() *cobra.Command {
 	p.StringVar(&f.stateKMSKey, "state-kms-key", os.Getenv("MERIDIAN_STATE_KMS_KEY"), "KMS key (id, ARN or alias) that encrypts the objects of an s3:// state, SSE-KMS (env MERIDIAN_STATE_KMS_KEY)")
 	p.StringArrayVar(&f.vars, "var", nil, "set a variable: --var name=value (repeatable)")
 	root.AddCommand(previewCmd(f), upCmd(f), destroyCmd(f), refreshCmd(f), importCmd(f), stackCmd(f))
-	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f))
+	root.AddCommand(capacityCmd(f), runbookCmd(f), costCmd(f), drillCmd(f), docCmd(f))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	usageErrors(root)
 	return root

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -403,4 +404,148 @@ func terraform(tf, dir string, env []string, args ...string) (string, error) {
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestParityImport: one region pair, deployed by a stack, is imported by
+// terraform import and by meridian import into a second stack. Both read
+// the manifest the pair keeps, and must recover the same declaration and
+// the same records (primitive, type, id, region); terraform's next plan,
+// over the declaration the pair was deployed from, must be empty.
+func TestParityImport(t *testing.T) {
+	tf := testbed.RequireTool(t, "terraform")
+	m := startMoto(t)
+	_, cliConfig := installProvider(t)
+	src := parityHeader + parityPair
+	deployDir, tfDir, cliDir := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, dir := range []string{deployDir, tfDir, cliDir} {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	endpoint := "--var=aws_endpoint=" + m.Endpoint()
+	deployed := newCLI(t, deployDir, "MERIDIAN_STATE=")
+	deployed.must("stack", "init", "dev", endpoint)
+	deployed.must("up", "--yes", endpoint)
+
+	env := parityTerraformEnv(cliConfig)
+	vars := []string{"-var", "aws_endpoint=" + m.Endpoint()}
+	for _, args := range [][]string{
+		{"init", "-input=false", "-no-color"},
+		append([]string{"import", "-input=false", "-no-color"}, append(vars, "meridian_region_pair.p", "us-east-1/pay")...),
+	} {
+		if out, err := terraform(tf, tfDir, env, args...); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", args[0], err, tail(out, 30))
+		}
+	}
+	if out, err := terraform(tf, tfDir, env, append([]string{"plan", "-detailed-exitcode", "-input=false", "-no-color"}, vars...)...); err != nil {
+		t.Errorf("terraform plan after import is not empty (%v):\n%s", err, tail(out, 40))
+	}
+	out, err := terraform(tf, tfDir, env, "show", "-json")
+	if err != nil {
+		t.Fatalf("terraform show: %v\n%s", err, out)
+	}
+	var shown struct {
+		Values struct {
+			RootModule struct {
+				Resources []struct {
+					Address string
+					Values  map[string]any
+				}
+			} `json:"root_module"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || len(shown.Values.RootModule.Resources) != 1 {
+		t.Fatalf("terraform show -json: %v, %d resources", err, len(shown.Values.RootModule.Resources))
+	}
+	values := shown.Values.RootModule.Resources[0].Values
+	tfPair := pairFromValues(t, values)
+	var tfRecords []string
+	prims, _ := values["primitives"].([]any)
+	for _, p := range prims {
+		p := p.(map[string]any)
+		tfRecords = append(tfRecords, fmt.Sprintf("%s %s %s %s", p["name"], p["type"], p["id"], p["region"]))
+	}
+
+	imported := newCLI(t, cliDir, "MERIDIAN_STATE=")
+	imported.must("stack", "init", "copy", endpoint)
+	r := imported.must("import", "us-east-1/pay", "--json", endpoint)
+	var cliPair blueprint.RegionPair
+	for line := range strings.Lines(r.stdout) {
+		var ev struct {
+			Event     string
+			Blueprint json.RawMessage
+		}
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "imported" {
+			if err := json.Unmarshal(ev.Blueprint, &cliPair); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(cliDir, ".meridian", "stacks", "copy.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Records []struct{ Name, Type, ID, Region string }
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var cliRecords []string
+	for _, rec := range doc.Records {
+		_, name, _ := strings.Cut(rec.Name, stack.Separator)
+		cliRecords = append(cliRecords, fmt.Sprintf("%s %s %s %s", name, rec.Type, rec.ID, rec.Region))
+	}
+	// A pair that is not there: both refuse it for the same reason, and
+	// neither records anything.
+	const absent = "no meridian manifest /meridian/region_pair/absent in us-east-1"
+	q := strings.NewReplacer(`"p"`, `"q"`, `"pay"`, `"absent"`, "parity-pay", "parity-absent").Replace(parityPair)
+	if err := os.WriteFile(filepath.Join(tfDir, "main.tf"), []byte(src+q), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = terraform(tf, tfDir, env, append([]string{"import", "-input=false", "-no-color"}, append(vars, "meridian_region_pair.q", "us-east-1/absent")...)...)
+	if err == nil || !strings.Contains(strings.Join(strings.Fields(out), " "), absent) {
+		t.Errorf("terraform import of an absent pair: %v\n%s", err, tail(out, 20))
+	}
+	if r := imported.run("import", "us-east-1/absent", endpoint); r.code == 0 || !strings.Contains(r.stderr, absent) {
+		t.Errorf("meridian import of an absent pair: exit %d\n%s", r.code, r.stderr)
+	}
+	deployed.must("destroy", "--yes", endpoint)
+
+	if cliPair.Name != "pay" || !reflect.DeepEqual(tfPair, cliPair) {
+		a, _ := json.Marshal(tfPair)
+		b, _ := json.Marshal(cliPair)
+		t.Errorf("declarations differ:\nterraform: %s\nmeridian:  %s", a, b)
+	}
+	slices.Sort(tfRecords)
+	slices.Sort(cliRecords)
+	if len(tfRecords) < 8 || !slices.Equal(tfRecords, cliRecords) {
+		t.Errorf("records differ:\nterraform (%d):\n  %s\nmeridian (%d):\n  %s", len(tfRecords), strings.Join(tfRecords, "\n  "), len(cliRecords), strings.Join(cliRecords, "\n  "))
+	}
+}
+
+// pairFromValues reads a region pair from its terraform state values: the
+// schema's names are the blueprint's, and a block is held as a list of one
+// or as an object.
+func pairFromValues(t *testing.T, values map[string]any) blueprint.RegionPair {
+	t.Helper()
+	flat := map[string]any{}
+	for k, v := range values {
+		if list, ok := v.([]any); ok && k != "primitives" {
+			if len(list) == 0 {
+				continue
+			}
+			v = list[0]
+		}
+		flat[k] = v
+	}
+	raw, err := json.Marshal(flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rp blueprint.RegionPair
+	if err := json.Unmarshal(raw, &rp); err != nil {
+		t.Fatalf("state values as a blueprint: %v\n%s", err, raw)
+	}
+	return rp
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,10 @@ type Capacity struct {
 	Horizon            string  `json:"horizon,omitempty"`
 	BaselinePercentile float64 `json:"baseline_percentile,omitempty"`
 	PeakPercentile     float64 `json:"peak_percentile,omitempty"`
+	// Interval is the coverage of the forecast's prediction intervals
+	// (0.95: demand stays inside 95% of the time); the group's maximum is
+	// bought from its upper bound.
+	Interval float64 `json:"interval,omitempty"`
 	// Batch is the share of demand that tolerates interruption and runs on spot.
 	Batch float64 `json:"batch,omitempty"`
 	// FailoverCoverage is the share of the primary's reservation also reserved in the secondary.
@@ -52,7 +57,9 @@ type Capacity struct {
 // Demand is the history the forecast is made from.
 type Demand struct {
 	Values []float64 `json:"values,omitempty"`
-	// Step is the time between values; Season the length of the cycle ("24h", "168h").
+	// Step is the time between values ("1h", or calendar months: "1mo");
+	// Season the length of the cycle ("24h", "168h"), or "auto" to find
+	// the cycles in the history.
 	Step   string `json:"step,omitempty"`
 	Season string `json:"season,omitempty"`
 	// Start is when the first value was observed (RFC 3339); it puts the
@@ -75,9 +82,14 @@ const (
 	DefaultFailoverCoverage   = 1.0
 	DefaultTargetUtilization  = 60
 	DefaultDemandStep         = "1h"
-	DefaultDemandSeason       = "24h"
-	// IntervalCoverage is the probability of the forecast's prediction intervals.
-	IntervalCoverage = 0.9
+	// DefaultDemandSeason finds the seasons in the history (a day and a
+	// week for hourly data, a year for monthly data).
+	DefaultDemandSeason = "auto"
+	// DefaultIntervalCoverage is the coverage of the forecast's prediction intervals.
+	DefaultIntervalCoverage = 0.95
+	// Headroom is added above the interval's upper bound for the group's
+	// maximum: the bound is itself an estimate.
+	Headroom = 0.10
 	// InstancePlatform is what reservations are made for.
 	InstancePlatform = "Linux/UNIX"
 )
@@ -98,6 +110,9 @@ func (c Capacity) WithDefaults() Capacity {
 	}
 	if c.PeakPercentile == 0 {
 		c.PeakPercentile = DefaultPeakPercentile
+	}
+	if c.Interval == 0 {
+		c.Interval = DefaultIntervalCoverage
 	}
 	if c.FailoverCoverage == nil {
 		v := DefaultFailoverCoverage
@@ -196,25 +211,33 @@ func ParsePrices(b []byte) (PriceTable, error) {
 
 // CapacityPlan is what a forecast implies: the split in each region and what it costs.
 type CapacityPlan struct {
-	Forecast      forecast.Forecast `json:"-"`
-	History       forecast.Series   `json:"-"`
-	Baseline      float64           `json:"baseline"`
-	Peak          float64           `json:"peak"`
-	Mean          float64           `json:"mean"`
-	Growth        float64           `json:"growth"`
-	IntervalLower float64           `json:"interval_lower"`
-	IntervalUpper float64           `json:"interval_upper"`
-	UnitsPerInst  float64           `json:"units_per_instance"`
-	Primary       RegionSplit       `json:"primary"`
-	Secondary     RegionSplit       `json:"secondary"`
-	PriceDate     string            `json:"price_date"`
-	Currency      string            `json:"currency"`
-	MonthlyCost   Money             `json:"monthly_cost"`
-	AllOnDemand   Money             `json:"all_on_demand"`
-	Review        forecast.Review   `json:"review"`
-	Finding       string            `json:"finding"`
-	ReviewDue     string            `json:"review_due"`
-	Scheduled     []ScheduledScale  `json:"scheduled"`
+	Forecast forecast.Forecast `json:"-"`
+	History  forecast.Series   `json:"-"`
+	Baseline float64           `json:"baseline"`
+	Peak     float64           `json:"peak"`
+	// Top is what the group's maximum is sized for: the highest upper
+	// bound of the forecast's interval, plus Headroom.
+	Top      float64 `json:"top"`
+	Interval float64 `json:"interval"`
+	Headroom float64 `json:"headroom"`
+	// OverCapacity is the expected hours of demand above the group's
+	// maximum, by calendar month of the horizon.
+	OverCapacity  []MonthHours     `json:"over_capacity"`
+	Mean          float64          `json:"mean"`
+	Growth        float64          `json:"growth"`
+	IntervalLower float64          `json:"interval_lower"`
+	IntervalUpper float64          `json:"interval_upper"`
+	UnitsPerInst  float64          `json:"units_per_instance"`
+	Primary       RegionSplit      `json:"primary"`
+	Secondary     RegionSplit      `json:"secondary"`
+	PriceDate     string           `json:"price_date"`
+	Currency      string           `json:"currency"`
+	MonthlyCost   Money            `json:"monthly_cost"`
+	AllOnDemand   Money            `json:"all_on_demand"`
+	Review        forecast.Review  `json:"review"`
+	Finding       string           `json:"finding"`
+	ReviewDue     string           `json:"review_due"`
+	Scheduled     []ScheduledScale `json:"scheduled"`
 }
 
 // RegionSplit is the reserved / on-demand / spot split of one region, in instances.
@@ -316,14 +339,23 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 	if !(c.TargetUtilization > 0 && c.TargetUtilization <= 100) {
 		add("Invalid target utilization", fmt.Sprintf("target_utilization %v must be between 0 and 100 (percent CPU).", c.TargetUtilization), "target_utilization")
 	}
-	step, err := ParsePeriod(c.Demand.Step)
+	if !(c.Interval > 0 && c.Interval < 1) {
+		add("Invalid interval", fmt.Sprintf("interval %v must be between 0 and 1: the share of the time demand stays inside the forecast's prediction interval (e.g. 0.95).", c.Interval), "interval")
+	}
+	step, months, err := DemandStep(c.Demand.Step)
 	if err != nil {
 		add("Invalid step", err.Error(), "demand.step")
 	}
-	if season, err := ParsePeriod(c.Demand.Season); err != nil {
-		add("Invalid season", err.Error(), "demand.season")
-	} else if step > 0 && season%step != 0 {
-		add("Season not a whole number of steps", fmt.Sprintf("season %s is not a multiple of step %s.", c.Demand.Season, c.Demand.Step), "demand.season")
+	if c.Demand.Season != DefaultDemandSeason {
+		if months > 0 {
+			if season, _, err := DemandStep(c.Demand.Season); err != nil || season%step != 0 {
+				add("Invalid season", fmt.Sprintf("%q: with a step of calendar months the season is \"auto\" or a number of months such as \"12mo\".", c.Demand.Season), "demand.season")
+			}
+		} else if season, err := ParsePeriod(c.Demand.Season); err != nil {
+			add("Invalid season", err.Error()+` (or "auto" to find it in the history)`, "demand.season")
+		} else if step > 0 && season%step != 0 {
+			add("Season not a whole number of steps", fmt.Sprintf("season %s is not a multiple of step %s.", c.Demand.Season, c.Demand.Step), "demand.season")
+		}
 	}
 	if h, err := ParsePeriod(c.Horizon); err != nil {
 		add("Invalid horizon", err.Error(), "horizon")
@@ -347,22 +379,39 @@ func (c Capacity) Validate(prices PriceTable) []Problem {
 	return ps
 }
 
+// DemandStep reads a demand step: a duration, or a number of calendar
+// months ("1mo", "3mo"), which is no fixed duration; step is then the
+// average month (730h) times months.
+func DemandStep(s string) (step time.Duration, months int, err error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(s), "mo"); ok {
+		if k, err := strconv.Atoi(n); err == nil && k > 0 {
+			return time.Duration(k) * 730 * time.Hour, k, nil
+		}
+		return 0, 0, fmt.Errorf("%q is not a number of calendar months such as 1mo", s)
+	}
+	d, err := ParsePeriod(s)
+	return d, 0, err
+}
+
 // Plan forecasts demand and derives the split and its cost. It expects
 // c.WithDefaults() that passes Validate.
 func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 	problem := func(summary, detail string, paths ...string) []Problem {
 		return []Problem{{Paths: paths, Summary: summary, Detail: detail}}
 	}
-	step, _ := ParsePeriod(c.Demand.Step)
-	season, _ := ParsePeriod(c.Demand.Season)
+	step, months, _ := DemandStep(c.Demand.Step)
 	horizon, _ := ParsePeriod(c.Horizon)
 	review, _ := ParsePeriod(c.ReviewInterval)
-	series := forecast.Series{Step: step, Values: c.Demand.Values}
+	series := forecast.Series{Step: step, Months: months, Values: c.Demand.Values}
 	if c.Demand.Start != "" {
 		series.Start, _ = time.Parse(time.RFC3339, c.Demand.Start)
 	}
-	period := int(season / step)
-	f, err := forecast.Fit(series, forecast.Options{Period: period, Horizon: int(horizon / step), Coverage: IntervalCoverage})
+	period := 0 // found in the history
+	if c.Demand.Season != DefaultDemandSeason {
+		season, _, _ := DemandStep(c.Demand.Season)
+		period = int(season / step)
+	}
+	f, err := forecast.Fit(series, forecast.Options{Period: period, Horizon: max(1, int(horizon/step)), Coverage: c.Interval})
 	var he *forecast.HistoryError
 	switch {
 	case errors.As(err, &he):
@@ -392,15 +441,22 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 		p.IntervalUpper = math.Max(p.IntervalUpper, pt.Upper)
 	}
 
+	// The group's maximum is bought from the top of the prediction
+	// interval plus the headroom, never from a point forecast: at the
+	// chosen coverage demand stays below it, and it is above the
+	// forecast's own mean at every step (growth included).
+	p.Top = p.IntervalUpper * (1 + Headroom)
 	reserved := up(inst(interactive * p.Baseline))
-	burst := max(0, up(inst(interactive*p.Peak))-reserved)
-	spot := up(inst(c.Batch * p.Peak))
+	burst := max(0, up(inst(interactive*p.Top))-reserved)
+	spot := up(inst(c.Batch * p.Top))
 	pct := 100
 	if burst+spot > 0 {
 		pct = int(math.Round(100 * float64(burst) / float64(burst+spot)))
 	}
 	maxSize := max(1, reserved+burst+spot)
 	hours := prices.HoursPerMonth
+	p.Interval, p.Headroom = c.Interval, Headroom
+	p.OverCapacity = hoursOverCapacity(f, series, float64(maxSize)*perInstance)
 
 	// Expected instance-hours over the horizon: reservations are paid
 	// whether used or not; on-demand and spot only when they run.
@@ -449,7 +505,7 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 	default:
 		p.Finding = fmt.Sprintf("ok: the reservation of %d would have been %.0f%% used over the history", reserved, 100*p.Review.Utilisation)
 	}
-	end := series.Start.Add(time.Duration(len(series.Values)) * step)
+	end := series.At(len(series.Values))
 	p.ReviewDue = end.Add(review).UTC().Format(time.RFC3339)
 
 	// Scheduled scaling: raise the minimum when the daily profile rises
@@ -479,4 +535,34 @@ func (c Capacity) Plan(prices PriceTable) (CapacityPlan, []Problem) {
 		}
 	}
 	return p, nil
+}
+
+// MonthHours is a number of hours in one calendar month ("2026-10").
+type MonthHours struct {
+	Month string  `json:"month"`
+	Hours float64 `json:"hours"`
+}
+
+// hoursOverCapacity is, per calendar month of the horizon, the expected
+// hours when demand exceeds capacity: each step's probability of it under
+// the step's predictive normal, times the step's length.
+func hoursOverCapacity(f forecast.Forecast, s forecast.Series, capacity float64) []MonthHours {
+	var out []MonthHours
+	n := len(s.Values)
+	for i, pt := range f.Points {
+		var over float64
+		switch {
+		case pt.StdDev > 0:
+			over = 0.5 * math.Erfc((capacity-pt.Mean)/(pt.StdDev*math.Sqrt2))
+		case pt.Mean > capacity:
+			over = 1
+		}
+		length := s.At(n + i).Sub(s.At(n + i - 1)).Hours()
+		month := pt.Time.UTC().Format("2006-01")
+		if len(out) == 0 || out[len(out)-1].Month != month {
+			out = append(out, MonthHours{Month: month})
+		}
+		out[len(out)-1].Hours += over * length
+	}
+	return out
 }

@@ -22,6 +22,19 @@ func (p CapacityPlan) Table() string {
 		saving = 100 * (1 - p.MonthlyCost.Float()/p.AllOnDemand.Float())
 	}
 	fmt.Fprintf(&sb, "\nforecast: baseline %.2f, peak %.2f, mean %.2f, growth %+.1f%% over the horizon (per instance: %g units)\n", p.Baseline, p.Peak, p.Mean, 100*p.Growth, p.UnitsPerInst)
+	f := p.Forecast
+	fmt.Fprintf(&sb, "model: %s, seasons %v steps\n", f.Model, f.Seasons)
+	fmt.Fprintf(&sb, "  why: %s\n", f.Why)
+	if f.BacktestMASE > 0 || f.BacktestMAPE > 0 {
+		fmt.Fprintf(&sb, "  back-test: MASE %.3f, MAPE %.2f%%; %.0f%% interval held %.0f%% of held-out values\n", f.BacktestMASE, f.BacktestMAPE, 100*p.Interval, 100*f.EmpiricalCoverage)
+	}
+	for _, finding := range f.Findings() {
+		fmt.Fprintf(&sb, "  finding: %s\n", finding)
+	}
+	fmt.Fprintf(&sb, "max sized for %.2f: the %.0f%% interval's upper bound %.2f plus %.0f%% headroom\n", p.Top, 100*p.Interval, p.IntervalUpper, 100*p.Headroom)
+	for _, m := range p.OverCapacity {
+		fmt.Fprintf(&sb, "  expected hours over max in %s: %.1f\n", m.Month, m.Hours)
+	}
 	fmt.Fprintf(&sb, "cost: %s %s a month against %s all on-demand (%.0f%% less), prices of %s\n", p.MonthlyCost, p.Currency, p.AllOnDemand, saving, p.PriceDate)
 	fmt.Fprintf(&sb, "right-sizing: %s; next review %s\n", p.Finding, p.ReviewDue)
 	return sb.String()

@@ -89,14 +89,25 @@ const (
 	DefaultFailureThreshold = 3
 )
 
-// WithDefaults returns rp with every omitted optional value filled in.
-func (rp RegionPair) WithDefaults() RegionPair {
+// Stated returns rp with the values that every terraform declaration
+// states filled in: the mode and the write profile, whose defaults the
+// provider's schema writes into the declaration. A pair kept (in its
+// manifest) or imported in this form is the same whether a stack, a
+// program or terraform declared it, so an import into terraform plans no
+// change. What WithDefaults derives from other values is left as written.
+func (rp RegionPair) Stated() RegionPair {
 	if rp.Mode == "" {
 		rp.Mode = ActivePassive
 	}
 	if rp.WriteProfile == "" {
 		rp.WriteProfile = ReadHeavy
 	}
+	return rp
+}
+
+// WithDefaults returns rp with every omitted optional value filled in.
+func (rp RegionPair) WithDefaults() RegionPair {
+	rp = rp.Stated()
 	if rp.KVTable != nil && rp.KVTable.Name == "" {
 		kv := *rp.KVTable
 		kv.Name = rp.Name

@@ -32,11 +32,11 @@ func TestCapacityKubernetesSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	prims := capacityByName(g)
-	// m5.large has 2 vCPUs; the split is 30/8/13 in the primary and
-	// 15 reserved (failover coverage 0.5), 23 burst, 13 spot in the secondary.
+	// m5.large has 2 vCPUs; the split is 30/12/14 in the primary and
+	// 15 reserved (failover coverage 0.5), 27 burst, 14 spot in the secondary.
 	for name, want := range map[string]string{
-		"reserved.primary": "60", "on-demand.primary": "16", "spot.primary": "26",
-		"reserved.secondary": "30", "on-demand.secondary": "46", "spot.secondary": "26",
+		"reserved.primary": "60", "on-demand.primary": "24", "spot.primary": "28",
+		"reserved.secondary": "30", "on-demand.secondary": "54", "spot.secondary": "28",
 	} {
 		q, ok := prims[primitive.K8sResourceQuota+"."+name]
 		if !ok {

@@ -211,7 +211,7 @@ func RegionPair(written blueprint.RegionPair, defaultTags map[string]string) (pr
 		Name: Manifest, Type: primitive.SSMParameter, Region: rp.PrimaryRegion,
 		Properties: map[string]any{
 			"name":  ManifestName(rp.Name),
-			"value": map[string]any{"kind": "meridian_region_pair", "blueprint": withoutSecrets(written), "ids": ids},
+			"value": map[string]any{"kind": "meridian_region_pair", "blueprint": withoutSecrets(written.Stated()), "ids": ids},
 		},
 	}, "primary")
 

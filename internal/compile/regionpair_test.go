@@ -445,14 +445,16 @@ func TestRegionPairManifest(t *testing.T) {
 	if value["kind"] != "meridian_region_pair" {
 		t.Errorf("manifest kind = %v", value["kind"])
 	}
-	// The blueprint is recorded as written, so that import gives back what the user wrote.
+	// The blueprint is recorded as written and stated (mode and write
+	// profile filled in, as terraform's schema does), so that import gives
+	// back what the user wrote, the same for terraform and stacks.
 	bp, _ := json.Marshal(value["blueprint"])
 	var back blueprint.RegionPair
 	if err := json.Unmarshal(bp, &back); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(back, written) {
-		t.Errorf("manifest blueprint = %+v, want %+v", back, written)
+	if !reflect.DeepEqual(back, written.Stated()) || back.Mode == "" {
+		t.Errorf("manifest blueprint = %+v, want %+v", back, written.Stated())
 	}
 	ids, _ := value["ids"].(map[string]any)
 	var others []string

@@ -82,12 +82,20 @@ func readCSV(file string, d *blueprint.Demand) []blueprint.Problem {
 	}
 	if !s.Start.IsZero() {
 		step := blueprint.Capacity{Demand: *d}.WithDefaults().Demand.Step
-		if want, err := blueprint.ParsePeriod(step); err == nil && s.Step != want && len(s.Values) > 1 {
-			return fail("demand.step", "Step does not match the history", fmt.Sprintf("%s has rows %s apart, but demand.step is %s.", file, s.Step, step))
+		if want, months, err := blueprint.DemandStep(step); err == nil && len(s.Values) > 1 && (s.Months != months || months == 0 && s.Step != want) {
+			apart := s.Step.String()
+			if s.Months > 0 {
+				apart = fmt.Sprintf("%d calendar month(s) (%dmo)", s.Months, s.Months)
+			}
+			return fail("demand.step", "Step does not match the history", fmt.Sprintf("%s has rows %s apart, but demand.step is %s.", file, apart, step))
 		}
 		if d.Start == "" {
 			d.Start = s.Start.UTC().Format(time.RFC3339)
 		}
+	} else if d.Start == "" {
+		// Without a start the season's peaks have no clock time and the
+		// review date is counted from year 1.
+		return fail("demand.start", "Missing start of the demand history", file+" has values without timestamps: set demand.start (--start) to the RFC 3339 time of its first value, e.g. 2026-09-01T00:00:00Z, or add timestamps to the file.")
 	}
 	d.Values = s.Values
 	return nil

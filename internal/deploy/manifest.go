@@ -37,5 +37,7 @@ func ReadManifest(ctx context.Context, params Parameters, region, name string) (
 		m.IDs = map[string]string{}
 	}
 	m.IDs[compile.Manifest] = compile.ManifestName(name)
+	// A manifest written before manifests were kept stated.
+	m.Blueprint = m.Blueprint.Stated()
 	return m, nil
 }

@@ -138,6 +138,17 @@ func (e *Engine) limiters() *Limiters {
 	return ls
 }
 
+// Owned returns e as the owner named scope uses it (see Scope): the same
+// drivers, policies and limiters, with that scope and its own event hook.
+// A process that deploys for many owners, as the provider does for its
+// resources, holds one Engine and hands each owner's calls a view of it,
+// so that what the engine keeps (the limiters and the parallelism places)
+// is one for the run. The view has no Journal: journaling is the owner's.
+func (e *Engine) Owned(scope string, onEvent func(Event)) *Engine {
+	return &Engine{Drivers: e.Drivers, Parallelism: e.Parallelism, Retry: e.Retry, StopGrace: e.StopGrace,
+		Scope: scope, OnEvent: onEvent, Shared: e.limiters()}
+}
+
 // call makes one try of a driver call for s within Parallelism. The call's
 // requests take their service's tokens themselves (Limiters.Wait), lending
 // the call's place while they wait and are answered. Every try of a retry

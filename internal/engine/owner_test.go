@@ -3,11 +3,14 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/engine"
+	"github.com/meridianhq/terraform-provider-meridian/internal/primitive"
 )
 
 // ownedEngine is an engine whose tOwned objects carry marks in scope "stack:dev".
@@ -294,5 +297,41 @@ func TestCancelLetsStepsInFlightFinish(t *testing.T) {
 	}
 	if _, ok := st.Get("b"); ok || len(c.callsOf("create")) != 1 {
 		t.Errorf("b was started after the cancel: %q", c.callNames())
+	}
+}
+
+// TestOwnedViewsShareTheEngine: the provider holds one engine and gives each
+// resource a view owned by it. The views mark what they create with their own
+// scope, yet together keep the engine's Parallelism, as one run must.
+func TestOwnedViewsShareTheEngine(t *testing.T) {
+	c := newCloud()
+	c.delay = 2 * time.Millisecond
+	e := &engine.Engine{Drivers: ownedEngine(c).Drivers, Parallelism: 2, Retry: quick}
+	var wg sync.WaitGroup
+	for _, owner := range []string{"r/one", "r/two", "r/three"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			view := e.Owned(owner, nil)
+			var ps []primitive.Primitive
+			for i := range 10 {
+				name := fmt.Sprintf("%s-%d", owner, i)
+				ps = append(ps, prim(name, tOwned, map[string]any{"name": name}))
+			}
+			var st engine.State
+			if _, err := apply(t, view, graph(ps...), &st); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if m := c.max(); m > 2 {
+		t.Errorf("%d calls in flight across the views, the engine's bound is 2", m)
+	}
+	for _, owner := range []string{"r/one", "r/two", "r/three"} {
+		name := owner + "-0"
+		if obj, ok := c.objectNamed(name); !ok || obj.Tags[engine.OwnerTag] != owner+"/"+name {
+			t.Errorf("%s: owner mark %q, want %q", name, obj.Tags[engine.OwnerTag], owner+"/"+name)
+		}
 	}
 }

@@ -16,9 +16,12 @@ type Chart struct {
 	Title    string
 	History  Series
 	Forecast Forecast
-	// Reserved and Peak are drawn as horizontal lines, in the demand's unit.
+	// Reserved, Peak and Capacity (what the group can reach at its
+	// maximum) are drawn as horizontal lines, in the demand's unit; a zero
+	// Capacity is not drawn.
 	Reserved float64
 	Peak     float64
+	Capacity float64
 }
 
 // Chart geometry, in SVG user units.
@@ -38,7 +41,7 @@ func WriteSVG(w io.Writer, c Chart) error {
 	if n+h == 0 {
 		return fmt.Errorf("chart: nothing to draw")
 	}
-	top := math.Max(c.Reserved, c.Peak)
+	top := math.Max(c.Reserved, math.Max(c.Peak, c.Capacity))
 	for _, v := range c.History.Values {
 		top = math.Max(top, v)
 	}
@@ -98,8 +101,12 @@ func WriteSVG(w io.Writer, c Chart) error {
 		{"#1f5fbf", "history"}, {"#e07b00", "forecast (mean)"}, {"#f5a623", fmt.Sprintf("%.0f%% interval", 100*c.Forecast.Coverage)},
 		{"#2a9d3f", "reserved baseline " + label(c.Reserved)}, {"#c0392b", "peak " + label(c.Peak)},
 	}
+	if c.Capacity > 0 {
+		fmt.Fprintf(b, `<line class="capacity" x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#6a1b9a" stroke-width="2"/>`+"\n", padLeft, chartWidth-padRight, y(c.Capacity), y(c.Capacity))
+		legend = append(legend, struct{ colour, text string }{"#6a1b9a", "capacity (max) " + label(c.Capacity)})
+	}
 	for i, l := range legend {
-		lx := padLeft + i*175
+		lx := padLeft + i*148
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n", lx, chartHeight-22, l.colour, lx+16, chartHeight-12, escape(l.text))
 	}
 	fmt.Fprintln(b, `</svg>`)

@@ -75,3 +75,39 @@ func TestWriteSVG(t *testing.T) {
 		}
 	}
 }
+
+// The chart shows the interval band and the capacity the group can reach,
+// and the per-step forecast is written with its intervals.
+func TestChartCapacityAndPoints(t *testing.T) {
+	s := synthetic(24*7, 40, 0.02, 8, 1, 5)
+	f, err := Fit(s, Options{Period: 24, Horizon: 48, Coverage: 0.95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := WriteSVG(&out, Chart{Title: "t", History: s, Forecast: f, Reserved: 42, Peak: 55, Capacity: 66}); err != nil {
+		t.Fatal(err)
+	}
+	var doc svgDoc
+	if err := xml.Unmarshal([]byte(out.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var capacity float64
+	for _, l := range doc.Lines {
+		if l.Class == "capacity" {
+			capacity = l.Y1
+		}
+	}
+	want := float64(padTop) + float64(chartHeight-padTop-padBottom)*(1-66.0/100)
+	if math.Abs(capacity-want) > 0.1 || !strings.Contains(strings.Join(doc.Texts, "|"), "capacity (max) 66") || !strings.Contains(strings.Join(doc.Texts, "|"), "95% interval") {
+		t.Errorf("capacity line at y=%.1f (want %.1f), texts %v", capacity, want, doc.Texts)
+	}
+	var csvOut strings.Builder
+	if err := WritePoints(&csvOut, f.Points); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(csvOut.String()), "\n")
+	if len(lines) != 49 || lines[0] != "time,mean,lower,upper,std_dev" || !strings.HasPrefix(lines[1], "2026-09-08T00:00:00Z,") {
+		t.Errorf("points csv: %d lines, %q", len(lines), lines[:2])
+	}
+}

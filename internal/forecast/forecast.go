@@ -1,18 +1,17 @@
-// Package forecast predicts demand from a history of it: a trend, one
-// seasonal cycle, prediction intervals, and the percentiles of demand over a
-// horizon that capacity is bought against. It is pure; the only input it
-// reads is a CSV stream handed to it.
+// Package forecast predicts demand from a history of it: trend, seasons,
+// prediction intervals, and the percentiles of demand over a horizon that
+// capacity is bought against. It is pure; the only input it reads is a CSV
+// stream handed to it.
 //
-// The model is ordinary least squares with a linear trend and one dummy per
-// step of the season (y_t = c_{t mod m} + b*t + e_t), not Holt-Winters,
-// because capacity is bought for months from a plan a person must be able to
-// check: least squares has a closed form (no smoothing parameters to fit, so
-// the same history always gives the same plan), its slope is the growth rate
-// as written, its seasonal terms are the daily or weekly profile that
-// scheduled scaling needs, and its prediction intervals come from textbook
-// formulas that include the uncertainty of the fitted trend. What it gives up
-// is adapting to a recent level shift; the right-sizing review is where such
-// a shift shows up.
+// No single model suits every history, so several compete and the history
+// itself chooses by rolling-origin back-test (see backtest.go): ordinary
+// least squares with a linear trend and one dummy per season slot (closed
+// form, reproducible, preferred on a tie), and Holt-Winters exponential
+// smoothing with a damped trend and additive or multiplicative seasonality
+// (which follows a recent level and a season that grows with demand). The
+// seasons are detected (season.go), single spikes are clipped and a level
+// shift is refitted from (clean.go) before any model sees the history, and
+// the intervals are calibrated on the back-test errors rather than assumed.
 package forecast
 
 import (
@@ -26,15 +25,28 @@ import (
 // Series is demand observed at a fixed step. Start places index 0 in time,
 // which is what turns seasonal terms into clock times for scheduled scaling.
 type Series struct {
-	Start  time.Time
-	Step   time.Duration
+	Start time.Time
+	Step  time.Duration
+	// Months, when set, makes the step that many calendar months (a monthly
+	// history is not a fixed duration apart); Step is then only its
+	// average length.
+	Months int
 	Values []float64
+}
+
+// At is the time of step i (i may run past the history).
+func (s Series) At(i int) time.Time {
+	if s.Months > 0 {
+		return s.Start.AddDate(0, i*s.Months, 0)
+	}
+	return s.Start.Add(time.Duration(i) * s.Step)
 }
 
 // Options say what to fit and how far to look ahead.
 type Options struct {
 	// Period is the length of the seasonal cycle in steps (24 for a daily
-	// cycle of hourly data, 168 for a weekly one); 1 means no seasonality.
+	// cycle of hourly data, 168 for a weekly one); 1 means no seasonality
+	// and 0 finds the seasons in the history (see Seasons).
 	Period int
 	// Horizon is how many steps to forecast.
 	Horizon int
@@ -93,16 +105,62 @@ type Forecast struct {
 	Level float64
 	// Seasonal[k] is what step k of the cycle adds to the level; the terms sum to zero.
 	Seasonal []float64
-	// Sigma is the residual standard deviation.
+	// Sigma is the residual standard deviation (clipped outliers excluded).
 	Sigma  float64
 	Points []Point
+
+	// Model names the model chosen by back-test, and Why says why.
+	Model string
+	Why   string
+	// Seasons are the cycles found in the history (or the one given),
+	// in steps; Period is the one the chosen model uses.
+	Seasons []int
+	// BacktestMASE and BacktestMAPE are the chosen model's errors over the
+	// rolling-origin back-test (MASE against the seasonal naive forecast;
+	// MAPE in percent); Candidates are every model tried.
+	BacktestMASE float64
+	BacktestMAPE float64
+	Candidates   []Candidate
+	// EmpiricalCoverage is how often the calibrated intervals held the
+	// back-test's held-out values (to compare with Coverage, the nominal).
+	EmpiricalCoverage float64
+	// Outliers were clipped before fitting; Shift is the level shift the
+	// history was refitted from, if any.
+	Outliers []Outlier
+	Shift    *Shift
 }
 
-// Fit fits the model to s and forecasts o.Horizon steps after its last value.
+// Candidate is one model's rolling-origin back-test result.
+type Candidate struct {
+	Model string  `json:"model"`
+	MASE  float64 `json:"mase"`
+	MAPE  float64 `json:"mape"`
+}
+
+// Findings are what a person reviewing the plan should know about the
+// history: the level shift and the outliers, in words.
+func (f Forecast) Findings() []string {
+	var out []string
+	if f.Shift != nil {
+		dir := "up"
+		if f.Shift.Delta < 0 {
+			dir = "down"
+		}
+		out = append(out, fmt.Sprintf("demand stepped %s %.3g on %s; the forecast is refitted from there", dir, math.Abs(f.Shift.Delta), f.Shift.Time.UTC().Format("2006-01-02 15:04")))
+	}
+	for _, o := range f.Outliers {
+		out = append(out, fmt.Sprintf("outlier %.4g at %s clipped to %.4g", o.Value, o.Time.UTC().Format("2006-01-02 15:04"), o.Clipped))
+	}
+	return out
+}
+
+// Fit cleans the history (outliers, a level shift), finds its seasons
+// unless o.Period names one, back-tests every candidate model on it, and
+// forecasts o.Horizon steps after its last value with the model that
+// back-tested best, with intervals calibrated on the back-test's errors.
 func Fit(s Series, o Options) (Forecast, error) {
-	m := o.Period
-	if m < 1 {
-		return Forecast{}, fmt.Errorf("forecast: seasonal period must be 1 or more steps, got %d", m)
+	if o.Period < 0 {
+		return Forecast{}, fmt.Errorf("forecast: seasonal period must be 1 or more steps (or 0 to find it), got %d", o.Period)
 	}
 	if o.Horizon < 1 {
 		return Forecast{}, fmt.Errorf("forecast: horizon must be 1 or more steps, got %d", o.Horizon)
@@ -119,71 +177,62 @@ func Fit(s Series, o Options) (Forecast, error) {
 		}
 	}
 	n := len(s.Values)
-	if need := NeededHistory(m); n < need {
-		return Forecast{}, &HistoryError{Have: n, Need: need, Period: m}
+	seasons := []int{o.Period}
+	if o.Period == 0 {
+		// A cycle can be seen only in two of it: a history too short to
+		// show the shortest cycle of its step (two days of hourly data)
+		// is refused rather than forecast as if it had none.
+		if lags := seasonLags(s); len(lags) > 0 && n < NeededHistory(lags[0]) {
+			return Forecast{}, &HistoryError{Have: n, Need: NeededHistory(lags[0]), Period: lags[0]}
+		}
+		seasons = Seasons(s)
 	}
+	if need := NeededHistory(seasons[0]); n < need {
+		return Forecast{}, &HistoryError{Have: n, Need: need, Period: seasons[0]}
+	}
+	// Outliers and shifts are judged against the longest season seen at
+	// least three times (two cycles leave each slot too few values).
+	judge := seasons[0]
+	for _, m := range seasons {
+		if n >= 3*m {
+			judge = m
+		}
+	}
+	y, outliers, shift := clean(s, judge)
 
-	// Parameters: c_0..c_{m-1} (one level per seasonal step) and b (slope
-	// on a centred, scaled time, which keeps the normal equations well
-	// conditioned). Every row of the design matrix has two non-zeros, so
-	// X'X is accumulated directly in O(n) rather than as a dense product.
-	p := m + 1
-	centre, scale := float64(n-1)/2, float64(n)
-	tt := func(t int) float64 { return (float64(t) - centre) / scale }
-	xtx := make([][]float64, p)
-	for i := range xtx {
-		xtx[i] = make([]float64, p)
+	f := Forecast{Coverage: o.Coverage, Seasons: seasons, Outliers: outliers, Shift: shift}
+	sel, ok := selectModel(y, seasons, o.Horizon, o.Coverage)
+	if !ok {
+		// Too short to hold any of it out: the regression alone, with the
+		// textbook intervals that include the fitted trend's uncertainty.
+		r, err := fitRegression(y, seasons[0])
+		if err != nil {
+			return Forecast{}, fmt.Errorf("forecast: %w", err)
+		}
+		f.Model, f.Period = regressionName(seasons[0]), seasons[0]
+		f.Why = "the history is too short to hold part of it out for a back-test, so the closed-form regression is used with its textbook intervals"
+		f.Level, f.Slope, f.Seasonal, f.Sigma = r.level(n-1), r.slope, r.seasonal(), r.sigma
+		z := studentT(0.5+o.Coverage/2, r.dof)
+		for h := 1; h <= o.Horizon; h++ {
+			mu, sd := r.predict(n-1+h), r.predictSD(n-1+h)
+			f.Points = append(f.Points, Point{Time: s.At(n - 1 + h), Mean: math.Max(0, mu), StdDev: sd, Lower: math.Max(0, mu-z*sd), Upper: mu + z*sd})
+		}
+		return f, nil
 	}
-	xty := make([]float64, p)
-	for t, y := range s.Values {
-		k, u := t%m, tt(t)
-		xtx[k][k]++
-		xtx[k][m] += u
-		xtx[m][k] += u
-		xtx[m][m] += u * u
-		xty[k] += y
-		xty[m] += u * y
-	}
-	inv, err := invert(xtx)
+	m, err := sel.best.fit(y, nil)
 	if err != nil {
 		return Forecast{}, fmt.Errorf("forecast: %w", err)
 	}
-	beta := make([]float64, p)
-	for i := range p {
-		for j := range p {
-			beta[i] += inv[i][j] * xty[j]
-		}
-	}
-	predict := func(t int) float64 { return beta[t%m] + beta[m]*tt(t) }
-	var rss float64
-	for t, y := range s.Values {
-		r := y - predict(t)
-		rss += r * r
-	}
-	sigma := math.Sqrt(rss / float64(n-p))
-	// Round-off of an exact fit (constant or noiseless input) is not noise.
-	if sigma < 1e-9*(1+math.Abs(meanOf(s.Values))) {
-		sigma = 0
-	}
-
-	f := Forecast{Period: m, Coverage: o.Coverage, Slope: beta[m] / scale, Sigma: sigma, Seasonal: make([]float64, m)}
-	mean := meanOf(beta[:m])
-	for k := range m {
-		f.Seasonal[k] = beta[k] - mean
-	}
-	f.Level = mean + beta[m]*tt(n-1)
-	z := studentT(0.5+o.Coverage/2, n-p)
+	f.Model, f.Period, f.Why = sel.best.name(), sel.best.period, sel.why
+	f.BacktestMASE, f.BacktestMAPE, f.Candidates = sel.mase, sel.mape, sel.candidates
+	f.EmpiricalCoverage = sel.coverage
+	f.Level, f.Slope, f.Seasonal, f.Sigma = m.level, m.slope, m.seasonal, m.sigma
+	means := m.forecast(o.Horizon)
+	z := math.Sqrt2 * math.Erfinv(o.Coverage)
 	for h := 1; h <= o.Horizon; h++ {
-		t := n - 1 + h
-		k, u := t%m, tt(t)
-		leverage := inv[k][k] + 2*u*inv[k][m] + u*u*inv[m][m]
-		sd := sigma * math.Sqrt(1+leverage)
-		mu := predict(t)
-		f.Points = append(f.Points, Point{
-			Time: s.Start.Add(time.Duration(t) * s.Step),
-			Mean: mu, StdDev: sd,
-			Lower: math.Max(0, mu-z*sd), Upper: mu + z*sd,
-		})
+		mu := means[h-1]
+		sd := sel.spread(h)
+		f.Points = append(f.Points, Point{Time: s.At(n - 1 + h), Mean: math.Max(0, mu), StdDev: sd, Lower: math.Max(0, mu-z*sd), Upper: math.Max(0, mu+z*sd)})
 	}
 	return f, nil
 }
@@ -306,47 +355,6 @@ func Percentile(values []float64, q float64) float64 {
 		return s[len(s)-1]
 	}
 	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
-}
-
-// invert is Gauss-Jordan elimination with partial pivoting.
-func invert(a [][]float64) ([][]float64, error) {
-	n := len(a)
-	m := make([][]float64, n)
-	for i := range a {
-		m[i] = make([]float64, 2*n)
-		copy(m[i], a[i])
-		m[i][n+i] = 1
-	}
-	for col := range n {
-		piv := col
-		for r := col + 1; r < n; r++ {
-			if math.Abs(m[r][col]) > math.Abs(m[piv][col]) {
-				piv = r
-			}
-		}
-		if math.Abs(m[piv][col]) < 1e-12 {
-			return nil, errors.New("the history does not determine the trend and every seasonal step (singular normal equations)")
-		}
-		m[col], m[piv] = m[piv], m[col]
-		d := m[col][col]
-		for j := range m[col] {
-			m[col][j] /= d
-		}
-		for r := range n {
-			if r == col || m[r][col] == 0 {
-				continue
-			}
-			f := m[r][col]
-			for j := range m[r] {
-				m[r][j] -= f * m[col][j]
-			}
-		}
-	}
-	out := make([][]float64, n)
-	for i := range m {
-		out[i] = m[i][n:]
-	}
-	return out, nil
 }
 
 // studentT approximates the p-quantile of Student's t with dof degrees of

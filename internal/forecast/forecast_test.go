@@ -162,7 +162,7 @@ func TestDegenerateInput(t *testing.T) {
 	if _, err := Fit(Series{Values: neg}, Options{Period: 24, Horizon: 1, Coverage: 0.9}); err == nil || !strings.Contains(err.Error(), "value 3 is -1") {
 		t.Errorf("negative: error %v, want one naming value 3", err)
 	}
-	for _, o := range []Options{{Period: 0, Horizon: 1, Coverage: 0.9}, {Period: 1, Horizon: 0, Coverage: 0.9}, {Period: 1, Horizon: 1, Coverage: 1}} {
+	for _, o := range []Options{{Period: -1, Horizon: 1, Coverage: 0.9}, {Period: 1, Horizon: 0, Coverage: 0.9}, {Period: 1, Horizon: 1, Coverage: 1}} {
 		if _, err := Fit(Series{Values: constant}, o); err == nil {
 			t.Errorf("options %+v: no error", o)
 		}
@@ -219,7 +219,7 @@ func TestReadCSV(t *testing.T) {
 	}
 	for _, tc := range []struct{ in, want string }{
 		{"1\nx\n", "line 2: value \"x\" is not a number"},
-		{"2026-09-01T00:00:00Z,1\n2026-09-01T01:00:00Z,1\n2026-09-01T03:00:00Z,1\n", "rows 2 and 3 are 2h0m0s apart"},
+		{"2026-09-01T00:00:00Z,1\n2026-09-01T01:00:00Z,1\n2026-09-01T03:00:00Z,1\n", "line 3: 2h0m0s apart from line 2"},
 		{"yesterday,1\n", "not RFC 3339"},
 		{"1,2,3\n", "3 columns"},
 		{"1\nNaN\n", "NaN"},

@@ -98,7 +98,6 @@ resource "meridian_capacity_reservation" "web" {
   demand {
     csv_file = "${path.module}/demand.csv"
     step     = "1h"
-    season   = "24h"
   }
 
   horizon             = "14d"
