@@ -46,7 +46,10 @@ type backupStore struct {
 	mu     sync.Mutex
 	points map[string]*recoveryPoint // ARN -> point
 	jobs   map[string]map[string]any // job id -> its description, as Describe* answers
-	seq    int
+	// started maps an IdempotencyToken to the answer it got: the SDK retries
+	// a start with the same token, and AWS then starts no second job.
+	started map[string]map[string]any
+	seq     int
 }
 
 type recoveryPoint struct {
@@ -60,7 +63,7 @@ type recoveryPoint struct {
 }
 
 func newBackupStore() *backupStore {
-	return &backupStore{points: map[string]*recoveryPoint{}, jobs: map[string]map[string]any{}}
+	return &backupStore{points: map[string]*recoveryPoint{}, jobs: map[string]map[string]any{}, started: map[string]map[string]any{}}
 }
 
 func (b *backupStore) id(prefix string) string {
@@ -79,6 +82,15 @@ func (s *Server) serveBackup(w http.ResponseWriter, r *http.Request, c *call) bo
 		return false
 	}
 	p := r.URL.Path
+	if token := str(c.json, "IdempotencyToken"); r.Method == http.MethodPut && token != "" {
+		s.backups.mu.Lock()
+		answer, seen := s.backups.started[c.account+"/"+c.region+p+"/"+token]
+		s.backups.mu.Unlock()
+		if seen {
+			writeJSON(w, answer)
+			return true
+		}
+	}
 	switch {
 	case r.Method == http.MethodPut && p == "/backup-jobs":
 		s.startBackupJob(w, r, c)
@@ -229,7 +241,9 @@ func (s *Server) startBackupJob(w http.ResponseWriter, r *http.Request, c *call)
 	b.jobs[job] = map[string]any{"BackupJobId": job, "State": "COMPLETED", "RecoveryPointArn": arn, "ResourceArn": resource,
 		"ResourceType": "DynamoDB", "BackupVaultName": vault, "BackupVaultArn": vaultARN(region, account, vault),
 		"CreationDate": epoch(created), "CompletionDate": epoch(time.Now()), "AccountId": account, "PercentDone": "100.0"}
-	writeJSON(w, map[string]any{"BackupJobId": job, "RecoveryPointArn": arn, "CreationDate": epoch(created)})
+	answer := map[string]any{"BackupJobId": job, "RecoveryPointArn": arn, "CreationDate": epoch(created)}
+	b.remember(c, "/backup-jobs", answer)
+	writeJSON(w, answer)
 }
 
 func (s *Server) startCopyJob(w http.ResponseWriter, r *http.Request, c *call) {
@@ -264,7 +278,9 @@ func (s *Server) startCopyJob(w http.ResponseWriter, r *http.Request, c *call) {
 	b.jobs[job] = map[string]any{"CopyJob": map[string]any{"CopyJobId": job, "State": "COMPLETED", "SourceRecoveryPointArn": src,
 		"DestinationRecoveryPointArn": cp.ARN, "SourceBackupVaultArn": cp.SourceVaultARN, "DestinationBackupVaultArn": dest,
 		"ResourceArn": p.ResourceARN, "ResourceType": "DynamoDB", "CreationDate": epoch(now), "CompletionDate": epoch(time.Now()), "AccountId": c.account}}
-	writeJSON(w, map[string]any{"CopyJobId": job, "CreationDate": epoch(now)})
+	answer := map[string]any{"CopyJobId": job, "CreationDate": epoch(now)}
+	b.remember(c, "/copy-jobs", answer)
+	writeJSON(w, answer)
 }
 
 func (s *Server) startRestoreJob(w http.ResponseWriter, r *http.Request, c *call) {
@@ -317,7 +333,16 @@ func (s *Server) startRestoreJob(w http.ResponseWriter, r *http.Request, c *call
 	job := b.id("restore-job")
 	b.jobs[job] = map[string]any{"RestoreJobId": job, "Status": "COMPLETED", "RecoveryPointArn": arn, "CreatedResourceArn": created,
 		"ResourceType": "DynamoDB", "CreationDate": epoch(now), "CompletionDate": epoch(time.Now()), "AccountId": c.account, "PercentDone": "100.0"}
-	writeJSON(w, map[string]any{"RestoreJobId": job})
+	answer := map[string]any{"RestoreJobId": job}
+	b.remember(c, "/restore-jobs", answer)
+	writeJSON(w, answer)
+}
+
+// remember keeps a start's answer under its IdempotencyToken (b.mu held).
+func (b *backupStore) remember(c *call, path string, answer map[string]any) {
+	if token := str(c.json, "IdempotencyToken"); token != "" {
+		b.started[c.account+"/"+c.region+path+"/"+token] = answer
+	}
 }
 
 func (s *Server) describeJob(w http.ResponseWriter, r *http.Request, c *call, id string) {

@@ -64,9 +64,17 @@ func TestBackupStandIn(t *testing.T) {
 	_, err = bw.StartRestoreJob(ctx, &backup.StartRestoreJobInput{RecoveryPointArn: job.RecoveryPointArn, IamRoleArn: aws.String("arn:aws:iam::123456789012:role/backup"),
 		Metadata: map[string]string{"targetTableName": "orders"}})
 	wantCode(t, "StartRestoreJob of the primary's point in the secondary region", err, "ResourceNotFoundException")
-	rj, err := bw.StartRestoreJob(ctx, &backup.StartRestoreJobInput{RecoveryPointArn: cj.CopyJob.DestinationRecoveryPointArn,
-		IamRoleArn: aws.String("arn:aws:iam::123456789012:role/backup"), Metadata: map[string]string{"targetTableName": "orders"}, CopySourceTagsToRestoredResource: true})
+	restore := &backup.StartRestoreJobInput{RecoveryPointArn: cj.CopyJob.DestinationRecoveryPointArn, IdempotencyToken: aws.String("restore-1"),
+		IamRoleArn: aws.String("arn:aws:iam::123456789012:role/backup"), Metadata: map[string]string{"targetTableName": "orders"}, CopySourceTagsToRestoredResource: true}
+	rj, err := bw.StartRestoreJob(ctx, restore)
 	ok(t, "StartRestoreJob", err)
+	// A retry with the same token (the SDK's, after a lost answer) starts
+	// no second restore, which would find the table already there.
+	again, err := bw.StartRestoreJob(ctx, restore)
+	ok(t, "StartRestoreJob retried", err)
+	if aws.ToString(again.RestoreJobId) != aws.ToString(rj.RestoreJobId) {
+		t.Errorf("retried restore started job %s, want %s again", aws.ToString(again.RestoreJobId), aws.ToString(rj.RestoreJobId))
+	}
 	rd, err := bw.DescribeRestoreJob(ctx, &backup.DescribeRestoreJobInput{RestoreJobId: rj.RestoreJobId})
 	ok(t, "DescribeRestoreJob", err)
 	if rd.Status != "COMPLETED" || aws.ToString(rd.CreatedResourceArn) != "arn:aws:dynamodb:us-west-2:123456789012:table/orders" {
