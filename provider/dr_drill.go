@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
@@ -34,21 +35,26 @@ func newDRDrill() resource.Resource { return &drDrill{} }
 type drDrill struct{ data *providerData }
 
 type drDrillModel struct {
-	ID           types.String `tfsdk:"id"`
-	RegionPair   types.String `tfsdk:"region_pair"`
-	RPO          types.String `tfsdk:"rpo"`
-	RTO          types.String `tfsdk:"rto"`
-	RestoreOrder types.List   `tfsdk:"restore_order"`
-	MaxDeviation types.Int64  `tfsdk:"max_deviation_percent"`
-	Testbed      types.String `tfsdk:"testbed"`
-	Triggers     types.Map    `tfsdk:"triggers"`
-	MeasuredRTO  types.String `tfsdk:"measured_rto"`
-	MeasuredRPO  types.String `tfsdk:"measured_rpo"`
-	Passed       types.Bool   `tfsdk:"passed"`
-	Identical    types.Bool   `tfsdk:"identical"`
-	Steps        types.List   `tfsdk:"steps"`
-	NotExercised types.List   `tfsdk:"not_exercised"`
-	Report       types.String `tfsdk:"report"`
+	ID           types.String  `tfsdk:"id"`
+	RegionPair   types.String  `tfsdk:"region_pair"`
+	RPO          types.String  `tfsdk:"rpo"`
+	RTO          types.String  `tfsdk:"rto"`
+	RestoreOrder types.List    `tfsdk:"restore_order"`
+	MaxDeviation types.Int64   `tfsdk:"max_deviation_percent"`
+	Testbed      types.String  `tfsdk:"testbed"`
+	Scope        types.String  `tfsdk:"scope"`
+	OutageAt     types.String  `tfsdk:"outage_at"`
+	Compression  types.Float64 `tfsdk:"time_compression"`
+	Schedule     types.String  `tfsdk:"backup_schedule"`
+	Triggers     types.Map     `tfsdk:"triggers"`
+	MeasuredRTO  types.String  `tfsdk:"measured_rto"`
+	MeasuredRPO  types.String  `tfsdk:"measured_rpo"`
+	Passed       types.Bool    `tfsdk:"passed"`
+	Identical    types.Bool    `tfsdk:"identical"`
+	Steps        types.List    `tfsdk:"steps"`
+	NotExercised types.List    `tfsdk:"not_exercised"`
+	Report       types.String  `tfsdk:"report"`
+	Markdown     types.String  `tfsdk:"markdown"`
 }
 
 var drillStepType = types.ObjectType{AttrTypes: map[string]attr.Type{
@@ -69,7 +75,7 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
 		Version:     schemaVersion,
-		Description: "A DR drill, run when the resource is created: the primary region's workload is snapshotted into the secondary bucket, the primary cluster is destroyed and recreated for real, the snapshot is restored in runbook order, DNS fails over and back, and the RTO (outage to service ready) and RPO (age of the newest restored write) are measured per step against the targets. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. The cluster is destroyed and recreated by the `lifecycle` executable in the `testbed` folder (`make clusters` writes one for the local clusters). The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
+		Description: "A DR drill, run when the resource is created. A writer puts timestamped records into the pair's table for the whole drill; backups run on the policy's schedule (AWS Backup jobs copied to the secondary vault), optionally time-compressed; the outage strikes at `outage_at` in the backup cycle; DNS fails over and what a client is answered is observed (Route 53 TestDNSAnswer); the primary's table and the workload's namespace (`scope = \"namespace\"`, the default, any cluster a kubeconfig context reaches) or its whole cluster (`scope = \"cluster\"`, through the `testbed` folder's `lifecycle` executable) are destroyed; the table is restored from the newest recovery point in the secondary region at the outage, the workload from its snapshot in the secondary bucket. RPO = outage minus the newest write in the restored data; RTO = outage until data, workload and DNS are back. Only clusters marked as drill targets (label `meridian.io/drill-target=true` on kube-system) are touched. The report is kept in state and in the secondary bucket, where `meridian_dr_policy` reads it.",
 		Attributes: map[string]schema.Attribute{
 			"id":          schema.StringAttribute{Computed: true, Description: "The drill's id.", PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"region_pair": schema.StringAttribute{Required: true, PlanModifiers: replace, Description: "The `spec` of the region pair to drill."},
@@ -79,8 +85,16 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 				PlanModifiers: []planmodifier.List{listplanmodifier.RequiresReplace()}, Description: "As in `meridian_dr_policy`."},
 			"max_deviation_percent": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(DefaultDrillDeviation),
 				PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()}, Description: "How far over target the measurements may be and the drill pass. Default 20."},
-			"testbed": schema.StringAttribute{Required: true, PlanModifiers: replace,
-				Description: "Folder holding a `lifecycle` executable that the drill runs as `lifecycle destroy CONTEXT` and `lifecycle recreate CONTEXT` for the primary region's cluster (its context in the provider's kubernetes block); exit 0 means done, and its output goes into the drill's log. `make clusters` writes one into .testbed/clusters for the local clusters; write your own to drill other clusters."},
+			"testbed": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+				Description: "For `scope = \"cluster\"`: folder holding a `lifecycle` executable that the drill runs as `lifecycle destroy CONTEXT` and `lifecycle recreate CONTEXT` for the primary region's cluster (its context in the provider's kubernetes block); exit 0 means done, and its output goes into the drill's log. `make clusters` writes one into .testbed/clusters for the local clusters; write your own to drill other clusters."},
+			"scope": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+				Description: "What the drill destroys: `namespace` (the workload's namespace, through the kubeconfig context alone; the default) or `cluster` (the whole cluster, through `testbed`)."},
+			"outage_at": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+				Description: "Where in the backup cycle the outage strikes: `worst` (just before the next recovery point would land; the default), `random`, or `now` (right after the first recovery point landed)."},
+			"time_compression": schema.Float64Attribute{Optional: true, PlanModifiers: []planmodifier.Float64{float64planmodifier.RequiresReplace()},
+				Description: "Run the backup schedule this many times faster (720 runs a 1 h schedule as 5 s); the RPO is scaled back by it, and the report shows it. Default 1 (real time)."},
+			"backup_schedule": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+				Description: "The policy's backup schedule, e.g. `meridian_dr_policy.x.backup[0].schedule`. Default `rate(1 hour)`."},
 			"triggers": schema.MapAttribute{Optional: true, ElementType: types.StringType,
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()}, Description: "Any change runs a new drill."},
 			"measured_rto":  schema.StringAttribute{Computed: true, Description: "Outage start to service ready."},
@@ -89,7 +103,8 @@ func (r *drDrill) Schema(_ context.Context, _ resource.SchemaRequest, resp *reso
 			"identical":     schema.BoolAttribute{Computed: true, Description: "Every restored object reads back as it was snapshotted."},
 			"steps":         schema.ListAttribute{Computed: true, ElementType: drillStepType, Description: "Each step with its start, duration and error."},
 			"not_exercised": schema.ListAttribute{Computed: true, ElementType: types.StringType, Description: "What this testbed could not drill, said plainly."},
-			"report":        schema.StringAttribute{Computed: true, Description: "The whole report as JSON."},
+			"report":        schema.StringAttribute{Computed: true, Description: "The whole report as JSON: steps, recovery point used and its age, writes lost, failover observed, slowest steps."},
+			"markdown":      schema.StringAttribute{Computed: true, Description: "The report as a Markdown section for the architecture document."},
 		},
 	}
 }
@@ -105,13 +120,18 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 		resp.Diagnostics.AddAttributeError(path.Root("region_pair"), "Invalid region pair", "region_pair takes the spec of a meridian_region_pair: "+err.Error())
 		return
 	}
-	policy := blueprint.DRPolicy{RegionPair: pair, RPO: m.RPO.ValueString(), RTO: m.RTO.ValueString(), Drill: blueprint.Drill{MaxDeviationPercent: int(m.MaxDeviation.ValueInt64())}}
+	policy := blueprint.DRPolicy{RegionPair: pair, RPO: m.RPO.ValueString(), RTO: m.RTO.ValueString(), Backup: blueprint.Backup{Schedule: m.Schedule.ValueString()},
+		Drill: blueprint.Drill{MaxDeviationPercent: int(m.MaxDeviation.ValueInt64()), Scope: m.Scope.ValueString(), OutageAt: m.OutageAt.ValueString(), TimeCompression: m.Compression.ValueFloat64()}}
 	resp.Diagnostics.Append(m.RestoreOrder.ElementsAs(ctx, &policy.RestoreOrder, false)...)
 	log := func(format string, args ...any) { tflog.Info(ctx, fmt.Sprintf(format, args...)) }
-	lifecycle, err := drill.NewExecutable(m.Testbed.ValueString(), r.data.contexts, log)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster lifecycle", fmt.Sprintf("%s: %v (start the local clusters with make clusters, or put your own %s executable there)", m.Testbed.ValueString(), err, drill.LifecycleFile))
-		return
+	var lifecycle drill.Lifecycle
+	if dir := m.Testbed.ValueString(); dir != "" {
+		exe, err := drill.NewExecutable(dir, r.data.contexts, log)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("testbed"), "No cluster lifecycle", fmt.Sprintf("%s: %v (start the local clusters with make clusters, or put your own %s executable there)", dir, err, drill.LifecycleFile))
+			return
+		}
+		lifecycle = exe
 	}
 	d, err := deploy.PrepareDrill(policy, deploy.DrillEnv{
 		Cloud: r.data.cloud, Clusters: r.data.clusters, Lifecycle: lifecycle, DefaultTags: r.data.defaultTags, Log: log,
@@ -120,8 +140,13 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 	switch {
 	case errors.As(err, &problem):
 		at := problem.Paths[0]
-		if strings.HasPrefix(at, "region_pair.") {
+		switch {
+		case strings.HasPrefix(at, "region_pair."):
 			at = "region_pair"
+		case strings.HasPrefix(at, "drill."):
+			at = strings.TrimPrefix(at, "drill.")
+		case at == "backup.schedule":
+			at = "backup_schedule"
 		}
 		resp.Diagnostics.AddAttributeError(path.Root(at), problem.Summary, address(pair.Name)+": "+problem.Detail)
 		return
@@ -154,9 +179,9 @@ func (r *drDrill) Create(ctx context.Context, req resource.CreateRequest, resp *
 	m.NotExercised, _ = types.ListValueFrom(ctx, types.StringType, rep.NotExercised)
 	b, _ := json.Marshal(rep)
 	m.Report = types.StringValue(string(b))
+	m.Markdown = types.StringValue(rep.Markdown())
 	if !rep.Passed && err == nil {
-		resp.Diagnostics.AddWarning("Drill failed its targets", fmt.Sprintf("%s: measured RTO %s (target %s), RPO %s (target %s), restored objects identical: %v.",
-			address(pair.Name), rep.MeasuredRTO, rep.TargetRTO, rep.MeasuredRPO, rep.TargetRPO, rep.Identical))
+		resp.Diagnostics.AddWarning("Drill failed", fmt.Sprintf("%s: %s.", address(pair.Name), strings.Join(rep.Failed, "; ")))
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }

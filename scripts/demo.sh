@@ -62,9 +62,14 @@ stop_moto() {
 }
 
 CLUSTERS_UP=""
+STRICT_PID=""
 on_exit() {
   local rc=$?
   set +e
+  if [[ -n "$STRICT_PID" ]]; then
+    kill "$STRICT_PID" 2>/dev/null
+    wait "$STRICT_PID" 2>/dev/null
+  fi
   if [[ -n "$CLUSTERS_UP" ]]; then
     go run ./internal/testbed/cmd/clusters down -dir "$CLUSTERS"
   fi
@@ -233,12 +238,22 @@ CLUSTERS_UP=yes
 go run ./internal/testbed/cmd/clusters up -dir "$CLUSTERS" -names region-a,region-b
 go run ./internal/testbed/cmd/drilltarget -kubeconfig "$CLUSTERS/kubeconfig" -context region-a
 
+# A drill restores from AWS Backup recovery points and asks Route 53 what a
+# client is answered (TestDNSAnswer); moto has neither, so the drill talks to
+# the testbed's strict layer in front of the same moto, whose stand-ins
+# (internal/testbed/strict/backup.go, dnsanswer.go) implement them.
+go build -o "$TMP/strict" ./internal/testbed/cmd/strict
+"$TMP/strict" -moto "$ENDPOINT" -off faults -quiet -endpoint-file "$TMP/strict.url" >"$TMP/strict.log" 2>&1 &
+STRICT_PID=$!
+for _ in $(seq 1 100); do [[ -s "$TMP/strict.url" ]] && break; sleep 0.1; done
+DRILL_ENDPOINT="$(cat "$TMP/strict.url")"
+
 DRILL="$TMP/drill"
 mkdir -p "$DRILL"
 cp -R "$ROOT/examples/drill/." "$DRILL/"
 rm -rf "$DRILL/.terraform" "$DRILL/.terraform.lock.hcl" "$DRILL"/terraform.tfstate*
 dr() { terraform -chdir="$DRILL" "$@"; }
-DRILL_VARS=(-var "aws_endpoint=$ENDPOINT" -var "kubeconfig=$CLUSTERS/kubeconfig" -var "testbed=$CLUSTERS")
+DRILL_VARS=(-var "aws_endpoint=$DRILL_ENDPOINT" -var "kubeconfig=$CLUSTERS/kubeconfig" -var "testbed=$CLUSTERS")
 
 header "terraform apply examples/drill: the pair, its DR policy, and a drill that destroys region-a for real"
 dr init -input=false "${NO_COLOR[@]}" >/dev/null
@@ -249,6 +264,9 @@ dr output -raw runbook
 
 header "Drill: measured against the targets"
 { dr output -json drill; dr output -json targets; } | python3 "$ROOT/scripts/drill_table.py"
+
+header "Drill report: the recovery point used, the writes lost, the failover observed"
+dr output -raw drill_markdown
 
 header "terraform destroy examples/drill"
 dr destroy -auto-approve -input=false "${NO_COLOR[@]}" "${DRILL_VARS[@]}" >/dev/null
@@ -262,14 +280,17 @@ go build -o "$TMP/meridian" ./cmd/meridian
 STACK="$TMP/stack"
 mkdir -p "$STACK"
 cp -R "$ROOT/examples/stacks/drill/." "$STACK/"
-m() { "$TMP/meridian" -C "$STACK" "$@" --var "aws_endpoint=$ENDPOINT" --var "kubeconfig=$CLUSTERS/kubeconfig"; }
+m() { "$TMP/meridian" -C "$STACK" "$@" --var "aws_endpoint=$DRILL_ENDPOINT" --var "kubeconfig=$CLUSTERS/kubeconfig"; }
 m stack init demo
 m up --yes --progress=plain | tail -n 1
-m drill orders --testbed "$CLUSTERS" --yes
+m drill orders --yes --markdown
 # The architecture document, with the drill just measured; it stays after the demo.
 printf 'architecture document: '
 m doc --out "$ROOT/.testbed/architecture"
 m destroy --yes --progress=plain | tail -n 1
+kill "$STRICT_PID" 2>/dev/null || true
+wait "$STRICT_PID" 2>/dev/null || true
+STRICT_PID=""
 
 header "Stopping the clusters and moto"
 go run ./internal/testbed/cmd/clusters down -dir "$CLUSTERS"

@@ -27,15 +27,24 @@ type (
 
 // DrillOptions say how to lose and rebuild the primary region.
 type DrillOptions struct {
+	// Lifecycle destroys and recreates the primary's cluster; only the
+	// cluster scope needs it.
 	Lifecycle Lifecycle
+	// Scope ("namespace", the default, or "cluster"), OutageAt ("worst",
+	// "random", "now") and TimeCompression (the backup schedule run that
+	// many times faster) override the policy's drill block when set.
+	Scope           string
+	OutageAt        string
+	TimeCompression float64
 	// Log, if set, hears each step as it starts.
 	Log func(format string, args ...any)
 }
 
 // Drill proves a DR policy on its region pair as this stack deployed it:
-// it snapshots the primary region's workload, destroys and recreates the
-// primary cluster, restores the snapshot in runbook order, fails DNS over
-// and back, and measures the RTO and RPO (see package drill). It holds the
+// a writer writes records while backups run on the policy's schedule, the
+// primary's table and workload are destroyed and restored from the newest
+// recovery point in the secondary region, DNS fails over and back, and the
+// RTO and RPO are measured against the data (see package drill). It holds the
 // stack's lock, refuses a pair that is not wholly in the stack's state, and
 // keeps the report in the state (Document.Drills) and in the pair's
 // secondary bucket. The report is returned even when the drill fails.
@@ -51,7 +60,8 @@ func (w *Workspace) Drill(ctx context.Context, policy DRPolicy, opts DrillOption
 	if err := w.connect(ctx); err != nil {
 		return fail("%v", err)
 	}
-	d, err := deploy.PrepareDrill(p, deploy.DrillEnv{Cloud: w.cloud, Clusters: w.clusters, Lifecycle: opts.Lifecycle, DefaultTags: w.opts.DefaultTags, Log: opts.Log})
+	d, err := deploy.PrepareDrill(p, deploy.DrillEnv{Cloud: w.cloud, Clusters: w.clusters, Lifecycle: opts.Lifecycle, DefaultTags: w.opts.DefaultTags, Log: opts.Log,
+		Scope: opts.Scope, OutageAt: opts.OutageAt, TimeCompression: opts.TimeCompression})
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -39,16 +39,21 @@ func TestDrillRefusals(t *testing.T) {
 		policy    sdk.DRPolicy
 		lifecycle sdk.Lifecycle
 		want      string
+		opts      sdk.DrillOptions
 	}{
-		{"no workload", open(clusters), policy(pair("orders")), lifecycle, `region pair "orders" has no workload`},
-		{"no clusters", open(nil), policy(withWorkload), lifecycle, "no Kubernetes clusters are configured"},
-		{"no lifecycle", open(clusters), policy(withWorkload), nil, "nothing can destroy and recreate the cluster of us-east-1"},
-		{"swapped targets", open(clusters), sdk.DRPolicy{Name: "orders", RegionPair: withWorkload, RPO: "1d", RTO: "5m"}, lifecycle, "RPO and RTO look swapped"},
-		{"not deployed", open(clusters), policy(withWorkload), lifecycle, `region pair "orders" is not deployed in stack "dev"`},
+		{"no workload", open(clusters), policy(pair("orders")), lifecycle, `region pair "orders" has no workload`, sdk.DrillOptions{}},
+		{"no clusters", open(nil), policy(withWorkload), lifecycle, "no Kubernetes clusters are configured", sdk.DrillOptions{}},
+		{"no lifecycle", open(clusters), policy(withWorkload), nil, "the cluster scope destroys and recreates the cluster of us-east-1, and nothing can", sdk.DrillOptions{Scope: "cluster"}},
+		{"unknown outage point", open(clusters), policy(withWorkload), lifecycle, `outage_at "later"`, sdk.DrillOptions{OutageAt: "later"}},
+		{"time compression below 1", open(clusters), policy(withWorkload), lifecycle, "time_compression 0.5", sdk.DrillOptions{TimeCompression: 0.5}},
+		{"swapped targets", open(clusters), sdk.DRPolicy{Name: "orders", RegionPair: withWorkload, RPO: "1d", RTO: "5m"}, lifecycle, "RPO and RTO look swapped", sdk.DrillOptions{}},
+		{"not deployed", open(clusters), policy(withWorkload), lifecycle, `region pair "orders" is not deployed in stack "dev"`, sdk.DrillOptions{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rep, err := c.ws.Drill(ctx, c.policy, sdk.DrillOptions{Lifecycle: c.lifecycle})
+			opts := c.opts
+			opts.Lifecycle = c.lifecycle
+			rep, err := c.ws.Drill(ctx, c.policy, opts)
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `DR policy "orders"`) {
 				t.Fatalf("drill: %v, want an error about %q", err, c.want)
 			}

@@ -12,19 +12,80 @@ import (
 	"testing"
 	"time"
 
+	"fmt"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/gruntwork-io/terratest/modules/k8s"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meridianhq/terraform-provider-meridian/internal/drill"
+	"github.com/meridianhq/terraform-provider-meridian/internal/testbed"
 )
 
-// TestDrillCLI drills with the meridian CLI what TestDrill drills with
-// terraform: meridian up deploys examples/stacks/drill (a pair whose
-// workload runs in two local clusters) against moto, and meridian drill
-// destroys the primary cluster for real and restores it.
+// drillReport is the part of a drill's JSON report the tests check.
+type drillReport struct {
+	ID              string  `json:"id"`
+	Scope           string  `json:"scope"`
+	Passed          bool    `json:"passed"`
+	Identical       bool    `json:"identical"`
+	Restored        int     `json:"restored"`
+	MeasuredRTO     string  `json:"measured_rto"`
+	MeasuredRPO     string  `json:"measured_rpo"`
+	MeasuredRPOWall string  `json:"measured_rpo_wall"`
+	OutageStart     string  `json:"outage_start"`
+	TimeCompression float64 `json:"time_compression"`
+	RecoveryPoint   *struct {
+		ARN     string `json:"arn"`
+		Region  string `json:"region"`
+		Created string `json:"created"`
+		Age     string `json:"age"`
+	} `json:"recovery_point"`
+	Writes *struct {
+		Written      int    `json:"written"`
+		Restored     int    `json:"restored"`
+		Lost         int    `json:"lost"`
+		LastLostKey  string `json:"last_lost_key"`
+		FirstLostKey string `json:"first_lost_key"`
+	} `json:"writes"`
+	Failover *struct {
+		Observed bool     `json:"observed"`
+		Outage   []string `json:"answer_during_outage"`
+		Restored []string `json:"answer_after_restore"`
+	} `json:"failover"`
+	Failed       []string `json:"failed"`
+	NotExercised []string `json:"not_exercised"`
+	Steps        []struct {
+		Name     string `json:"name"`
+		Duration string `json:"duration"`
+	} `json:"steps"`
+}
+
+// withStandIns puts the strict layer (without faults unless the run asks
+// for them) in front of moto: a drill needs its AWS Backup jobs and
+// TestDNSAnswer, which moto lacks.
+func withStandIns(t *testing.T) {
+	if v := os.Getenv(testbed.StrictEnv); v == "" || v == "0" || v == "off" {
+		t.Setenv(testbed.StrictEnv, "on")
+		t.Setenv(testbed.StrictOffEnv, "faults")
+	}
+}
+
+// TestDrillCLI drills with the meridian CLI, through the stack's kubeconfig
+// contexts alone (namespace scope, no testbed folder): meridian up deploys
+// examples/stacks/drill (backups every hour, RPO 2h, the hour run as 5 s)
+// against moto and two local clusters, and meridian drill loses the
+// primary's table and namespace at the worst point of the backup cycle and
+// restores them from us-west-2. The RPO measured is close to the hour; the
+// restored table, read straight from moto, holds exactly the writes up to
+// the recovery point and the report counts the rest as lost. Then the same
+// pair under a policy whose RPO (15m) is tighter than its schedule fails
+// the drill: exit 1, not passed.
 func TestDrillCLI(t *testing.T) {
+	began := time.Now()
+	withStandIns(t)
 	moto, clusters := startCloud(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -67,13 +128,35 @@ func TestDrillCLI(t *testing.T) {
 		}
 		return out
 	}
+	drillJSON := func(out string) (rep drillReport, progress int) {
+		t.Helper()
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var ev struct {
+				Event  string          `json:"event"`
+				Report json.RawMessage `json:"report"`
+			}
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("not a JSON event: %q", line)
+			}
+			switch ev.Event {
+			case "progress":
+				progress++
+			case "drill":
+				if err := json.Unmarshal(ev.Report, &rep); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		return rep, progress
+	}
 	must("stack", "init", "dev")
 	must("up", "--yes", "--progress=plain")
 	t.Cleanup(func() { meridian("destroy", "--yes", "--progress=plain") })
 	k8s.WaitUntilDeploymentAvailable(t, k8s.NewKubectlOptions("region-a", clusters.Kubeconfig(), "orders"), "orders", 10, time.Second)
+	deployed := time.Since(began)
 
 	// Unmarked, the drill refuses, and the cluster keeps its workload.
-	if _, stderr, code := meridian("drill", "orders", "--testbed", clusters.Dir(), "--yes"); code != 1 ||
+	if _, stderr, code := meridian("drill", "orders", "--yes"); code != 1 ||
 		!strings.Contains(stderr, "drill refused: the us-east-1 cluster is not marked as a drill target") {
 		t.Fatalf("drill of an unmarked cluster: exit %d, %s", code, stderr)
 	}
@@ -84,40 +167,32 @@ func TestDrillCLI(t *testing.T) {
 	k8s.WaitUntilDeploymentAvailable(t, k8s.NewKubectlOptions("region-a", clusters.Kubeconfig(), "orders"), "orders", 10, time.Second)
 	markDrillTarget(t, primary)
 
-	out := must("drill", "orders", "--testbed", clusters.Dir(), "--yes", "--json")
-	var report struct {
-		ID          string `json:"id"`
-		Passed      bool   `json:"passed"`
-		Identical   bool   `json:"identical"`
-		Restored    int    `json:"restored"`
-		MeasuredRTO string `json:"measured_rto"`
-		MeasuredRPO string `json:"measured_rpo"`
-		Steps       []struct {
-			Name string `json:"name"`
-		} `json:"steps"`
+	drillStart := time.Now()
+	out := must("drill", "orders", "--yes", "--json")
+	drillTook := time.Since(drillStart)
+	report, progress := drillJSON(out)
+	t.Logf("drill (namespace scope) took %s: passed=%v RTO %s, RPO %s (%s as measured, compression %g), recovery point %+v, writes %+v, failover %+v",
+		drillTook.Round(time.Millisecond), report.Passed, report.MeasuredRTO, report.MeasuredRPO, report.MeasuredRPOWall, report.TimeCompression, report.RecoveryPoint, report.Writes, report.Failover)
+	if !report.Passed || !report.Identical || report.Scope != "namespace" || report.Restored < 5 || progress < len(report.Steps) {
+		t.Fatalf("drill report %+v after %d progress events: want passed, identical, namespace scope and an event per step", report, progress)
 	}
-	progress := 0
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var ev struct {
-			Event  string          `json:"event"`
-			Report json.RawMessage `json:"report"`
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("not a JSON event: %q", line)
-		}
-		switch ev.Event {
-		case "progress":
-			progress++
-		case "drill":
-			if err := json.Unmarshal(ev.Report, &report); err != nil {
-				t.Fatal(err)
-			}
-		}
+	// Close to the schedule's hour, not milliseconds: the outage struck
+	// just before the second backup.
+	rpo, err := time.ParseDuration(report.MeasuredRPO)
+	if err != nil || rpo < 50*time.Minute || rpo > 75*time.Minute || report.TimeCompression != 720 {
+		t.Errorf("measured RPO %s (%v) at compression %g, want close to the 1h schedule", report.MeasuredRPO, err, report.TimeCompression)
 	}
-	t.Logf("drill: passed=%v identical=%v measured RTO %s (target 1h), RPO %s (target 15m), %d progress events", report.Passed, report.Identical, report.MeasuredRTO, report.MeasuredRPO, progress)
-	if !report.Passed || !report.Identical || report.Restored < 5 || report.MeasuredRTO == "" || report.MeasuredRPO == "" || progress < len(report.Steps) {
-		t.Fatalf("drill report %+v after %d progress events: want passed, identical, both measurements and an event per step", report, progress)
+	if rp := report.RecoveryPoint; rp == nil || rp.Region != "us-west-2" || !strings.Contains(rp.ARN, ":us-west-2:") {
+		t.Fatalf("recovery point %+v: want one in us-west-2", rp)
 	}
+	if f := report.Failover; f == nil || !f.Observed || strings.Join(f.Outage, ",") != "api-usw2.orders.example.com" || strings.Join(f.Restored, ",") != "api-use1.orders.example.com" {
+		t.Errorf("failover %+v: want the secondary answered during the outage and the primary after", f)
+	}
+	checkRestoredData(t, awsConfig(moto, "us-east-1"), report)
+
+	// The stack's env value (examples/stacks/drill) is restored from
+	// memory, never stored: not in the snapshot in the secondary bucket,
+	// clear or base64, nor in the stack's state.
 	// The stack's env value (examples/stacks/drill) is restored from
 	// memory, never stored: not in the snapshot in the secondary bucket,
 	// clear or base64, nor in the stack's state.
@@ -186,5 +261,82 @@ func TestDrillCLI(t *testing.T) {
 	}
 	if out := must("preview"); !strings.Contains(out, "0 to create, 0 to update, 0 to replace, 0 to delete") {
 		t.Errorf("preview after the drill:\n%s", out)
+	}
+
+	// A policy whose RPO is tighter than its schedule: 15m against hourly
+	// backups. It validates (the table's replica is meant to keep the
+	// secondary current), but the secondary holds only what the backups
+	// copied there, so the drill measures about an hour and fails.
+	main := filepath.Join(dir, "main.tf")
+	hcl, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, []byte(strings.Replace(string(hcl), `rpo = "2h"`, `rpo = "15m"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tightStart := time.Now()
+	out, stderr, code := meridian("drill", "orders", "--yes", "--json")
+	tightTook := time.Since(tightStart)
+	tight, _ := drillJSON(out)
+	t.Logf("drill with rpo 15m took %s: exit %d, passed=%v, RPO %s, failed %v", tightTook.Round(time.Millisecond), code, tight.Passed, tight.MeasuredRPO, tight.Failed)
+	if code != 1 || tight.Passed || tight.ID == "" || !strings.Contains(stderr, "RPO") || !strings.Contains(strings.Join(tight.Failed, ";"), "over the target 15m0s") {
+		t.Fatalf("drill of a policy with rpo 15m and hourly backups: exit %d, passed %v, failed %v, stderr %s; want exit 1 and not passed on its RPO", code, tight.Passed, tight.Failed, stderr)
+	}
+	checkRestoredData(t, awsConfig(moto, "us-east-1"), tight)
+	if _, _, code := meridian("drill", "--last"); code != 1 {
+		t.Errorf("drill --last after a failed drill: exit %d, want 1", code)
+	}
+	t.Logf("timings: deploy %s, passing drill %s, failing drill %s, whole test %s", deployed.Round(time.Second), drillTook.Round(time.Second), tightTook.Round(time.Second), time.Since(began).Round(time.Second))
+}
+
+// checkRestoredData reads the primary's restored table straight from moto
+// (not through meridian nor the strict layer) and checks it against the
+// drill's report: the drill's records are exactly the first ones written,
+// up to the recovery point, and the report counts every later one as lost.
+func checkRestoredData(t *testing.T, primary aws.Config, rep drillReport) {
+	t.Helper()
+	if rep.Writes == nil || rep.RecoveryPoint == nil {
+		t.Fatalf("report without writes or recovery point: %+v", rep)
+	}
+	prefix := "drill-" + rep.ID + "-"
+	db := dynamodb.NewFromConfig(primary)
+	pages := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{TableName: aws.String("orders")})
+	created, err := time.Parse(time.RFC3339Nano, rep.RecoveryPoint.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[int]bool{}
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("scan the restored table: %v", err)
+		}
+		for _, item := range page.Items {
+			key := item["order_id"].(*ddbtypes.AttributeValueMemberS).Value
+			if !strings.HasPrefix(key, prefix) {
+				continue
+			}
+			var seq int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(key, prefix), "%d", &seq); err != nil {
+				t.Fatalf("key %q: %v", key, err)
+			}
+			seqs[seq] = true
+			at, err := time.Parse(time.RFC3339Nano, item["written_at"].(*ddbtypes.AttributeValueMemberS).Value)
+			if err != nil || at.After(created) {
+				t.Errorf("restored record %s written at %v (%v), after the recovery point %s", key, at, err, created)
+			}
+		}
+	}
+	for i := 1; i <= len(seqs); i++ {
+		if !seqs[i] {
+			t.Fatalf("restored records are not the first %d written: %d is missing", len(seqs), i)
+		}
+	}
+	w := rep.Writes
+	t.Logf("restored table (read from moto): %d drill records; report: %d written, %d restored, %d lost (%s .. %s)", len(seqs), w.Written, w.Restored, w.Lost, w.FirstLostKey, w.LastLostKey)
+	if len(seqs) == 0 || w.Restored != len(seqs) || w.Lost != w.Written-len(seqs) || w.Lost == 0 ||
+		w.FirstLostKey != fmt.Sprintf("%s%07d", prefix, len(seqs)+1) || w.LastLostKey != fmt.Sprintf("%s%07d", prefix, w.Written) {
+		t.Errorf("writes %+v, but the restored table holds records 1..%d of %s", *w, len(seqs), prefix)
 	}
 }

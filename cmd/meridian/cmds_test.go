@@ -250,8 +250,8 @@ output`)
 // cluster; test/TestDrillCLI runs real drills on real clusters.
 func TestDrillCommand(t *testing.T) {
 	c := newCLI(t, platformStack(t))
-	if r := c.run("drill", "checkout"); r.code != 1 || !strings.Contains(r.stderr, "--testbed DIR is required") {
-		t.Errorf("drill without --testbed: exit %d\n%s", r.code, r.stderr)
+	if r := c.run("drill", "checkout", "--scope", "cluster"); r.code != 1 || !strings.Contains(r.stderr, "--scope cluster needs --testbed DIR") {
+		t.Errorf("cluster-scope drill without --testbed: exit %d\n%s", r.code, r.stderr)
 	}
 	c.must("stack", "init", "dev")
 	if r := c.run("drill", "nope", "--testbed", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, `no meridian_dr_policy "nope" in the stack (it has checkout)`) {

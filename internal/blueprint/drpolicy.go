@@ -42,6 +42,13 @@ type Drill struct {
 	// MaxDeviationPercent is how far over the target a measured RTO or RPO
 	// may be and still pass.
 	MaxDeviationPercent int `json:"max_deviation_percent"`
+	// Scope is what a drill destroys: "namespace" (the default) or
+	// "cluster". OutageAt is where in the backup cycle the outage strikes:
+	// "worst" (the default), "random" or "now". TimeCompression runs the
+	// backup schedule that many times faster (0 or 1: real time).
+	Scope           string  `json:"scope,omitempty"`
+	OutageAt        string  `json:"outage_at,omitempty"`
+	TimeCompression float64 `json:"time_compression,omitempty"`
 }
 
 // Defaults for a DR policy.

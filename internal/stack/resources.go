@@ -243,7 +243,7 @@ var (
 		Blocks: []hcl.BlockHeaderSchema{{Type: "backup"}, {Type: "drill"}},
 	}
 	backupSchema      = &hcl.BodySchema{Attributes: attrs("schedule", "retention_days", "cross_region_copy", "primary_vault", "secondary_vault")}
-	drillSchema       = &hcl.BodySchema{Attributes: attrs("schedule", "max_deviation_percent")}
+	drillSchema       = &hcl.BodySchema{Attributes: attrs("schedule", "max_deviation_percent", "scope", "outage_at", "time_compression")}
 	capacitySchemaDef = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
 			{Name: "name", Required: true}, {Name: "primary_region", Required: true}, {Name: "secondary_region", Required: true},
@@ -351,6 +351,11 @@ func (st *Stack) addDRPolicy(b *hcl.Block, ctx *hcl.EvalContext) hcl.Diagnostics
 		da := v.content(db.Body, drillSchema, "drill").Attributes
 		v.ranges["drill"] = db.DefRange
 		bp.Drill.Schedule = v.str("drill.schedule", da["schedule"])
+		bp.Drill.Scope = v.str("drill.scope", da["scope"])
+		bp.Drill.OutageAt = v.str("drill.outage_at", da["outage_at"])
+		if da["time_compression"] != nil {
+			bp.Drill.TimeCompression = v.float("drill.time_compression", da["time_compression"])
+		}
 		if da["max_deviation_percent"] != nil {
 			bp.Drill.MaxDeviationPercent = v.int("drill.max_deviation_percent", da["max_deviation_percent"])
 		}

@@ -74,6 +74,18 @@ resource "meridian_region_pair" "orders" {
 resource "meridian_dr_policy" "orders" {
   name        = "orders"
   region_pair = meridian_region_pair.orders.spec
-  rpo         = "15m"
-  rto         = "1h"
+  # Backups every hour, copied to us-west-2: at worst an hour of writes is
+  # lost, within this RPO. A tighter RPO (say "15m") fails the drill.
+  rpo = "2h"
+  rto = "1h"
+  backup {
+    schedule = "rate(1 hour)"
+  }
+  drill {
+    # Delete and restore the workload's namespace (the cluster stays), at the
+    # worst point of the backup cycle, with the hour run as 5 seconds.
+    scope            = "namespace"
+    outage_at        = "worst"
+    time_compression = 720
+  }
 }
