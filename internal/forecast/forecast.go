@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -228,6 +229,21 @@ func Fit(s Series, o Options) (Forecast, error) {
 	f.EmpiricalCoverage = sel.coverage
 	f.Level, f.Slope, f.Seasonal, f.Sigma = m.level, m.slope, m.seasonal, m.sigma
 	means := m.forecast(o.Horizon)
+	if len(sel.combo) > 1 {
+		means = make([]float64, o.Horizon)
+		var names []string
+		for _, c := range sel.combo {
+			cm, err := c.fit(y, nil)
+			if err != nil {
+				return Forecast{}, fmt.Errorf("forecast: %w", err)
+			}
+			for i, v := range cm.forecast(o.Horizon) {
+				means[i] += v / float64(len(sel.combo))
+			}
+			names = append(names, c.name())
+		}
+		f.Model = "mean of " + strings.Join(names, ", ")
+	}
 	z := math.Sqrt2 * math.Erfinv(o.Coverage)
 	for h := 1; h <= o.Horizon; h++ {
 		mu := means[h-1]
