@@ -295,3 +295,54 @@ func TestAirlineHoltWintersAccuracy(t *testing.T) {
 		t.Errorf("MASE %.3f over three origins, want at most 0.608 (statsmodels' multiplicative damped Holt-Winters)", mase)
 	}
 }
+
+// Growth that speeds up ten days before the end is a trend break: found
+// where it happened, stated per day in the findings, and forecast with the
+// new slope (half of the forecast below the true level, not nearly all of
+// it, as the one slope fitted over the whole history gives).
+func TestTrendBreak(t *testing.T) {
+	const n, at = 24 * 7 * 6, 24*7*6 - 240
+	truth := func(i int) float64 {
+		v := 100 + 20*math.Sin(2*math.Pi*float64(i)/24) + 0.02*float64(i)
+		if i >= at {
+			v += 0.3 * float64(i-at)
+		}
+		return v
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	s := Series{Start: start, Step: time.Hour}
+	for i := range n {
+		s.Values = append(s.Values, truth(i)+3*r.NormFloat64())
+	}
+	f, err := Fit(s, Options{Horizon: 72, Coverage: 0.95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Break == nil {
+		t.Fatalf("no break found (shift %+v; %s)", f.Shift, f.Why)
+	}
+	if d := f.Break.Index - at; d < -24 || d > 24 || math.Abs(f.Break.After-0.32) > 0.05 || math.Abs(f.Break.Before-0.02) > 0.05 {
+		t.Errorf("break %+v, want from 0.02 to 0.32 a step at index %d", *f.Break, at)
+	}
+	want := fmt.Sprintf("demand growth changed from +%.3g/day to +", 24*f.Break.Before)
+	if got := strings.Join(f.Findings(), "; "); !strings.Contains(got, want) || !strings.Contains(got, f.Break.Time.Format("2006-01-02")) {
+		t.Errorf("findings %q, want %q and the date", got, want)
+	}
+	var below int
+	for i, p := range f.Points {
+		if p.Mean < truth(n+i) {
+			below++
+		}
+	}
+	if share := float64(below) / float64(len(f.Points)); share < 0.3 || share > 0.7 {
+		t.Errorf("%.0f%% of forecast means below the true level, want about half", 100*share)
+	}
+	// Steady growth has no break.
+	g, err := Fit(hourly(6, 30, 0, 0, nil, 6), Options{Horizon: 24, Coverage: 0.95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Break != nil {
+		t.Errorf("found a break %+v in a history without one", *g.Break)
+	}
+}
