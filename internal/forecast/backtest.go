@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -212,7 +213,7 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 	sel := selection{best: best.c, combo: combo, mase: best.mase, mape: best.mape}
 	for _, r := range results {
 		sel.candidates = append(sel.candidates, Candidate{Model: r.c.name(), MASE: r.mase, MAPE: r.mape})
-		if r.c != best.c {
+		if r.c != best.c && !slices.Contains(combo, r.c) {
 			others = append(others, fmt.Sprintf("%s %.3f", r.c.name(), r.mase))
 		}
 	}
