@@ -32,7 +32,7 @@ func (m capacityModel) blueprint(ctx context.Context, cloud *awscloud.Cloud) (bl
 		ImageID: r.str("image_id", m.ImageID), Unit: r.str("unit", m.Unit), Horizon: r.str("horizon", m.Horizon),
 		BaselinePercentile: float("baseline_percentile", m.BaselinePercentile), PeakPercentile: float("peak_percentile", m.PeakPercentile),
 		Batch: float("batch", m.Batch), ReviewInterval: r.str("review_interval", m.ReviewInterval), RTO: r.str("rto", m.RTO),
-		TargetUtilization: float("target_utilization", m.TargetUtilization),
+		TargetUtilization: float("target_utilization", m.TargetUtilization), Interval: float("interval", m.Interval),
 	}
 	if !m.FailoverCoverage.IsNull() {
 		fc := float("failover_coverage", m.FailoverCoverage)
@@ -134,7 +134,7 @@ func capacityModelOf(written blueprint.Capacity) capacityModel {
 		PrimaryRegion: types.StringValue(c.PrimaryRegion), SecondaryRegion: types.StringValue(c.SecondaryRegion),
 		ImageID: types.StringValue(c.ImageID), Unit: types.StringValue(c.Unit), Horizon: types.StringValue(c.Horizon),
 		BaselinePercentile: types.Float64Value(c.BaselinePercentile), PeakPercentile: types.Float64Value(c.PeakPercentile),
-		Batch: types.Float64Value(c.Batch), FailoverCoverage: types.Float64Value(*c.FailoverCoverage),
+		Batch: types.Float64Value(c.Batch), FailoverCoverage: types.Float64Value(*c.FailoverCoverage), Interval: types.Float64Value(c.Interval),
 		ReviewInterval: types.StringValue(c.ReviewInterval), TargetUtilization: types.Float64Value(c.TargetUtilization), RTO: optional(c.RTO),
 		PriceTable: types.StringNull(), Tags: types.MapNull(types.StringType),
 		Demand: &demandModel{

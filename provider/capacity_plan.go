@@ -145,14 +145,12 @@ func (d *capacityPlan) Read(ctx context.Context, req datasource.ReadRequest, res
 		Unit: m.Unit, Demand: m.Demand, Horizon: m.Horizon, BaselinePercentile: m.BaselinePercentile,
 		PeakPercentile: m.PeakPercentile, Batch: m.Batch, FailoverCoverage: m.FailoverCoverage,
 		ReviewInterval: types.StringNull(), RTO: types.StringNull(), TargetUtilization: types.Float64Null(), PriceTable: m.PriceTable,
+		Interval: m.Interval,
 	}
 	c, prices, _, ps, diags := rm.blueprint(ctx, cloud)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
-	}
-	if !m.Interval.IsNull() {
-		c.Interval = m.Interval.ValueFloat64()
 	}
 	c = c.WithDefaults()
 	if !(c.Interval > 0 && c.Interval < 1) {

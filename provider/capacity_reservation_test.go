@@ -52,6 +52,7 @@ func capacityDemand() []float64 {
 
 type capacityConfig struct {
 	name, image, horizon, types, extra string
+	season                             string // demand.season; empty: the default
 	values                             []float64
 }
 
@@ -59,6 +60,10 @@ func (c capacityConfig) hcl(endpoint string) string {
 	var vals []string
 	for _, v := range c.values {
 		vals = append(vals, strconv.FormatFloat(v, 'f', 4, 64))
+	}
+	season := ""
+	if c.season != "" {
+		season = fmt.Sprintf("season = %q", c.season)
 	}
 	return providerConfig(endpoint, `{ env = "acc" }`) + fmt.Sprintf(`
 resource "meridian_capacity_reservation" "test" {
@@ -75,11 +80,12 @@ resource "meridian_capacity_reservation" "test" {
   demand {
     values = [%s]
     start  = "2026-09-01T00:00:00Z"
+    %s
   }
 
   tags = { team = "web" }
 }
-`, c.name, c.types, c.image, c.horizon, c.extra, strings.Join(vals, ", "))
+`, c.name, c.types, c.image, c.horizon, c.extra, strings.Join(vals, ", "), season)
 }
 
 // expectedPlan is what the blueprint implies for the configuration, from the
@@ -278,6 +284,13 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 	rtoTooShort.extra = `rto = "45m"`
 	short := base
 	short.values = base.values[:30]
+	// State written when the season's default was 24h, then the default
+	// (auto): an update in place, not a replacement of the reservations.
+	daily := longer
+	daily.season = "24h"
+	// The interval's coverage is an argument of the resource too.
+	narrower := longer
+	narrower.extra = "interval = 0.8"
 
 	ids := map[string]string{}
 	resource.Test(t, resource.TestCase{
@@ -335,7 +348,30 @@ func TestAccCapacityReservation_lifecycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(capAddr, plancheck.ResourceActionUpdate),
 				}},
-				Check: resource.ComposeAggregateTestCheckFunc(splitChecks(p28), cloud.checkCloud("acc-cap", p28, ids)),
+				Check: resource.ComposeAggregateTestCheckFunc(splitChecks(p28), cloud.checkCloud("acc-cap", p28, ids),
+					resource.TestCheckResourceAttr(capAddr, "interval", "0.95"), resource.TestCheckResourceAttr(capAddr, "forecast.interval_coverage", "0.95")),
+			},
+			{
+				Config: daily.hcl(endpoint),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(capAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.TestCheckResourceAttr(capAddr, "demand.season", "24h"),
+			},
+			{
+				Config: longer.hcl(endpoint),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(capAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.TestCheckResourceAttr(capAddr, "demand.season", "auto"),
+			},
+			{
+				Config: narrower.hcl(endpoint),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(capAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(capAddr, "interval", "0.8"),
+					resource.TestCheckResourceAttr(capAddr, "forecast.interval_coverage", "0.8")),
 			},
 		},
 	})

@@ -31,6 +31,7 @@ type capacityModel struct {
 	PeakPercentile     types.Float64            `tfsdk:"peak_percentile"`
 	Batch              types.Float64            `tfsdk:"batch"`
 	FailoverCoverage   types.Float64            `tfsdk:"failover_coverage"`
+	Interval           types.Float64            `tfsdk:"interval"`
 	RTO                types.String             `tfsdk:"rto"`
 	ReviewInterval     types.String             `tfsdk:"review_interval"`
 	TargetUtilization  types.Float64            `tfsdk:"target_utilization"`
@@ -153,6 +154,10 @@ func (r *capacityReservation) Schema(_ context.Context, _ resource.SchemaRequest
 			"batch": schema.Float64Attribute{
 				Optional: true, Computed: true, Default: float64default.StaticFloat64(0),
 				Description: "Share of demand (0 to below 1) that tolerates interruption and runs on spot. Default 0.",
+			},
+			"interval": schema.Float64Attribute{
+				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultIntervalCoverage),
+				Description: "Coverage of the forecast's prediction interval (0 to 1), calibrated by back-test; the groups' maximum is bought from its upper bound plus 10% headroom. Default 0.95.",
 			},
 			"failover_coverage": schema.Float64Attribute{
 				Optional: true, Computed: true, Default: float64default.StaticFloat64(blueprint.DefaultFailoverCoverage),

@@ -3,6 +3,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -16,14 +17,25 @@ const minOrigins = 6
 const maxOrigins = 24
 
 // tieMargin is how much lower another model's back-test error must be for
-// it to replace the regression: within it the closed form wins, because
-// the same history always gives it the same plan.
+// it to replace the regression (the plain one, on demand): within it the
+// closed form wins, because the same history always gives it the same
+// plan.
 const tieMargin = 0.02
 
-// selection is the back-test's verdict: the chosen candidate, why, its
+// combineTop is how many of the best back-tested models are averaged when
+// neither the regression is best nor ties the best: on a short history the back-test's single
+// winner is often the one that happened to fit the held-out years (a
+// constant growth rate before a slump), and the mean of the few best
+// forecasts errs less than any one of them chosen that way (the lesson of
+// the M3 and M4 forecasting competitions).
+const combineTop = 3
+
+// selection is the back-test's verdict: the chosen candidate (or the
+// models whose forecasts are averaged, best first, in combo), why, its
 // errors, and the calibrated spread of its forecast errors by lead.
 type selection struct {
 	best       model
+	combo      []model
 	why        string
 	mase, mape float64
 	candidates []Candidate
@@ -86,7 +98,7 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 		}
 		cands = append(cands, model{"regression", m}, model{"additive", m})
 		if m > 1 && positive {
-			cands = append(cands, model{"multiplicative", m}, model{"log-regression", m})
+			cands = append(cands, model{"multiplicative", m}, model{"factor", m}, model{"log-regression", m})
 		}
 	}
 	// The first origin leaves every candidate its needed history and holds
@@ -149,20 +161,59 @@ func selectModel(y []float64, seasons []int, horizon int, coverage float64) (sel
 	best := results[0]
 	var reg *result
 	for i := range results {
-		if strings.HasSuffix(results[i].c.kind, "regression") && (reg == nil || results[i].mase < reg.mase) {
+		if results[i].c.kind == "regression" && (reg == nil || results[i].mase < reg.mase) {
 			reg = &results[i]
 		}
 	}
 	why := fmt.Sprintf("lowest back-test MASE %.3f (MAPE %.2f%%) over %d origins %d steps ahead", best.mase, best.mape, len(origins), lead)
-	if reg != nil && !strings.HasSuffix(best.c.kind, "regression") && reg.mase <= best.mase*(1+tieMargin) {
+	var combo []model
+	switch {
+	case best.c.kind == "regression":
+		// The closed-form regression alone when it back-tests best.
+	case reg != nil && reg.mase <= best.mase*(1+tieMargin):
 		why = fmt.Sprintf("back-test MASE %.3f, within %.0f%% of the best (%s, %.3f): the closed-form regression is kept on a tie", reg.mase, 100*tieMargin, best.c.name(), best.mase)
 		best = *reg
+	case len(results) >= combineTop:
+		// The mean's own back-test errors are the means of its members'
+		// (same origins and leads), so its intervals are calibrated on
+		// what the mean would have done.
+		var names []string
+		mean := result{c: best.c, bt: backtest{}}
+		for _, r := range results[:combineTop] {
+			combo = append(combo, r.c)
+			names = append(names, fmt.Sprintf("%s %.3f", r.c.name(), r.mase))
+		}
+		var abs, pct float64
+		var na, np int
+		for i, o := range origins {
+			e := make([]float64, len(results[0].bt.errs[i]))
+			var p []float64
+			for j := range e {
+				for _, r := range results[:combineTop] {
+					e[j] += r.bt.errs[i][j] / float64(combineTop)
+				}
+				abs += math.Abs(e[j])
+				na++
+				if y[o+j] != 0 {
+					p = append(p, math.Abs(e[j])/y[o+j])
+					pct += math.Abs(e[j]) / y[o+j]
+					np++
+				}
+			}
+			mean.bt.errs, mean.bt.pct = append(mean.bt.errs, e), append(mean.bt.pct, p)
+		}
+		mean.mase, mean.mape = abs/float64(max(1, na)), 100*pct/float64(max(1, np))
+		if scale > 0 {
+			mean.mase /= scale
+		}
+		why = fmt.Sprintf("mean of the %d models with the lowest back-test MASE (%s): their mean back-tests at MASE %.3f (MAPE %.2f%%) over %d origins %d steps ahead", combineTop, strings.Join(names, ", "), mean.mase, mean.mape, len(origins), lead)
+		best = mean
 	}
 	var others []string
-	sel := selection{best: best.c, mase: best.mase, mape: best.mape}
+	sel := selection{best: best.c, combo: combo, mase: best.mase, mape: best.mape}
 	for _, r := range results {
 		sel.candidates = append(sel.candidates, Candidate{Model: r.c.name(), MASE: r.mase, MAPE: r.mape})
-		if r.c != best.c {
+		if r.c != best.c && !slices.Contains(combo, r.c) {
 			others = append(others, fmt.Sprintf("%s %.3f", r.c.name(), r.mase))
 		}
 	}

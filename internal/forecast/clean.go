@@ -25,6 +25,16 @@ type Shift struct {
 	Delta float64   `json:"delta"`
 }
 
+// Break is a change of the trend's slope: from Before to After per step.
+// The history before it is tilted onto the new slope (meeting the old one
+// at the break), so every model extrapolates the growth demand has now.
+type Break struct {
+	Index  int       `json:"index"`
+	Time   time.Time `json:"time"`
+	Before float64   `json:"before"`
+	After  float64   `json:"after"`
+}
+
 // Thresholds, in robust standard deviations of the residuals (1.4826 MAD):
 // a value further than outlierMADs from the fit is an outlier; a level
 // shift must move demand by shiftMADs and its t statistic (corrected for
@@ -36,27 +46,31 @@ const (
 	shiftT      = 6.0
 )
 
-// clean returns the history with one level shift refitted from and
-// outliers clipped, judged on the residuals of the regression at period m.
-func clean(s Series, m int) ([]float64, []Outlier, *Shift) {
+// clean returns the history with one level shift or one trend break
+// refitted from and outliers clipped, judged on the residuals of the
+// regression at period m.
+func clean(s Series, m int) ([]float64, []Outlier, *Shift, *Break) {
 	y := append([]float64(nil), s.Values...)
 	n := len(y)
 	if n < NeededHistory(m) {
 		m = 1
 	}
 	if n < NeededHistory(m) {
-		return y, nil, nil
+		return y, nil, nil, nil
 	}
 	r, err := fitRegression(y, m)
 	if err != nil {
-		return y, nil, nil
+		return y, nil, nil, nil
 	}
 	res := residuals(y, r)
 	sd := robustSD(res)
 	if sd < 1e-9*(1+math.Abs(meanOf(y))) {
-		return y, nil, nil
+		return y, nil, nil, nil
 	}
 	var shift *Shift
+	var shiftY []float64
+	var shiftR regression
+	var shiftSD float64
 	if k, ok := findShift(res, sd, max(m, 12)); ok {
 		// The step's size with the season and trend refitted around it
 		// (the trend alone absorbs part of a step), then its significance
@@ -80,12 +94,57 @@ func clean(s Series, m int) ([]float64, []Outlier, *Shift) {
 		rho := math.Max(0, math.Min(0.95, acf(noise, 1)))
 		tstat := math.Abs(delta) / (nsd * math.Sqrt(1/float64(k)+1/float64(n-k)) * math.Sqrt((1+rho)/(1-rho)))
 		if err == nil && nsd > 0 && tstat >= shiftT && math.Abs(delta) >= shiftMADs*nsd {
-			for t := range k {
-				y[t] += delta
-			}
 			shift = &Shift{Index: k, Time: s.At(k), Delta: delta}
-			r, sd = ra, nsd
+			shiftY, shiftR, shiftSD = append([]float64(nil), y...), ra, nsd
+			for t := range k {
+				shiftY[t] += delta
+			}
 		}
+	}
+	// A change of slope is judged the same way. A ramp also poses as a
+	// step and a step as a sharp ramp: when both pass, the one that
+	// leaves less noise is what happened.
+	var brk *Break
+	var breakY []float64
+	var breakR regression
+	var breakSD float64
+	if k, ok := findBreak(res, sd, max(m, 12)); ok {
+		// The slope's change with the season and trend refitted around
+		// it, then its significance against the noise left, inflated for
+		// that noise's autocorrelation as for a shift.
+		var d float64
+		adj := append([]float64(nil), y...)
+		var ra regression
+		for range 10 {
+			for t := range k {
+				adj[t] = y[t] + d*float64(t-k)
+			}
+			if ra, err = fitRegression(adj, m); err != nil {
+				break
+			}
+			dd, _ := hinge(residuals(adj, ra), k)
+			d += dd
+		}
+		noise := residuals(adj, ra)
+		nsd := robustSD(noise)
+		rho := math.Max(0, math.Min(0.95, acf(noise, 1)))
+		_, unit := hinge(residuals(y, r), k)
+		tstat := math.Abs(d) / (nsd * unit * math.Sqrt((1+rho)/(1-rho)))
+		// The new slope must also have moved demand by the end of the
+		// history as far as a level shift must.
+		if err == nil && nsd > 0 && tstat >= shiftT && math.Abs(d)*float64(n-k) >= shiftMADs*nsd {
+			brk = &Break{Index: k, Time: s.At(k), Before: ra.slope - d, After: ra.slope}
+			breakY, breakR, breakSD = append([]float64(nil), y...), ra, nsd
+			for t := range k {
+				breakY[t] += d * float64(t-k)
+			}
+		}
+	}
+	switch {
+	case shift != nil && (brk == nil || shiftSD <= breakSD):
+		y, r, sd, brk = shiftY, shiftR, shiftSD, nil
+	case brk != nil:
+		y, r, sd, shift = breakY, breakR, breakSD, nil
 	}
 	// Single spikes only: at most one value in a hundred is an outlier;
 	// more than that is how demand behaves, and belongs in the intervals.
@@ -127,7 +186,7 @@ func clean(s Series, m int) ([]float64, []Outlier, *Shift) {
 		outliers = append(outliers, Outlier{Index: t, Time: s.At(t), Value: s.Values[t], Clipped: fit})
 		y[t] = fit
 	}
-	return y, outliers, shift
+	return y, outliers, shift, brk
 }
 
 func residuals(y []float64, r regression) []float64 {
@@ -187,4 +246,53 @@ func findShift(res []float64, sd float64, w int) (int, bool) {
 		}
 	}
 	return k, true
+}
+
+// hinge regresses res on a constant, the time and the hinge (t-k)+ and
+// returns the hinge's coefficient (the change of slope at k) and its
+// standard error per unit of noise.
+func hinge(res []float64, k int) (d, unit float64) {
+	n := float64(len(res))
+	// The hinge with the constant and the time projected out of it.
+	var st, stt, sh, sth float64
+	for t := range res {
+		x, h := float64(t), math.Max(0, float64(t-k))
+		st, stt, sh, sth = st+x, stt+x*x, sh+h, sth+x*h
+	}
+	den := n*stt - st*st
+	b := (n*sth - st*sh) / den
+	a := (sh - b*st) / n
+	var hh, hr float64
+	for t, e := range res {
+		h := math.Max(0, float64(t-k)) - a - b*float64(t)
+		hh += h * h
+		hr += h * e
+	}
+	if hh == 0 {
+		return 0, math.Inf(1)
+	}
+	return hr / hh, 1 / math.Sqrt(hh)
+}
+
+// findBreak looks for the step at which a change of slope best explains
+// the residuals, at least w steps from either end. Spikes are winsorised
+// first, as for a shift.
+func findBreak(res []float64, sd float64, w int) (int, bool) {
+	n := len(res)
+	if n < 4*w {
+		return 0, false
+	}
+	clip := make([]float64, n)
+	for t, e := range res {
+		clip[t] = math.Max(-outlierMADs*sd, math.Min(outlierMADs*sd, e))
+	}
+	// A few hundred candidate steps are enough to place a break.
+	stride := max(1, (n-2*w)/300)
+	bestK, bestT := 0, 0.0
+	for k := w; k <= n-w; k += stride {
+		if d, unit := hinge(clip, k); math.Abs(d)/unit > bestT {
+			bestK, bestT = k, math.Abs(d)/unit
+		}
+	}
+	return bestK, bestK > 0
 }

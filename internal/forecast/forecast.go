@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -128,6 +129,11 @@ type Forecast struct {
 	// history was refitted from, if any.
 	Outliers []Outlier
 	Shift    *Shift
+	// Break is the change of the trend's slope the history was refitted
+	// from, if any (a history has a shift or a break, not both).
+	Break *Break
+	// Step is the history's step, to state a break's growth per day.
+	step time.Duration
 }
 
 // Candidate is one model's rolling-origin back-test result.
@@ -147,6 +153,13 @@ func (f Forecast) Findings() []string {
 			dir = "down"
 		}
 		out = append(out, fmt.Sprintf("demand stepped %s %.3g on %s; the forecast is refitted from there", dir, math.Abs(f.Shift.Delta), f.Shift.Time.UTC().Format("2006-01-02 15:04")))
+	}
+	if b := f.Break; b != nil {
+		perDay := 1.0 // per step, when the step is unknown
+		if f.step > 0 {
+			perDay = 24 * float64(time.Hour) / float64(f.step)
+		}
+		out = append(out, fmt.Sprintf("demand growth changed from %+.3g/day to %+.3g/day on %s; the forecast is refitted from there", b.Before*perDay, b.After*perDay, b.Time.UTC().Format("2006-01-02 15:04")))
 	}
 	for _, o := range f.Outliers {
 		out = append(out, fmt.Sprintf("outlier %.4g at %s clipped to %.4g", o.Value, o.Time.UTC().Format("2006-01-02 15:04"), o.Clipped))
@@ -198,9 +211,9 @@ func Fit(s Series, o Options) (Forecast, error) {
 			judge = m
 		}
 	}
-	y, outliers, shift := clean(s, judge)
+	y, outliers, shift, brk := clean(s, judge)
 
-	f := Forecast{Coverage: o.Coverage, Seasons: seasons, Outliers: outliers, Shift: shift}
+	f := Forecast{Coverage: o.Coverage, Seasons: seasons, Outliers: outliers, Shift: shift, Break: brk, step: s.Step}
 	sel, ok := selectModel(y, seasons, o.Horizon, o.Coverage)
 	if !ok {
 		// Too short to hold any of it out: the regression alone, with the
@@ -228,6 +241,21 @@ func Fit(s Series, o Options) (Forecast, error) {
 	f.EmpiricalCoverage = sel.coverage
 	f.Level, f.Slope, f.Seasonal, f.Sigma = m.level, m.slope, m.seasonal, m.sigma
 	means := m.forecast(o.Horizon)
+	if len(sel.combo) > 1 {
+		means = make([]float64, o.Horizon)
+		var names []string
+		for _, c := range sel.combo {
+			cm, err := c.fit(y, nil)
+			if err != nil {
+				return Forecast{}, fmt.Errorf("forecast: %w", err)
+			}
+			for i, v := range cm.forecast(o.Horizon) {
+				means[i] += v / float64(len(sel.combo))
+			}
+			names = append(names, c.name())
+		}
+		f.Model = "mean of " + strings.Join(names, ", ")
+	}
 	z := math.Sqrt2 * math.Erfinv(o.Coverage)
 	for h := 1; h <= o.Horizon; h++ {
 		mu := means[h-1]

@@ -95,7 +95,9 @@ func (r regression) seasonal() []float64 {
 
 // model is one candidate: a kind of model at one seasonal period.
 type model struct {
-	kind   string // "regression", "additive" or "multiplicative" (Holt-Winters)
+	// "regression", "log-regression", or Holt-Winters: "additive",
+	// "multiplicative" (on logs) or "factor" (seasonal factors on demand)
+	kind   string
 	period int
 }
 
@@ -108,6 +110,9 @@ func (c model) name() string {
 	}
 	if c.kind == "multiplicative" {
 		return fmt.Sprintf("holt-winters multiplicative damped, on logs (season %d)", c.period)
+	}
+	if c.kind == "factor" {
+		return fmt.Sprintf("holt-winters multiplicative damped (season %d)", c.period)
 	}
 	if c.kind == "log-regression" {
 		return fmt.Sprintf("regression on logs: growth rate and multiplicative season (season %d)", c.period)
@@ -143,6 +148,9 @@ func (c model) fit(y []float64, params *hwParams) (fitted, error) {
 	}
 	if c.kind == "multiplicative" {
 		return fitLogHoltWinters(y, c.period, params)
+	}
+	if c.kind == "factor" {
+		return fitHoltWinters(y, c.period, true, params)
 	}
 	if c.kind == "log-regression" {
 		return fitLogRegression(y, c.period)
@@ -187,7 +195,13 @@ func fitLogHoltWinters(y []float64, m int, params *hwParams) (fitted, error) {
 
 // hwParams are the smoothing weights of level, trend and season, and the
 // damping of the trend.
-type hwParams struct{ alpha, beta, gamma, phi float64 }
+type hwParams struct {
+	alpha, beta, gamma, phi float64
+	// start, when set, is the initial state estimated with the weights
+	// (the state just before the first step); otherwise the regression
+	// on the history starts the filter.
+	start *hwState
+}
 
 type hwState struct {
 	l, b float64
@@ -249,7 +263,15 @@ func hwRun(y []float64, m int, mul bool, p hwParams, st hwState) (hwState, float
 }
 
 func fitHoltWinters(y []float64, m int, mul bool, given *hwParams) (fitted, error) {
-	st0, err := hwStart(y, m, mul)
+	// A start that is estimated below begins from the first two cycles
+	// only: the regression over the whole history would hand the filter
+	// the average season, leaving it nothing to learn a changing one from.
+	estimate := given == nil && m > 1 && m <= maxEstimatedSeason && len(y) > 2*m+1
+	first := y
+	if estimate {
+		first = y[:2*m+1]
+	}
+	st0, err := hwStart(first, m, mul)
 	if err != nil {
 		return fitted{}, err
 	}
@@ -259,6 +281,9 @@ func fitHoltWinters(y []float64, m int, mul bool, given *hwParams) (fitted, erro
 	p := hwParams{alpha: 0.3, beta: 0.02, gamma: 0.1, phi: 0.97}
 	if given != nil {
 		p = *given
+		if p.start != nil {
+			st0 = *p.start
+		}
 	} else {
 		// Least squares of the one-step errors over the weights, in
 		// unconstrained coordinates: 0<alpha<1, 0<beta<1, 0<gamma<1-alpha,
@@ -281,6 +306,10 @@ func fitHoltWinters(y []float64, m int, mul bool, given *hwParams) (fitted, erro
 			if v := sse(x); v < best {
 				best, p = v, decode(x)
 			}
+		}
+		if estimate {
+			st0, p = estimateState(y, m, mul, st0, p)
+			p.start = &st0
 		}
 	}
 	st, sse := hwRun(y, m, mul, p, st0)
@@ -322,13 +351,18 @@ func fitHoltWinters(y []float64, m int, mul bool, given *hwParams) (fitted, erro
 // nelderMead minimises f from x0 with the downhill simplex in at most iter
 // evaluations: a few smoothing weights need no gradient.
 func nelderMead(f func([]float64) float64, x0 []float64, iter int) []float64 {
+	return nelderMeadStep(f, x0, iter, 1)
+}
+
+// nelderMeadStep is nelderMead with the first simplex step sized by step.
+func nelderMeadStep(f func([]float64) float64, x0 []float64, iter int, step float64) []float64 {
 	d := len(x0)
 	pts := make([][]float64, d+1)
 	vals := make([]float64, d+1)
 	for i := range pts {
 		pts[i] = append([]float64(nil), x0...)
 		if i > 0 {
-			pts[i][i-1] += 1
+			pts[i][i-1] += step
 		}
 		vals[i] = f(pts[i])
 	}
@@ -427,4 +461,55 @@ func fitLogRegression(y []float64, m int) (fitted, error) {
 		return out
 	}
 	return f, nil
+}
+
+// maxEstimatedSeason is the longest season whose initial state is
+// estimated with the weights: each slot is one more dimension of the
+// search: a yearly season of weeks (52) already takes seconds per fit.
+const maxEstimatedSeason = 24
+
+// estimateState refines the starting level, trend and season together
+// with the weights by least squares of the one-step errors. The regression
+// start fits the season of the whole history, which leaves the filter no
+// error to learn a changing season from (gamma falls to 0); estimated,
+// the start is where the season was at the beginning, as statsmodels'
+// "estimated" initialisation does.
+func estimateState(y []float64, m int, mul bool, st0 hwState, p hwParams) (hwState, hwParams) {
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	logit := func(v float64) float64 { return math.Log(v / (1 - v)) }
+	// The state is scaled by the level so that one simplex step moves
+	// every coordinate by a comparable amount.
+	scale := math.Max(math.Abs(st0.l), 1e-9)
+	decode := func(x []float64) (hwState, hwParams) {
+		a := 0.001 + 0.998*sig(x[0])
+		q := hwParams{alpha: a, beta: 0.5 * sig(x[1]), gamma: (1 - a) * sig(x[2]), phi: 0.8 + 0.195*sig(x[3])}
+		st := hwState{l: x[4] * scale, b: x[5] * scale / 100, s: make([]float64, m)}
+		for k := range m {
+			if mul {
+				st.s[k] = math.Max(0.01, x[6+k])
+			} else {
+				st.s[k] = x[6+k] * scale
+			}
+		}
+		return st, q
+	}
+	clamp := func(v float64) float64 { return math.Max(1e-6, math.Min(1-1e-6, v)) }
+	x0 := []float64{logit(clamp((p.alpha - 0.001) / 0.998)), logit(clamp(p.beta / 0.5)), logit(clamp(p.gamma / (1 - p.alpha))), logit(clamp((p.phi - 0.8) / 0.195)), st0.l / scale, st0.b * 100 / scale}
+	for k := range m {
+		if mul {
+			x0 = append(x0, st0.s[k])
+		} else {
+			x0 = append(x0, st0.s[k]/scale)
+		}
+	}
+	sse := func(x []float64) float64 {
+		st, q := decode(x)
+		_, v := hwRun(y, m, mul, q, st)
+		return v
+	}
+	x := nelderMeadStep(sse, x0, 200*len(x0), 0.1)
+	if sse(x) >= sse(x0) {
+		return st0, p
+	}
+	return decode(x)
 }

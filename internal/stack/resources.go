@@ -249,7 +249,7 @@ var (
 			{Name: "name", Required: true}, {Name: "primary_region", Required: true}, {Name: "secondary_region", Required: true},
 			{Name: "instance_types", Required: true}, {Name: "image_id", Required: true},
 			{Name: "unit"}, {Name: "horizon"}, {Name: "baseline_percentile"}, {Name: "peak_percentile"}, {Name: "batch"},
-			{Name: "failover_coverage"}, {Name: "rto"}, {Name: "review_interval"}, {Name: "target_utilization"},
+			{Name: "failover_coverage"}, {Name: "interval"}, {Name: "rto"}, {Name: "review_interval"}, {Name: "target_utilization"},
 			{Name: "price_table"}, {Name: "tags"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "kubernetes"}, {Type: "demand"}},
@@ -401,6 +401,7 @@ func (st *Stack) addCapacityReservation(b *hcl.Block, ctx *hcl.EvalContext) hcl.
 		BaselinePercentile: v.float("baseline_percentile", a["baseline_percentile"]), PeakPercentile: v.float("peak_percentile", a["peak_percentile"]),
 		Batch: v.float("batch", a["batch"]), RTO: v.str("rto", a["rto"]), ReviewInterval: v.str("review_interval", a["review_interval"]),
 		TargetUtilization: v.float("target_utilization", a["target_utilization"]), Tags: v.strMap("tags", a["tags"]),
+		Interval: v.float("interval", a["interval"]),
 	}
 	if fa := a["failover_coverage"]; fa != nil {
 		if _, ok := v.eval("failover_coverage", fa, cty.Number); ok {

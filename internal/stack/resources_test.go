@@ -52,8 +52,8 @@ func TestParseAllKinds(t *testing.T) {
 	}
 	c := st.CapacityReservations[0]
 	abs, _ := filepath.Abs("testdata/full/demand.csv")
-	if c.CSVFile != abs || c.Blueprint.RTO != "1h" {
-		t.Errorf("capacity: csv_file %q (want %q), rto %q", c.CSVFile, abs, c.Blueprint.RTO)
+	if c.CSVFile != abs || c.Blueprint.RTO != "1h" || c.Blueprint.Interval != 0.8 {
+		t.Errorf("capacity: csv_file %q (want %q), rto %q, interval %v (want 0.8)", c.CSVFile, abs, c.Blueprint.RTO, c.Blueprint.Interval)
 	}
 	if c.Address() != "meridian_capacity_reservation.web" || dr.Address() != "meridian_dr_policy.checkout" || st.CostTagPolicies[0].Address() != "meridian_cost_tag_policy.finance" {
 		t.Errorf("addresses: %s %s %s", c.Address(), dr.Address(), st.CostTagPolicies[0].Address())
@@ -187,6 +187,7 @@ func TestResourceDiagnostics(t *testing.T) {
 		{"capacity: two histories", capacity("  demand {\n    values = [1, 2]\n    csv_file = \"d.csv\"\n  }"), []string{"stack.tf:7,", "Two histories"}},
 		{"capacity: no history", capacity("  demand {\n    step = \"1h\"\n  }"), []string{"stack.tf:7,", "Missing demand history"}},
 		{"capacity: batch out of range", capacity("  batch = 1.5\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:7,", "Invalid batch share", "meridian_capacity_reservation.c: batch"}},
+		{"capacity: interval out of range", capacity("  interval = 1.5\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:7,", "Invalid interval", "meridian_capacity_reservation.c: interval"}},
 		{"capacity: coverage below the rto", capacity("  rto = \"30m\"\n  failover_coverage = 0.5\n  demand {\n    values = [1]\n  }"), []string{"stack.tf:8,", "Failover coverage below what the RTO needs"}},
 		{"capacity: unknown type", capacity("  demand {\n    values = [1]\n  }\n  instance_typo = 1"), []string{"stack.tf:10,", "Unsupported argument", "instance_typo"}},
 		{"capacity: no price", strings.Replace(capacity("  demand {\n    values = [1]\n  }"), "m5.large", "m5.24xlarge", 1), []string{"stack.tf:5,", "No price for instance type"}},

@@ -90,6 +90,7 @@ resource "meridian_capacity_reservation" "web" {
   peak_percentile     = 95
   batch               = 0.2
   rto                 = meridian_dr_policy.checkout.rto
+  interval            = 0.8
 
   tags = { service = "checkout" }
 }
