@@ -349,7 +349,7 @@ func TestMeasuredRTOStopsThePlan(t *testing.T) {
 	// The kept report reads back, and a drill that did not pass exits 1.
 	r := c.run("drill", "--last", endpoint)
 	if r.code != 1 || !strings.Contains(r.stdout, "drill d1 of region pair checkout") || !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stdout, "1h30m0s") ||
-		!strings.Contains(r.stderr, "the drill of meridian_dr_policy.checkout missed its targets") {
+		!strings.Contains(r.stderr, "the drill of meridian_dr_policy.checkout failed: it missed its targets") {
 		t.Errorf("drill --last: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	// The report, then the summary every failed command ends its JSON with.

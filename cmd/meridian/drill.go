@@ -140,7 +140,11 @@ func (p *project) showDrill(policy stack.DRPolicy, rep sdk.DrillReport, judge, m
 		}
 	}
 	if judge && !rep.Passed {
-		return fmt.Errorf("the drill of %s failed: %s", policy.Address(), strings.Join(rep.Failed, "; "))
+		why := strings.Join(rep.Failed, "; ")
+		if why == "" { // a report kept before reports listed why
+			why = "it missed its targets"
+		}
+		return fmt.Errorf("the drill of %s failed: %s", policy.Address(), why)
 	}
 	return nil
 }
@@ -154,7 +158,7 @@ func (p *project) lastDrill(ctx context.Context, policy stack.DRPolicy) error {
 	pair := policy.Blueprint.RegionPair.Name
 	raw, ok := doc.Drills[pair]
 	if !ok {
-		return fmt.Errorf("stack %s keeps no drill of region pair %q: run meridian drill %s --testbed DIR", p.name, pair, policy.Label)
+		return fmt.Errorf("stack %s keeps no drill of region pair %q: run meridian drill %s", p.name, pair, policy.Label)
 	}
 	var rep sdk.DrillReport
 	if err := json.Unmarshal(raw, &rep); err != nil {
